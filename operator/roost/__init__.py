@@ -1,0 +1,3 @@
+"""Roost: SLO-gated canary rollouts and queueing-based capacity for ML model servers."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,261 @@
+"""From measurements to one verdict: pass, fail or inconclusive, with its evidence.
+
+Per objective two sequential tests run on counts accumulated since the canary
+started (docs/decisions.md; sequential-testing reference §3.4):
+
+* ``burnRate`` (Gate 1): is the canary's own bad ratio above or below
+  ``maxBurnRate × B``? A one-sample beta-binomial mixture on its (n, x).
+* ``comparison`` (Gate 2): is the canary worse than the stable version, or
+  provably within ``maxRelativeRate`` of it (or within its own SLO)? A
+  conditional-binomial mixture on per-tick increments of both versions.
+
+Verdict rules: any fail test crossing its threshold fails the step. A step
+passes when every objective's burn-rate test passes on at least ``minRequests``
+canary requests. Promotion additionally needs every comparison test to pass.
+Everything else is inconclusive: the weight holds and nothing is promoted.
+The false-rollback budget α = 1 − confidence is split over all fail tests.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from roost.analysis import onesample, twosample
+from roost.analysis.outcome import Outcome
+from roost.api.modeldeployment import ArmCounts, ComparisonState, GateEvidence
+from roost.api.slopolicy import Objective, SLOPolicySpec
+from roost.slo.promql import Counts
+
+# Relative evidence is waived once the canary is provably within its own SLO (κ = 1).
+ABSOLUTE_FLOOR_BURN = 1.0
+
+
+@dataclass(frozen=True)
+class SLIReading:
+    """Cumulative counts of one objective's SLI since the canary started; None = no data."""
+
+    objective: str
+    canary: Counts | None
+    stable: Counts | None
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """What Prometheus said at one instant; ``error`` set when it could not be asked."""
+
+    at: datetime
+    readings: tuple[SLIReading, ...] = ()
+    error: str | None = None
+
+    def reading(self, objective: str) -> SLIReading | None:
+        return next((r for r in self.readings if r.objective == objective), None)
+
+
+@dataclass(frozen=True)
+class StepVerdict:
+    outcome: Outcome
+    reason: str
+    message: str
+    promotable: bool = False
+    has_new_data: bool = False
+    gates: tuple[GateEvidence, ...] = ()
+    comparison: tuple[ComparisonState, ...] = field(default=())
+    canary_burn_rate: float | None = None
+
+
+def _thresholds(policy: SLOPolicySpec) -> tuple[float, float]:
+    """(ln 1/α_i, ln 1/β): α = 1 − confidence split over 2 fail tests per objective."""
+    alpha = 1.0 - policy.canary.confidence
+    fail_tests = 2 * len(policy.objectives)
+    return math.log(fail_tests / alpha), math.log(1.0 / alpha)
+
+
+def _outcome(ln_fail: float, ln_pass: float, fail_at: float, pass_at: float) -> Outcome:
+    if ln_fail >= fail_at:  # fail wins a tie
+        return Outcome.FAIL
+    if ln_pass >= pass_at:
+        return Outcome.PASS
+    return Outcome.INCONCLUSIVE
+
+
+def _p_value(ln_fail: float, ln_pass: float) -> float:
+    return min(1.0, math.exp(-max(ln_fail, ln_pass)))
+
+
+def _burn(counts: Counts | None, budget: float) -> float | None:
+    if counts is None or counts.total <= 0:
+        return None
+    return counts.bad / counts.total / budget
+
+
+def _arm(counts: Counts | None) -> ArmCounts | None:
+    return None if counts is None else ArmCounts(total=counts.total, bad=counts.bad)
+
+
+def _grid(policy: SLOPolicySpec) -> twosample.RateRatioGrid:
+    return twosample.RateRatioGrid(
+        fail_tolerance=1.0, pass_tolerance=policy.canary.max_relative_rate
+    )
+
+
+def _previous_state(
+    objective: str, previous: Sequence[ComparisonState], policy: SLOPolicySpec
+) -> twosample.TwoSampleState:
+    for stored in previous:
+        if stored.objective == objective:
+            return twosample.TwoSampleState.from_dict(stored.test)
+    return twosample.start(_grid(policy))
+
+
+def _advance(
+    state: twosample.TwoSampleState, canary: Counts, stable: Counts | None
+) -> tuple[twosample.TwoSampleState, float]:
+    """Add the increments since the last tick; returns the new state and new canary requests.
+
+    The state's totals are the cursor: cumulative counts read now minus what was
+    already added, clamped at zero (``increase`` extrapolation can dip).
+    """
+    dn_c = max(0.0, canary.total - state.canary_requests)
+    dx_c = min(dn_c, max(0.0, canary.bad - state.canary_bad))
+    if stable is None:
+        dn_s = dx_s = 0.0
+    else:
+        dn_s = max(0.0, stable.total - state.stable_requests)
+        dx_s = min(dn_s, max(0.0, stable.bad - state.stable_bad))
+    tick = twosample.Tick(
+        canary_requests=dn_c, canary_bad=dx_c, stable_requests=dn_s, stable_bad=dx_s
+    )
+    return twosample.update(state, tick), dn_c
+
+
+def _judge_objective(
+    objective: Objective,
+    reading: SLIReading | None,
+    state: twosample.TwoSampleState,
+    policy: SLOPolicySpec,
+) -> tuple[GateEvidence, GateEvidence, twosample.TwoSampleState, float]:
+    fail_at, pass_at = _thresholds(policy)
+    budget = objective.error_budget
+    canary = reading.canary if reading else None
+    stable = reading.stable if reading else None
+    new_requests = 0.0
+    if canary is not None:
+        state, new_requests = _advance(state, canary, stable)
+
+    # Gate 1 reads the canary's cumulative counts as the two-sample state holds them.
+    counts = Counts(total=state.canary_requests, bad=state.canary_bad)
+    p = policy.canary.max_burn_rate * budget
+    ln_fail_1 = onesample.ln_e_fail(counts.total, counts.bad, p)
+    ln_pass_1 = onesample.ln_e_pass(counts.total, counts.bad, p)
+    outcome_1 = _outcome(ln_fail_1, ln_pass_1, fail_at, pass_at)
+    if outcome_1 is Outcome.PASS and counts.total < policy.canary.min_requests:
+        outcome_1 = Outcome.INCONCLUSIVE
+    stable_counts = Counts(total=state.stable_requests, bad=state.stable_bad)
+    burn_gate = GateEvidence(
+        objective=objective.name,
+        gate="burnRate",
+        outcome=outcome_1.value,
+        ln_e_fail=ln_fail_1,
+        ln_e_pass=ln_pass_1,
+        fail_threshold=fail_at,
+        pass_threshold=pass_at,
+        canary=_arm(counts),
+        stable=_arm(stable_counts) if stable is not None else None,
+        burn_rate=_burn(counts, budget),
+        stable_burn_rate=_burn(stable_counts, budget) if stable is not None else None,
+        p_value=_p_value(ln_fail_1, ln_pass_1),
+    )
+
+    ln_fail_2 = twosample.ln_e_fail(state)
+    ln_pass_2 = twosample.ln_e_pass(state, floor_bad_ratio=ABSOLUTE_FLOOR_BURN * budget)
+    compare_gate = burn_gate.model_copy(
+        update={
+            "gate": "comparison",
+            "outcome": _outcome(ln_fail_2, ln_pass_2, fail_at, pass_at).value,
+            "ln_e_fail": ln_fail_2,
+            "ln_e_pass": ln_pass_2,
+            "p_value": _p_value(ln_fail_2, ln_pass_2),
+        }
+    )
+    return burn_gate, compare_gate, state, new_requests
+
+
+def _describe(gate: GateEvidence) -> str:
+    burn = "n/a" if gate.burn_rate is None else f"{gate.burn_rate:.2f}"
+    stable = "n/a" if gate.stable_burn_rate is None else f"{gate.stable_burn_rate:.2f}"
+    n = 0 if gate.canary is None else round(gate.canary.total)
+    x = 0 if gate.canary is None else round(gate.canary.bad)
+    return (
+        f"{gate.objective}/{gate.gate}: canary burn {burn} ({x} bad of {n}), stable burn "
+        f"{stable}; ln E_fail {gate.ln_e_fail:.2f} (fails at {gate.fail_threshold:.2f}), "
+        f"ln E_pass {gate.ln_e_pass:.2f} (passes at {gate.pass_threshold:.2f})"
+    )
+
+
+_FAIL_REASONS = {"burnRate": "BurnRateExceeded", "comparison": "WorseThanStable"}
+
+
+def analyze(
+    policy: SLOPolicySpec,
+    measurements: Measurements,
+    previous: Sequence[ComparisonState] = (),
+) -> StepVerdict:
+    """Judge one analysis tick. Pure: the same inputs always give the same verdict."""
+    if measurements.error is not None:
+        return StepVerdict(
+            outcome=Outcome.INCONCLUSIVE,
+            reason="MetricsUnavailable",
+            message=f"Prometheus could not be asked: {measurements.error}",
+            comparison=tuple(previous),
+        )
+
+    gates: list[GateEvidence] = []
+    states: list[ComparisonState] = []
+    new_requests = 0.0
+    for objective in policy.objectives:
+        state = _previous_state(objective.name, previous, policy)
+        burn_gate, compare_gate, state, added = _judge_objective(
+            objective, measurements.reading(objective.name), state, policy
+        )
+        gates += [burn_gate, compare_gate]
+        states.append(ComparisonState(objective=objective.name, test=dict(state.to_dict())))
+        new_requests = max(new_requests, added)
+
+    burns = [g.burn_rate for g in gates if g.gate == "burnRate" and g.burn_rate is not None]
+    common = {
+        "gates": tuple(gates),
+        "comparison": tuple(states),
+        "has_new_data": new_requests > 0,
+        "canary_burn_rate": max(burns) if burns else None,
+    }
+    failed = [g for g in gates if g.outcome == Outcome.FAIL.value]
+    if failed:
+        first = failed[0]
+        return StepVerdict(
+            outcome=Outcome.FAIL,
+            reason=_FAIL_REASONS[first.gate],
+            message="; ".join(_describe(g) for g in failed),
+            **common,  # type: ignore[arg-type]
+        )
+    burn_gates = [g for g in gates if g.gate == "burnRate"]
+    if all(g.outcome == Outcome.PASS.value for g in burn_gates):
+        compare_gates = [g for g in gates if g.gate == "comparison"]
+        promotable = all(g.outcome == Outcome.PASS.value for g in compare_gates)
+        return StepVerdict(
+            outcome=Outcome.PASS,
+            reason="CanaryHealthy" if promotable else "CanaryWithinBudget",
+            message="; ".join(_describe(g) for g in (burn_gates if not promotable else gates)),
+            promotable=promotable,
+            **common,  # type: ignore[arg-type]
+        )
+    waiting = [g for g in burn_gates if g.outcome != Outcome.PASS.value]
+    no_data = all(g.canary is None or g.canary.total == 0 for g in waiting)
+    return StepVerdict(
+        outcome=Outcome.INCONCLUSIVE,
+        reason="NoData" if no_data else "InsufficientEvidence",
+        message="; ".join(_describe(g) for g in waiting),
+        **common,  # type: ignore[arg-type]
+    )

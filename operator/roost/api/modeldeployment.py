@@ -1,0 +1,381 @@
+"""The ModelDeployment API: what to serve, how to roll it out, how to size it."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import Field, model_validator
+
+from roost import durations
+from roost.api.base import (
+    Duration,
+    LabelValue,
+    ObjectName,
+    PromLabelName,
+    RoostModel,
+    cel_rules,
+)
+from roost.api.status import Condition
+from roost.slo.selectors import LABEL_NAME
+
+MAX_STEPS = 20
+
+
+class ModelRef(RoostModel):
+    name: LabelValue = Field(description="Model name, exported as a label on pods and series.")
+    version: LabelValue = Field(
+        description="Model version; changing it (or the template) starts a canary rollout."
+    )
+
+
+class ServicePort(RoostModel):
+    port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    target_port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
+        default=None, description="Container port; defaults to port."
+    )
+
+
+class SLOPolicyRef(RoostModel):
+    name: ObjectName = Field(description="An SLOPolicy in the same namespace.")
+
+
+class TrafficProviderName(StrEnum):
+    GATEWAY_API = "gatewayAPI"
+    ISTIO = "istio"
+    REPLICAS = "replicas"
+
+
+class GatewayAPITraffic(RoostModel):
+    http_route: ObjectName = Field(
+        description="HTTPRoute (same namespace) whose backendRefs Roost weights between the "
+        "<name>-stable and <name>-canary Services."
+    )
+
+
+class IstioTraffic(RoostModel):
+    virtual_service: ObjectName = Field(
+        description="VirtualService (same namespace) whose http routes Roost weights."
+    )
+    routes: Annotated[list[Annotated[str, Field(max_length=253)]], Field(max_length=32)] | None = (
+        Field(default=None, description="Names of the http routes to weight; default all.")
+    )
+
+
+class Traffic(RoostModel):
+    model_config = cel_rules(
+        {
+            "rule": "self.provider != 'gatewayAPI' || has(self.gatewayAPI)",
+            "message": "provider gatewayAPI needs traffic.gatewayAPI.httpRoute",
+        },
+        {
+            "rule": "self.provider != 'istio' || has(self.istio)",
+            "message": "provider istio needs traffic.istio.virtualService",
+        },
+    )
+
+    provider: TrafficProviderName = TrafficProviderName.REPLICAS
+    gateway_api: GatewayAPITraffic | None = Field(default=None, alias="gatewayAPI")
+    istio: IstioTraffic | None = None
+
+    @model_validator(mode="after")
+    def _provider_settings(self) -> Self:
+        if self.provider is TrafficProviderName.GATEWAY_API and self.gateway_api is None:
+            raise ValueError("provider gatewayAPI needs traffic.gatewayAPI.httpRoute")
+        if self.provider is TrafficProviderName.ISTIO and self.istio is None:
+            raise ValueError("provider istio needs traffic.istio.virtualService")
+        return self
+
+
+class Step(RoostModel):
+    weight: Annotated[int, Field(ge=1, le=100)] = Field(
+        description="Percent of traffic sent to the canary during this step."
+    )
+    pause: Duration | None = Field(
+        default=None,
+        description="Minimum time at this step before it may pass; default one analysisInterval.",
+    )
+
+
+class NoDataAction(StrEnum):
+    ROLLBACK = "rollback"
+    PAUSE = "pause"
+
+
+class Rollout(RoostModel):
+    model_config = cel_rules(
+        {
+            "rule": "self.steps.map(s, s.weight).isSorted() && "
+            "self.steps.all(s, self.steps.exists_one(t, t.weight == s.weight))",
+            "message": "step weights must be strictly increasing",
+            "fieldPath": ".steps",
+        },
+    )
+
+    steps: Annotated[list[Step], Field(min_length=1, max_length=MAX_STEPS)] = Field(
+        default_factory=lambda: [Step(weight=5), Step(weight=25), Step(weight=50)]
+    )
+    analysis_interval: Duration = Field(
+        default="30s", description="How often Prometheus is asked for new evidence."
+    )
+    no_data_deadline: Duration = Field(
+        default="10m",
+        description="Longest the canary may go without any measurement before onNoData applies.",
+    )
+    on_no_data: NoDataAction = NoDataAction.ROLLBACK
+    progress_deadline: Duration = Field(
+        default="2h",
+        description="Longest a rollout may take from start to promotion; then it rolls back "
+        "(outcome timed_out). Time spent paused does not count.",
+    )
+
+    @model_validator(mode="after")
+    def _increasing(self) -> Self:
+        weights = [s.weight for s in self.steps]
+        for index in range(1, len(weights)):
+            if weights[index] <= weights[index - 1]:
+                raise ValueError(
+                    f"rollout.steps[{index}].weight ({weights[index]}) must be greater than "
+                    f"steps[{index - 1}].weight ({weights[index - 1]}): weights strictly increase"
+                )
+        return self
+
+    @property
+    def interval_seconds(self) -> float:
+        return durations.parse_seconds(self.analysis_interval)
+
+    def dwell_seconds(self, index: int) -> float:
+        pause = self.steps[index].pause
+        return durations.parse_seconds(pause) if pause else self.interval_seconds
+
+
+class Autoscaling(RoostModel):
+    model_config = cel_rules(
+        {
+            "rule": "self.minReplicas <= self.maxReplicas",
+            "message": "minReplicas must not exceed maxReplicas",
+            "fieldPath": ".minReplicas",
+        },
+    )
+
+    min_replicas: Annotated[int, Field(ge=1, le=10000)] = 1
+    max_replicas: Annotated[int, Field(ge=1, le=10000)] = 10
+    slots_per_replica: Annotated[int, Field(ge=1, le=4096)] = Field(
+        default=1, description="Requests one replica serves at once (K)."
+    )
+    service_time: Duration = Field(
+        default="100ms", description="Mean time one request occupies a slot."
+    )
+    wait_budget: Duration = Field(
+        default="50ms", description="Queueing delay allowed at the 99th percentile."
+    )
+    arrival_rate: Annotated[float, Field(ge=0)] | None = Field(
+        default=None,
+        description="Peak requests per second to plan for; default the rate observed in "
+        "Prometheus.",
+    )
+    inflight_metric: Annotated[
+        str, Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", max_length=200)
+    ] = Field(
+        default="model_inflight_requests",
+        description="Per-pod gauge of requests in flight; the HPA scales on it.",
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Self:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(
+                f"autoscaling.minReplicas ({self.min_replicas}) must not exceed "
+                f"maxReplicas ({self.max_replicas})"
+            )
+        return self
+
+
+class SecretKeyRef(RoostModel):
+    name: ObjectName
+    key: Annotated[str, Field(pattern=r"^[-._a-zA-Z0-9]+$", max_length=253)]
+
+
+class PrometheusConnection(RoostModel):
+    url: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2048)] = Field(
+        description="Base URL of the Prometheus HTTP API."
+    )
+    bearer_token_secret_ref: SecretKeyRef | None = None
+    ca_secret_ref: SecretKeyRef | None = None
+    timeout: Duration = "10s"
+
+
+class MetricLabels(RoostModel):
+    version_label: PromLabelName = Field(
+        default="version", description="Label whose value tells model versions apart in metrics."
+    )
+    labels: Annotated[dict[str, Annotated[str, Field(max_length=256)]], Field(max_length=16)] = (
+        Field(
+            default_factory=dict,
+            description="Extra equality matchers added to every SLI selector for this model.",
+        )
+    )
+
+    @model_validator(mode="after")
+    def _label_names(self) -> Self:
+        for name in self.labels:
+            if not re.fullmatch(LABEL_NAME, name):
+                raise ValueError(f"metrics.labels: {name!r} is not a Prometheus label name")
+        return self
+
+
+PodTemplate = Annotated[
+    dict[str, Any],
+    Field(
+        json_schema_extra={
+            "x-kubernetes-preserve-unknown-fields": True,
+            "x-kubernetes-embedded-resource": False,
+        }
+    ),
+]
+
+
+class ModelDeploymentSpec(RoostModel):
+    model: ModelRef
+    template: PodTemplate = Field(
+        description="Pod template of the model server (a core/v1 PodTemplateSpec)."
+    )
+    replicas: Annotated[int, Field(ge=0, le=10000)] = Field(
+        default=1, description="Stable replicas when autoscaling is not set."
+    )
+    service: ServicePort = Field(default_factory=ServicePort)
+    slo_policy_ref: SLOPolicyRef
+    traffic: Traffic = Field(default_factory=Traffic)
+    rollout: Rollout = Field(default_factory=Rollout)
+    autoscaling: Autoscaling | None = None
+    prometheus: PrometheusConnection | None = Field(
+        default=None, description="Prometheus to ask; default the operator's --prometheus-url."
+    )
+    metrics: MetricLabels = Field(default_factory=MetricLabels)
+
+    @model_validator(mode="after")
+    def _template(self) -> Self:
+        spec = self.template.get("spec")
+        containers = spec.get("containers") if isinstance(spec, dict) else None
+        if not isinstance(containers, list) or not containers:
+            raise ValueError("template.spec.containers must list at least one container")
+        return self
+
+
+class Phase(StrEnum):
+    """Display phase; decisions read conditions, counters and timestamps, not this."""
+
+    PENDING = "Pending"  # a new version waits for its rollout to be allowed to start
+    PROGRESSING = "Progressing"
+    PAUSED = "Paused"
+    SUCCEEDED = "Succeeded"  # the spec's version is stable and takes all traffic
+    ROLLED_BACK = "RolledBack"  # the spec's version was rejected; stable takes all traffic
+
+
+TERMINAL_PHASES = frozenset({Phase.SUCCEEDED, Phase.ROLLED_BACK})
+
+
+class CanaryWeight(RoostModel):
+    desired: Annotated[int, Field(ge=0, le=100)] = 0
+    applied: Annotated[int, Field(ge=0, le=100)] = 0
+
+
+class ArmCounts(RoostModel):
+    """Cumulative counts of one version since the canary started."""
+
+    total: Annotated[float, Field(ge=0)]
+    bad: Annotated[float, Field(ge=0)]
+
+
+class GateEvidence(RoostModel):
+    """One statistical test at one tick, with everything needed to check it by hand."""
+
+    objective: str
+    gate: Literal["burnRate", "comparison"]
+    outcome: Literal["pass", "fail", "inconclusive"]
+    ln_e_fail: float = Field(description="log e-value against 'the canary is fine'.")
+    ln_e_pass: float = Field(description="log e-value against 'the canary is bad'.")
+    fail_threshold: float = Field(description="ln(1/alpha_i): ln_e_fail at or above fails.")
+    pass_threshold: float = Field(description="ln(1/beta): ln_e_pass at or above passes.")
+    canary: ArmCounts | None = None
+    stable: ArmCounts | None = None
+    burn_rate: float | None = Field(default=None, description="Canary bad ratio / error budget.")
+    stable_burn_rate: float | None = None
+    p_value: float = Field(description="Sequential (always-valid) p-value, min(1, 1/max E).")
+
+
+class Analysis(RoostModel):
+    """The evidence behind the latest verdict (``kubectl describe`` shows it)."""
+
+    at: datetime
+    verdict: Literal["pass", "fail", "inconclusive"]
+    promotable: bool = False
+    reason: str
+    message: str
+    step: int
+    canary_weight: int
+    gates: Annotated[list[GateEvidence], Field(max_length=64)] = Field(default_factory=list)
+
+
+class ComparisonState(RoostModel):
+    """Restart-safe state of one objective's canary-vs-stable sequential test.
+
+    ``test`` is ``roost.analysis.twosample.TwoSampleState.to_dict()``: the
+    accumulated log-likelihoods on the rate-ratio grids and the counts already
+    added (the cursor for the next tick's increments).
+    """
+
+    objective: str
+    test: Annotated[
+        dict[str, Any], Field(json_schema_extra={"x-kubernetes-preserve-unknown-fields": True})
+    ]
+
+
+class CapacityStatus(RoostModel):
+    arrival_rate: float
+    offered_load: float
+    slots: int
+    replicas: int
+    canary_replicas: int
+    stable_replicas: int
+    p_wait: float
+    p99_wait_seconds: float
+    limited_by: str | None = None
+
+
+class ModelDeploymentStatus(RoostModel):
+    """Everything a decision needs to resume after a restart, as timestamps and counters."""
+
+    observed_generation: int | None = None
+    phase: Phase | None = None
+    message: str = ""
+    stable_version: str | None = None
+    stable_revision: str | None = Field(default=None, description="Pod-template hash of stable.")
+    canary_version: str | None = None
+    canary_revision: str | None = None
+    canary_weight: CanaryWeight = Field(default_factory=CanaryWeight)
+    current_step: int = Field(default=-1, description="Index into rollout.steps; -1 = warming up.")
+    rollout_started_at: datetime | None = None
+    step_started_at: datetime | None = None
+    last_data_at: datetime | None = None
+    paused_at: datetime | None = None
+    pause_reason: str | None = None
+    failed_checks: int = 0
+    inconclusive_checks: int = 0
+    last_analysis: Analysis | None = None
+    comparison: Annotated[list[ComparisonState], Field(max_length=16)] = Field(default_factory=list)
+    canary_burn_rate: float | None = Field(
+        default=None, description="Highest canary burn rate at the last analysis (display)."
+    )
+    capacity: CapacityStatus | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+
+
+class ModelDeployment(RoostModel):
+    api_version: Literal["roost.dev/v1alpha1"] = "roost.dev/v1alpha1"
+    kind: Literal["ModelDeployment"] = "ModelDeployment"
+    metadata: dict[str, object] = Field(default_factory=dict)
+    spec: ModelDeploymentSpec
+    status: ModelDeploymentStatus | None = None

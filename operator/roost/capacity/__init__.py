@@ -1,0 +1,48 @@
+"""Capacity planning: Little's law and Erlang C sized replicas, written out as HPA specs.
+
+Pure code: no I/O, clock or Kubernetes client. ``docs/capacity.md`` explains the model.
+"""
+
+from roost.capacity.erlang import (
+    erlang_b,
+    erlang_c,
+    mean_wait,
+    wait_exceedance,
+    wait_quantile,
+)
+from roost.capacity.hpa import (
+    DEFAULT_INFLIGHT_METRIC,
+    DEFAULT_RECOMMENDED_REPLICAS_METRIC,
+    HpaMetric,
+    ScalingBehavior,
+    build_hpa_spec,
+    inflight_per_pod_target,
+)
+from roost.capacity.planner import (
+    CapacityPlan,
+    PlanLimit,
+    SplitPlan,
+    plan_capacity,
+    plan_for_share,
+    plan_traffic_split,
+)
+
+__all__ = [
+    "DEFAULT_INFLIGHT_METRIC",
+    "DEFAULT_RECOMMENDED_REPLICAS_METRIC",
+    "CapacityPlan",
+    "HpaMetric",
+    "PlanLimit",
+    "ScalingBehavior",
+    "SplitPlan",
+    "build_hpa_spec",
+    "erlang_b",
+    "erlang_c",
+    "inflight_per_pod_target",
+    "mean_wait",
+    "plan_capacity",
+    "plan_for_share",
+    "plan_traffic_split",
+    "wait_exceedance",
+    "wait_quantile",
+]

@@ -1,0 +1,89 @@
+"""What the rollout state machine asks the world to do, as data.
+
+The operator's handlers apply these in order through the adapters;
+``roost simulate`` applies them to a simulated world. Every action is
+idempotent when applied again (a retried tick repeats its actions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    NORMAL = "Normal"
+    WARNING = "Warning"
+
+
+@dataclass(frozen=True)
+class DeployStable:
+    """Create (or keep) the stable Deployment of a revision; used for the first version."""
+
+    revision: str
+    version: str
+
+
+@dataclass(frozen=True)
+class DeployCanary:
+    """Create or scale the canary Deployment for ``weight`` percent of traffic.
+
+    Capacity before traffic: this precedes the :class:`SetWeight` that sends
+    that share, which waits until the canary reports ready.
+    """
+
+    revision: str
+    version: str
+    weight: int
+
+
+@dataclass(frozen=True)
+class SetWeight:
+    """Route ``canary`` percent to the canary and the rest to stable."""
+
+    canary: int
+
+    @property
+    def stable(self) -> int:
+        return 100 - self.canary
+
+
+@dataclass(frozen=True)
+class PromoteCanary:
+    """The canary's pods become stable: the stable Service and labels move to its revision.
+
+    No pod restarts: the Deployment keeps its pods, only selectors and labels change.
+    """
+
+    revision: str
+    version: str
+
+
+@dataclass(frozen=True)
+class RemoveCanary:
+    revision: str
+
+
+@dataclass(frozen=True)
+class RetireStable:
+    """Scale down the old stable Deployment after a promotion."""
+
+    revision: str
+
+
+@dataclass(frozen=True)
+class EmitEvent:
+    type: EventType
+    reason: str
+    message: str
+
+
+Action = (
+    DeployStable
+    | DeployCanary
+    | SetWeight
+    | PromoteCanary
+    | RemoveCanary
+    | RetireStable
+    | EmitEvent
+)

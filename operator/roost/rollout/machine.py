@@ -1,0 +1,466 @@
+"""The canary state machine: ``(spec, status, verdict, now) -> (actions, status)``.
+
+Pure: no clock, no I/O. Every fact it needs to continue after an operator
+restart is in the status it returns (timestamps, the step index, the weights,
+the comparison state), so replaying a tick gives the same decision.
+
+Phases: a new revision starts ``Progressing`` (or waits ``Pending`` behind the
+budget guard), moves through the steps while verdicts pass, and ends
+``Succeeded`` (promoted) or ``RolledBack``. Terminal phases absorb until the
+spec names another revision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from roost import durations
+from roost.analysis.outcome import Outcome
+from roost.analysis.verdict import StepVerdict
+from roost.api.modeldeployment import (
+    TERMINAL_PHASES,
+    Analysis,
+    CanaryWeight,
+    ModelDeploymentSpec,
+    ModelDeploymentStatus,
+    NoDataAction,
+    Phase,
+)
+from roost.api.status import Condition, ConditionStatus, set_condition
+from roost.rollout.actions import (
+    Action,
+    DeployCanary,
+    DeployStable,
+    EmitEvent,
+    EventType,
+    PromoteCanary,
+    RemoveCanary,
+    RetireStable,
+    SetWeight,
+)
+
+
+class Command(StrEnum):
+    """Manual control, from ``roost promote|abort|pause|resume`` or the annotation."""
+
+    PROMOTE = "promote"
+    ABORT = "abort"
+    PAUSE = "pause"
+    RESUME = "resume"
+
+
+@dataclass(frozen=True)
+class Observed:
+    """Facts about the cluster the adapters read before the tick."""
+
+    revision: str  # hash of the spec's pod template and model version
+    canary_ready: bool = False  # the canary has the replicas its desired weight needs
+    rollout_allowed: bool = True  # the stable's error budget permits a rollout
+    guard_message: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    actions: tuple[Action, ...]
+    status: ModelDeploymentStatus
+    requeue_after: float | None = None  # seconds until the next tick; None = on change only
+
+
+ACTIVE_PHASES = frozenset({Phase.PROGRESSING, Phase.PAUSED, Phase.PENDING})
+
+
+def _condition(type_: str, ok: bool, reason: str, message: str, now: datetime) -> Condition:
+    return Condition(
+        type=type_,
+        status=ConditionStatus.TRUE if ok else ConditionStatus.FALSE,
+        reason=reason,
+        message=message,
+        last_transition_time=now,
+    )
+
+
+def _with(
+    status: ModelDeploymentStatus,
+    now: datetime,
+    *,
+    progressing: tuple[bool, str, str] | None = None,
+    **update: object,
+) -> ModelDeploymentStatus:
+    """A copy of ``status`` with fields replaced and the Progressing condition set."""
+    if progressing is not None:
+        ok, reason, message = progressing
+        update["conditions"] = set_condition(
+            status.conditions, _condition("Progressing", ok, reason, message, now)
+        )
+        update.setdefault("message", message)
+    return status.model_copy(update=update)
+
+
+def _seconds_since(then: datetime | None, now: datetime) -> float:
+    return 0.0 if then is None else (now - then).total_seconds()
+
+
+class _Tick:
+    """One decision in progress: the inputs and the actions gathered so far."""
+
+    def __init__(
+        self,
+        spec: ModelDeploymentSpec,
+        status: ModelDeploymentStatus,
+        observed: Observed,
+        now: datetime,
+    ) -> None:
+        self.spec = spec
+        self.status = status
+        self.observed = observed
+        self.now = now
+        self.actions: list[Action] = []
+
+    def event(self, type_: EventType, reason: str, message: str) -> None:
+        self.actions.append(EmitEvent(type=type_, reason=reason, message=message))
+
+    def done(self, requeue: float | None = None) -> Decision:
+        return Decision(actions=tuple(self.actions), status=self.status, requeue_after=requeue)
+
+    def canary(self) -> tuple[str, str]:
+        """Revision and version of the canary in flight (only asked mid-rollout)."""
+        revision, version = self.status.canary_revision, self.status.canary_version
+        if revision is None or version is None:
+            raise RuntimeError("no canary in flight")  # a bug in the machine, not user input
+        return revision, version
+
+    @property
+    def interval(self) -> float:
+        return self.spec.rollout.interval_seconds
+
+    # --- transitions -------------------------------------------------------------
+
+    def start(self, *, superseded: bool) -> Decision:
+        """Begin a rollout of the observed revision, or wait behind the budget guard."""
+        old = self.status.canary_revision
+        if old and self.status.phase in ACTIVE_PHASES:
+            self.actions += [SetWeight(canary=0), RemoveCanary(revision=old)]
+        if superseded and old:
+            self.event(
+                EventType.NORMAL,
+                "RolloutRestarted",
+                f"revision {self.observed.revision} replaces canary {old}; evidence starts anew",
+            )
+        version = self.spec.model.version
+        if not self.observed.rollout_allowed:
+            self.status = _with(
+                self.status,
+                self.now,
+                progressing=(False, "ErrorBudgetLow", self.observed.guard_message),
+                phase=Phase.PENDING,
+                canary_revision=self.observed.revision,
+                canary_version=version,
+                canary_weight=CanaryWeight(),
+            )
+            self.event(EventType.WARNING, "RolloutBlocked", self.observed.guard_message)
+            return self.done(self.interval)
+        first = self.spec.rollout.steps[0].weight
+        self.actions.append(
+            DeployCanary(revision=self.observed.revision, version=version, weight=first)
+        )
+        message = f"canary {version} starting; first step {first}% once it is ready"
+        self.event(EventType.NORMAL, "RolloutStarted", message)
+        self.status = _with(
+            self.status,
+            self.now,
+            progressing=(True, "RolloutStarted", message),
+            phase=Phase.PROGRESSING,
+            canary_revision=self.observed.revision,
+            canary_version=version,
+            canary_weight=CanaryWeight(desired=first, applied=0),
+            current_step=-1,
+            rollout_started_at=self.now,
+            step_started_at=self.now,
+            last_data_at=self.now,
+            paused_at=None,
+            pause_reason=None,
+            failed_checks=0,
+            inconclusive_checks=0,
+            last_analysis=None,
+            comparison=[],
+            canary_burn_rate=None,
+        )
+        return self.done(self.interval)
+
+    def rollback(self, reason: str, message: str) -> Decision:
+        revision = self.status.canary_revision
+        self.actions.append(SetWeight(canary=0))
+        if revision:
+            self.actions.append(RemoveCanary(revision=revision))
+        text = f"rolled back {self.status.canary_version}: {message}"
+        self.event(EventType.WARNING, reason, text)
+        self.status = _with(
+            self.status,
+            self.now,
+            progressing=(False, reason, text),
+            phase=Phase.ROLLED_BACK,
+            canary_weight=CanaryWeight(),
+            paused_at=None,
+        )
+        return self.done()
+
+    def promote(self, reason: str, message: str) -> Decision:
+        revision, version = self.canary()
+        old = self.status.stable_revision
+        self.actions += [SetWeight(canary=100), PromoteCanary(revision=revision, version=version)]
+        self.actions.append(SetWeight(canary=0))
+        if old and old != revision:
+            self.actions.append(RetireStable(revision=old))
+        text = f"promoted {version} to stable: {message}"
+        self.event(EventType.NORMAL, reason, text)
+        self.status = _with(
+            self.status,
+            self.now,
+            progressing=(False, reason, text),
+            phase=Phase.SUCCEEDED,
+            stable_revision=revision,
+            stable_version=version,
+            canary_revision=None,
+            canary_version=None,
+            canary_weight=CanaryWeight(),
+            paused_at=None,
+        )
+        return self.done()
+
+    def pause(self, reason: str, message: str) -> Decision:
+        self.event(EventType.NORMAL, "RolloutPaused", message)
+        self.status = _with(
+            self.status,
+            self.now,
+            progressing=(True, reason, message),
+            phase=Phase.PAUSED,
+            paused_at=self.now,
+            pause_reason=reason,
+        )
+        return self.done(self.interval)
+
+    def resume(self) -> Decision:
+        """Back to Progressing; clocks move forward by the time spent paused."""
+        paused = timedelta(seconds=_seconds_since(self.status.paused_at, self.now))
+
+        def shift(value: datetime | None) -> datetime | None:
+            return None if value is None else value + paused
+
+        message = f"resumed after {durations.format_seconds(max(paused.total_seconds(), 0.001))}"
+        self.event(EventType.NORMAL, "RolloutResumed", message)
+        self.status = _with(
+            self.status,
+            self.now,
+            progressing=(True, "RolloutResumed", message),
+            phase=Phase.PROGRESSING,
+            paused_at=None,
+            pause_reason=None,
+            rollout_started_at=shift(self.status.rollout_started_at),
+            step_started_at=shift(self.status.step_started_at),
+            last_data_at=shift(self.status.last_data_at),
+        )
+        return self.done(self.interval)
+
+    def apply_pending_weight(self) -> Decision | None:
+        """Move traffic to the desired weight once the canary has the capacity for it."""
+        weight = self.status.canary_weight
+        if weight.desired == weight.applied:
+            return None
+        if not self.observed.canary_ready:
+            self.status = _with(
+                self.status,
+                self.now,
+                message=(f"waiting for the canary to be ready for {weight.desired}% of traffic"),
+            )
+            return self.done(self.interval)
+        step = self.status.current_step + 1
+        self.actions.append(SetWeight(canary=weight.desired))
+        message = f"step {step + 1}/{len(self.spec.rollout.steps)}: canary at {weight.desired}%"
+        self.event(EventType.NORMAL, "StepAdvanced", message)
+        self.status = _with(
+            self.status,
+            self.now,
+            progressing=(True, "StepAdvanced", message),
+            canary_weight=CanaryWeight(desired=weight.desired, applied=weight.desired),
+            current_step=step,
+            step_started_at=self.now,
+        )
+        return self.done(self.interval)
+
+    def record(self, verdict: StepVerdict) -> None:
+        """Keep the verdict's evidence and the sequential tests' state in status."""
+        status = self.status
+        self.status = _with(
+            status,
+            self.now,
+            last_analysis=Analysis(
+                at=self.now,
+                verdict=verdict.outcome.value,
+                promotable=verdict.promotable,
+                reason=verdict.reason,
+                message=verdict.message,
+                step=status.current_step,
+                canary_weight=status.canary_weight.applied,
+                gates=list(verdict.gates),
+            ),
+            comparison=list(verdict.comparison),
+            canary_burn_rate=verdict.canary_burn_rate,
+            last_data_at=self.now if verdict.has_new_data else status.last_data_at,
+            failed_checks=status.failed_checks + (verdict.outcome is Outcome.FAIL),
+            inconclusive_checks=status.inconclusive_checks
+            + (verdict.outcome is Outcome.INCONCLUSIVE),
+            message=verdict.message,
+        )
+
+    def analyse(self, verdict: StepVerdict) -> Decision:
+        """Act on a recorded, non-failing verdict while Progressing: hold, step up or promote."""
+        rollout = self.spec.rollout
+        silent = _seconds_since(self.status.last_data_at, self.now)
+        if silent > durations.parse_seconds(rollout.no_data_deadline):
+            text = (
+                f"no canary data for {durations.format_seconds(silent)} "
+                f"(noDataDeadline {rollout.no_data_deadline})"
+            )
+            if rollout.on_no_data is NoDataAction.PAUSE:
+                return self.pause("NoDataDeadline", text)
+            return self.rollback("NoDataDeadline", text)
+        step = self.status.current_step
+        if verdict.outcome is Outcome.INCONCLUSIVE:
+            return self.done(self.interval)
+        dwell = rollout.dwell_seconds(step)
+        if _seconds_since(self.status.step_started_at, self.now) < dwell:
+            return self.done(self.interval)
+        if step + 1 < len(rollout.steps):
+            weight = rollout.steps[step + 1].weight
+            revision, version = self.canary()
+            self.actions.append(DeployCanary(revision=revision, version=version, weight=weight))
+            self.status = _with(
+                self.status,
+                self.now,
+                canary_weight=CanaryWeight(
+                    desired=weight, applied=self.status.canary_weight.applied
+                ),
+            )
+            # Move the traffic now if the canary already has the capacity.
+            return self.apply_pending_weight() or self.done(self.interval)
+        if verdict.promotable:
+            return self.promote("Promoted", verdict.message)
+        self.status = _with(
+            self.status,
+            self.now,
+            message="last step passed; waiting for proof the canary is no worse than stable: "
+            + verdict.message,
+        )
+        return self.done(self.interval)
+
+
+def decide(
+    spec: ModelDeploymentSpec,
+    status: ModelDeploymentStatus | None,
+    *,
+    observed: Observed,
+    verdict: StepVerdict | None,
+    now: datetime,
+    command: Command | None = None,
+) -> Decision:
+    """One tick of the rollout. ``verdict`` is None when no analysis ran this tick."""
+    tick = _Tick(spec, status or ModelDeploymentStatus(), observed, now)
+    current = tick.status
+    revision = observed.revision
+
+    if current.stable_revision is None:
+        tick.actions += [
+            DeployStable(revision=revision, version=spec.model.version),
+            SetWeight(canary=0),
+        ]
+        message = f"serving {spec.model.version} as the first stable version"
+        tick.event(EventType.NORMAL, "Initialized", message)
+        tick.status = _with(
+            current,
+            now,
+            progressing=(False, "Initialized", message),
+            phase=Phase.SUCCEEDED,
+            stable_revision=revision,
+            stable_version=spec.model.version,
+        )
+        return tick.done()
+
+    if revision == current.stable_revision:
+        if current.canary_revision and current.phase in ACTIVE_PHASES:
+            old = current.canary_revision
+            tick.actions += [SetWeight(canary=0), RemoveCanary(revision=old)]
+            message = f"spec returned to stable {current.stable_version}; canary cancelled"
+            tick.event(EventType.NORMAL, "RolloutCancelled", message)
+            tick.status = _with(
+                current,
+                now,
+                progressing=(False, "RolloutCancelled", message),
+                phase=Phase.SUCCEEDED,
+                canary_revision=None,
+                canary_version=None,
+                canary_weight=CanaryWeight(),
+                paused_at=None,
+            )
+        elif current.phase is None:
+            tick.status = _with(current, now, phase=Phase.SUCCEEDED)
+        return tick.done()
+
+    if revision != current.canary_revision:
+        return tick.start(superseded=current.phase in ACTIVE_PHASES)
+
+    phase = current.phase
+    if phase in TERMINAL_PHASES:
+        return tick.done()  # absorbing until the spec names another revision
+    if phase is Phase.PENDING:
+        if observed.rollout_allowed or command is Command.RESUME:
+            return tick.start(superseded=False) if observed.rollout_allowed else _forced(tick)
+        return tick.done(tick.interval)
+
+    if command is Command.ABORT:
+        return tick.rollback("Aborted", "aborted by a person")
+    if command is Command.PROMOTE:
+        if not observed.canary_ready:
+            tick.status = _with(
+                current, now, message="promotion asked; waiting for the canary to be ready"
+            )
+            return tick.done(tick.interval)
+        return tick.promote("PromotedManually", "promoted by a person, skipping analysis")
+    if verdict is not None:
+        tick.record(verdict)
+        if verdict.outcome is Outcome.FAIL:  # a fail rolls back even while paused
+            return tick.rollback(verdict.reason, verdict.message)
+
+    if phase is Phase.PAUSED:
+        if command is Command.RESUME:
+            return tick.resume()
+        return tick.done(tick.interval)
+    if command is Command.PAUSE:
+        return tick.pause("PausedManually", "paused by a person")
+
+    deadline = durations.parse_seconds(spec.rollout.progress_deadline)
+    elapsed = _seconds_since(current.rollout_started_at, now)
+    if elapsed > deadline:
+        return tick.rollback(
+            "ProgressDeadlineExceeded",
+            f"no promotion within progressDeadline {spec.rollout.progress_deadline} "
+            f"(inconclusive checks: {current.inconclusive_checks})",
+        )
+    pending = tick.apply_pending_weight()
+    if pending is not None:
+        return pending
+    if verdict is None:
+        return tick.done(tick.interval)
+    return tick.analyse(verdict)
+
+
+def _forced(tick: _Tick) -> Decision:
+    """A person resumed a rollout the budget guard held back."""
+    tick.observed = Observed(
+        revision=tick.observed.revision,
+        canary_ready=tick.observed.canary_ready,
+        rollout_allowed=True,
+    )
+    tick.event(EventType.WARNING, "GuardOverridden", "rollout started despite the budget guard")
+    return tick.start(superseded=False)

@@ -1,0 +1,177 @@
+"""PromQL for SLIs, written once and reused by every window and every version.
+
+Each SLI is read as two counts per version over a window, ``total`` and
+``bad``, never as a ratio: counts add up across windows and versions, ratios do
+not, and the sequential tests need counts. The queries group by the version
+label so one query answers for the stable and the canary (and for every
+ModelDeployment that shares the Prometheus, when the caller groups by the
+model label too).
+
+The three empty states are kept apart (see :func:`arm_counts`):
+
+* no error series at all (nothing ever failed): the ``bad`` query is empty
+  while ``total`` has a value -> 0 bad;
+* no traffic in the window: total is 0 -> the ratio is NaN -> inconclusive;
+* no scrape data: ``total`` is empty too -> absent -> inconclusive, and the
+  no-data deadline clock keeps running.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from roost import durations
+from roost.slo import selectors
+from roost.slo.selectors import Matcher, Selector
+
+# Subquery resolution for gauge (quality) SLIs: one sample per 30 s.
+QUALITY_RESOLUTION = "30s"
+
+
+@dataclass(frozen=True)
+class SLIQueries:
+    """The two instant queries that read one SLI over one window."""
+
+    total: str
+    bad: str
+    group_by: tuple[str, ...]
+
+
+def window(seconds: float) -> str:
+    """A PromQL range for a window, rounded up to whole seconds (never shorter than asked)."""
+    return durations.format_seconds(max(1, math.ceil(seconds)))
+
+
+def bucket_bound_matcher(threshold_seconds: float) -> Matcher:
+    """Match a classic histogram's ``le`` bound however the exporter spelled it.
+
+    Prometheus 3 normalises ``le="1"`` to ``le="1.0"``; client libraries write
+    ``0.25`` or ``2.5e-01``. A regex of the spellings of the same float finds it.
+    """
+    spellings = {
+        repr(threshold_seconds),
+        f"{threshold_seconds:g}",
+        f"{threshold_seconds:.1f}" if threshold_seconds == int(threshold_seconds) else "",
+        f"{threshold_seconds:e}",
+    }
+    if threshold_seconds == int(threshold_seconds):
+        spellings.add(str(int(threshold_seconds)))
+    return selectors.one_of("le", sorted(s for s in spellings if s))
+
+
+def _scoped(selector: Selector, extra: Sequence[Matcher]) -> Selector:
+    return selector.with_matchers(*extra)
+
+
+def _by(group_by: Sequence[str]) -> str:
+    return f"sum by ({', '.join(group_by)})" if group_by else "sum"
+
+
+def ratio_queries(
+    *,
+    errors: Selector,
+    total: Selector,
+    seconds: float,
+    matchers: Sequence[Matcher],
+    group_by: Sequence[str],
+) -> SLIQueries:
+    """Counts of all and of failed requests over the window: ``increase`` of two counters."""
+    rng = window(seconds)
+    agg = _by(group_by)
+    return SLIQueries(
+        total=f"{agg} (increase({_scoped(total, matchers).render()}[{rng}]))",
+        bad=f"{agg} (increase({_scoped(errors, matchers).render()}[{rng}]))",
+        group_by=tuple(group_by),
+    )
+
+
+def latency_queries(
+    *,
+    histogram: Selector,
+    threshold_seconds: float,
+    seconds: float,
+    matchers: Sequence[Matcher],
+    group_by: Sequence[str],
+) -> SLIQueries:
+    """Counts of all requests and of those slower than the threshold: count − bucket{le=T}."""
+    rng = window(seconds)
+    agg = _by(group_by)
+    count = _scoped(histogram.with_metric(histogram.metric + "_count"), matchers)
+    bucket = _scoped(
+        histogram.with_metric(histogram.metric + "_bucket"),
+        [*matchers, bucket_bound_matcher(threshold_seconds)],
+    )
+    total = f"{agg} (increase({count.render()}[{rng}]))"
+    # `ignoring(le)` is not needed: both sides are aggregated to the same group labels.
+    bad = f"{total} - {agg} (increase({bucket.render()}[{rng}]))"
+    return SLIQueries(total=total, bad=bad, group_by=tuple(group_by))
+
+
+def quality_queries(
+    *,
+    metric: Selector,
+    low: float | None,
+    high: float | None,
+    seconds: float,
+    matchers: Sequence[Matcher],
+    group_by: Sequence[str],
+) -> SLIQueries:
+    """Samples of a gauge over the window, and those outside [low, high].
+
+    Both counts come from subqueries at the same resolution so they are comparable.
+    """
+    rng = window(seconds)
+    agg = _by(group_by)
+    sel = _scoped(metric, matchers).render()
+    outside: list[str] = []
+    if low is not None:
+        outside.append(f"({sel} < {low!r})")
+    if high is not None:
+        outside.append(f"({sel} > {high!r})")
+    bad_expr = " or ".join(outside)
+    return SLIQueries(
+        total=f"{agg} (count_over_time({sel}[{rng}:{QUALITY_RESOLUTION}]))",
+        bad=f"{agg} (count_over_time(({bad_expr})[{rng}:{QUALITY_RESOLUTION}]))",
+        group_by=tuple(group_by),
+    )
+
+
+def bucket_exists_query(
+    *, histogram: Selector, threshold_seconds: float, matchers: Sequence[Matcher]
+) -> str:
+    """Non-empty when the histogram has a bucket at the threshold (admission-time preflight)."""
+    bucket = _scoped(
+        histogram.with_metric(histogram.metric + "_bucket"),
+        [*matchers, bucket_bound_matcher(threshold_seconds)],
+    )
+    return f"count({bucket.render()})"
+
+
+@dataclass(frozen=True)
+class Counts:
+    total: float
+    bad: float
+
+    @property
+    def ratio(self) -> float:
+        """Bad share; NaN when there was no traffic."""
+        return math.nan if self.total <= 0 else self.bad / self.total
+
+
+def arm_counts(*, total: Mapping[str, float], bad: Mapping[str, float], key: str) -> Counts | None:
+    """One version's counts from grouped query results (group key -> value).
+
+    Absent total -> None (no data). Absent bad with a total -> 0 bad (no error
+    series exists). NaN values -> None. Extrapolated ``increase`` can make bad
+    exceed total by a hair or go slightly negative: clamp into [0, total].
+    """
+    if key not in total:
+        return None
+    n = total[key]
+    x = bad.get(key, 0.0)
+    if math.isnan(n) or math.isnan(x):
+        return None
+    n = max(0.0, n)
+    return Counts(total=n, bad=min(max(0.0, x), n))
