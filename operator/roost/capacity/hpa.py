@@ -1,0 +1,254 @@
+"""Turn a :class:`~roost.capacity.planner.CapacityPlan` into an autoscaling/v2 HPA spec.
+
+Pure builders returning plain dicts in the API's camelCase; the Kubernetes
+adapter sends them. ``autoscaling-capacity.md`` §4.6 lists the two shapes the
+plan can take:
+
+- **In-flight per pod** (:attr:`HpaMetric.INFLIGHT_PER_POD`, the default): a
+  ``Pods`` metric of requests in flight with ``averageValue`` = L*/N*, the
+  in-flight count per replica that the plan predicts (Little's law). Works with
+  any per-pod gauge the model server already exports.
+- **Recommended replicas** (:attr:`HpaMetric.RECOMMENDED_REPLICAS`, §4.6's
+  "option 1"): an ``External`` metric that carries the planned replica count
+  itself, with ``averageValue: "1"`` so that the HPA's ``ceil(value / 1)`` *is*
+  the plan. Needs something to publish that metric.
+
+Both get an explicit ``behavior`` block, so the HPA never falls back to the
+legacy path with its implicit limits (§1.7).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from roost.capacity.planner import CapacityPlan
+
+__all__ = [
+    "DEFAULT_INFLIGHT_METRIC",
+    "DEFAULT_RECOMMENDED_REPLICAS_METRIC",
+    "HpaMetric",
+    "ScalingBehavior",
+    "build_hpa_spec",
+    "inflight_per_pod_target",
+    "milli_quantity",
+    "pods_inflight_metric",
+    "recommended_replicas_metric",
+]
+
+DEFAULT_INFLIGHT_METRIC = "model_inflight_requests"
+DEFAULT_RECOMMENDED_REPLICAS_METRIC = "model_recommended_replicas"
+
+
+class HpaMetric(enum.StrEnum):
+    """Which §4.6 shape the HPA's metric takes."""
+
+    INFLIGHT_PER_POD = "InflightPerPod"
+    RECOMMENDED_REPLICAS = "RecommendedReplicas"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScalingBehavior:
+    """The HPA ``behavior`` block; defaults follow §4.6.
+
+    Scale up at once (window 0) by the larger of +100 % or +``scale_up_pods``
+    per ``scale_up_period_seconds``; scale down after
+    ``scale_down_window_seconds`` of lower recommendations, by at most
+    ``scale_down_percent`` % per ``scale_down_period_seconds``.
+    """
+
+    scale_up_window_seconds: int = 0
+    scale_up_percent: int = 100
+    scale_up_pods: int = 4
+    scale_up_period_seconds: int = 15
+    scale_down_window_seconds: int = 300
+    scale_down_percent: int = 10
+    scale_down_period_seconds: int = 60
+
+    def __post_init__(self) -> None:
+        # API limits: windows in [0, 3600] s, periods in (0, 1800] s (§1.7).
+        for name in ("scale_up_window_seconds", "scale_down_window_seconds"):
+            value = getattr(self, name)
+            if not (_is_count(value) and 0 <= value <= 3600):
+                raise ValueError(f"{name} must be an integer in [0, 3600], got {value!r}")
+        for name in ("scale_up_period_seconds", "scale_down_period_seconds"):
+            value = getattr(self, name)
+            if not (_is_count(value) and 0 < value <= 1800):
+                raise ValueError(f"{name} must be an integer in (0, 1800], got {value!r}")
+        for name in ("scale_up_percent", "scale_up_pods", "scale_down_percent"):
+            value = getattr(self, name)
+            if not (_is_count(value) and value >= 1):
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``spec.behavior`` object of an autoscaling/v2 HPA."""
+        return {
+            "scaleUp": {
+                "stabilizationWindowSeconds": self.scale_up_window_seconds,
+                "selectPolicy": "Max",
+                "policies": [
+                    {
+                        "type": "Percent",
+                        "value": self.scale_up_percent,
+                        "periodSeconds": self.scale_up_period_seconds,
+                    },
+                    {
+                        "type": "Pods",
+                        "value": self.scale_up_pods,
+                        "periodSeconds": self.scale_up_period_seconds,
+                    },
+                ],
+            },
+            "scaleDown": {
+                "stabilizationWindowSeconds": self.scale_down_window_seconds,
+                "selectPolicy": "Max",
+                "policies": [
+                    {
+                        "type": "Percent",
+                        "value": self.scale_down_percent,
+                        "periodSeconds": self.scale_down_period_seconds,
+                    },
+                ],
+            },
+        }
+
+
+def inflight_per_pod_target(plan: CapacityPlan) -> float:
+    """Requests in flight per replica that the plan predicts: L*/N*.
+
+    By Little's law L* = λ·(S + E[Wq]) at the provisioned slots (§4.6 option 2).
+    With every pod at this average the HPA's ratio is 1 and it holds
+    ``plan.replicas``; more traffic raises the average and the HPA adds pods in
+    proportion until the operator re-plans. A gauge that counts only requests
+    being executed reads a/N* = utilisation × K instead, lower by E[Wq]/S, which
+    at any plan that meets a sensible budget is far inside the HPA's 10 %
+    tolerance. With no traffic to plan from (or no replicas) the target is one
+    full replica, ``slots_per_replica``: the HPA then only reacts to pods whose
+    slots are all busy, until the operator re-plans from measured traffic.
+    """
+    if plan.replicas == 0 or plan.mean_in_flight == 0 or not math.isfinite(plan.mean_in_flight):
+        return float(plan.slots_per_replica)
+    return plan.mean_in_flight / plan.replicas
+
+
+def milli_quantity(value: float) -> str:
+    """A Kubernetes quantity in milli-units, rounded down and at least ``1m``.
+
+    The HPA compares metrics in integer milli-units (§1.3), so finer digits would
+    be dropped anyway; rounding down errs towards one replica more, not less.
+    """
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"a metric target must be a finite number > 0, got {value!r}")
+    return f"{max(1, math.floor(value * 1000))}m"
+
+
+def pods_inflight_metric(
+    plan: CapacityPlan, *, metric_name: str = DEFAULT_INFLIGHT_METRIC
+) -> dict[str, Any]:
+    """A ``Pods`` metric entry targeting :func:`inflight_per_pod_target` per replica."""
+    _check_metric_name(metric_name)
+    return {
+        "type": "Pods",
+        "pods": {
+            "metric": {"name": metric_name},
+            "target": {
+                "type": "AverageValue",
+                "averageValue": milli_quantity(inflight_per_pod_target(plan)),
+            },
+        },
+    }
+
+
+def recommended_replicas_metric(
+    *,
+    metric_name: str = DEFAULT_RECOMMENDED_REPLICAS_METRIC,
+    selector: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """An ``External`` metric whose value is the planned replica count, target 1.
+
+    For External/AverageValue the HPA proposes ``ceil(value / target)`` (§1.3),
+    so with ``averageValue: "1"`` it scales to exactly the published plan,
+    subject to the 10 % tolerance on value / (target × replicas) (§4.6 option 1).
+    """
+    _check_metric_name(metric_name)
+    metric: dict[str, Any] = {"name": metric_name}
+    if selector:
+        metric["selector"] = {"matchLabels": dict(selector)}
+    return {
+        "type": "External",
+        "external": {
+            "metric": metric,
+            "target": {"type": "AverageValue", "averageValue": "1"},
+        },
+    }
+
+
+def build_hpa_spec(
+    plan: CapacityPlan,
+    *,
+    scale_target_ref: Mapping[str, str],
+    metric: HpaMetric = HpaMetric.INFLIGHT_PER_POD,
+    metric_name: str | None = None,
+    metric_selector: Mapping[str, str] | None = None,
+    max_replicas: int | None = None,
+    behavior: ScalingBehavior | None = None,
+) -> dict[str, Any]:
+    """The ``spec`` of an autoscaling/v2 HorizontalPodAutoscaler that holds ``plan``.
+
+    - ``minReplicas`` is the planned count, ``plan.replicas``: the plan is a floor
+      the HPA never goes below, and the HPA only adds replicas for surges the
+      plan has not seen yet (at least 1: an HPA floor of 0 needs the alpha
+      ``HPAScaleToZero`` gate).
+    - ``maxReplicas`` is ``max_replicas``, else ``plan.max_replicas``; one of them
+      is required, since an HPA without a ceiling is not valid.
+    - ``metrics`` holds one metric of the ``metric`` shape (see module docstring);
+      ``metric_name`` defaults to ``model_inflight_requests`` or
+      ``model_recommended_replicas``; ``metric_selector`` applies to the External
+      metric only.
+    - ``behavior`` is always written (defaults: :class:`ScalingBehavior`).
+    """
+    _check_scale_target_ref(scale_target_ref)
+    floor = max(1, plan.replicas)
+    ceiling = max_replicas if max_replicas is not None else plan.max_replicas
+    if ceiling is None:
+        raise ValueError("max_replicas is required when the plan has no max_replicas")
+    if not (_is_count(ceiling) and ceiling >= floor):
+        raise ValueError(
+            f"max_replicas must be an integer >= the planned replicas ({floor}), got {ceiling!r}"
+        )
+    if metric is HpaMetric.INFLIGHT_PER_POD:
+        if metric_selector is not None:
+            raise ValueError("metric_selector applies only to HpaMetric.RECOMMENDED_REPLICAS")
+        entry = pods_inflight_metric(plan, metric_name=metric_name or DEFAULT_INFLIGHT_METRIC)
+    else:
+        entry = recommended_replicas_metric(
+            metric_name=metric_name or DEFAULT_RECOMMENDED_REPLICAS_METRIC,
+            selector=metric_selector,
+        )
+    return {
+        "scaleTargetRef": dict(scale_target_ref),
+        "minReplicas": floor,
+        "maxReplicas": ceiling,
+        "metrics": [entry],
+        "behavior": (behavior or ScalingBehavior()).to_dict(),
+    }
+
+
+def _check_scale_target_ref(ref: Mapping[str, str]) -> None:
+    missing = [key for key in ("apiVersion", "kind", "name") if not ref.get(key)]
+    if missing:
+        raise ValueError(f"scale_target_ref needs apiVersion, kind and name; missing {missing}")
+
+
+def _check_metric_name(name: str) -> None:
+    if not name or name != name.strip():
+        raise ValueError(f"metric_name must be a non-empty name, got {name!r}")
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -1,0 +1,163 @@
+"""The autoscaling/v2 HPA spec written from a capacity plan (autoscaling-capacity.md §4.6)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from roost.capacity import hpa
+from roost.capacity.hpa import HpaMetric, ScalingBehavior, build_hpa_spec
+from roost.capacity.planner import CapacityPlan, plan_capacity
+
+TARGET = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "resnet-v2"}
+
+
+def case_a(**overrides: Any) -> CapacityPlan:
+    # autoscaling-capacity.md §4.3 case A: 5 replicas for p99 wait ≤ 10 ms.
+    arguments: dict[str, Any] = {
+        "arrival_rate": 200.0,
+        "service_time": 0.050,
+        "slots_per_replica": 4,
+        "wait_budget": 0.010,
+        "max_replicas": 20,
+    }
+    arguments.update(overrides)
+    return plan_capacity(**arguments)
+
+
+def test_spec_holds_the_planned_replicas_as_its_floor() -> None:
+    spec = build_hpa_spec(case_a(), scale_target_ref=TARGET)
+    assert spec["scaleTargetRef"] == TARGET
+    assert spec["minReplicas"] == 5
+    assert spec["maxReplicas"] == 20
+
+
+def test_default_metric_is_inflight_per_pod_at_littles_law_target() -> None:
+    plan = case_a()
+    spec = build_hpa_spec(plan, scale_target_ref=TARGET)
+    # L* = λ·(S + E[Wq]) = 200 × (0.05 + 0.0000187) ≈ 10.0037; per replica ≈ 2.0007.
+    assert hpa.inflight_per_pod_target(plan) == pytest.approx(10.0037311 / 5)
+    assert spec["metrics"] == [
+        {
+            "type": "Pods",
+            "pods": {
+                "metric": {"name": "model_inflight_requests"},
+                "target": {"type": "AverageValue", "averageValue": "2000m"},
+            },
+        }
+    ]
+
+
+def test_metric_name_is_configurable() -> None:
+    spec = build_hpa_spec(case_a(), scale_target_ref=TARGET, metric_name="vllm_num_requests")
+    assert spec["metrics"][0]["pods"]["metric"]["name"] == "vllm_num_requests"
+
+
+def test_recommended_replicas_metric_targets_an_average_of_one() -> None:
+    spec = build_hpa_spec(
+        case_a(),
+        scale_target_ref=TARGET,
+        metric=HpaMetric.RECOMMENDED_REPLICAS,
+        metric_selector={"roost.dev/model-deployment": "resnet"},
+    )
+    assert spec["metrics"] == [
+        {
+            "type": "External",
+            "external": {
+                "metric": {
+                    "name": "model_recommended_replicas",
+                    "selector": {"matchLabels": {"roost.dev/model-deployment": "resnet"}},
+                },
+                "target": {"type": "AverageValue", "averageValue": "1"},
+            },
+        }
+    ]
+
+
+def test_selector_is_refused_for_the_pods_metric() -> None:
+    with pytest.raises(ValueError, match="metric_selector"):
+        build_hpa_spec(case_a(), scale_target_ref=TARGET, metric_selector={"a": "b"})
+
+
+def test_behavior_is_always_explicit() -> None:
+    behavior = build_hpa_spec(case_a(), scale_target_ref=TARGET)["behavior"]
+    assert behavior["scaleUp"]["stabilizationWindowSeconds"] == 0
+    assert behavior["scaleDown"]["stabilizationWindowSeconds"] == 300
+    assert {"type": "Percent", "value": 100, "periodSeconds": 15} in behavior["scaleUp"]["policies"]
+    assert {"type": "Pods", "value": 4, "periodSeconds": 15} in behavior["scaleUp"]["policies"]
+    assert behavior["scaleDown"]["policies"] == [
+        {"type": "Percent", "value": 10, "periodSeconds": 60}
+    ]
+    assert behavior["scaleUp"]["selectPolicy"] == "Max"
+
+
+def test_behavior_can_be_tuned() -> None:
+    tuned = ScalingBehavior(scale_down_window_seconds=120, scale_down_percent=20, scale_up_pods=8)
+    behavior = build_hpa_spec(case_a(), scale_target_ref=TARGET, behavior=tuned)["behavior"]
+    assert behavior["scaleDown"]["stabilizationWindowSeconds"] == 120
+    assert behavior["scaleDown"]["policies"][0]["value"] == 20
+    assert {"type": "Pods", "value": 8, "periodSeconds": 15} in behavior["scaleUp"]["policies"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"scale_up_window_seconds": -1}, "scale_up_window_seconds"),
+        ({"scale_down_window_seconds": 3601}, "scale_down_window_seconds"),
+        ({"scale_up_period_seconds": 0}, "scale_up_period_seconds"),
+        ({"scale_down_period_seconds": 1801}, "scale_down_period_seconds"),
+        ({"scale_down_percent": 0}, "scale_down_percent"),
+        ({"scale_up_pods": 0}, "scale_up_pods"),
+    ],
+)
+def test_behavior_outside_api_limits_is_refused(overrides: dict[str, int], field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        ScalingBehavior(**overrides)
+
+
+def test_max_replicas_argument_overrides_the_plan() -> None:
+    spec = build_hpa_spec(case_a(), scale_target_ref=TARGET, max_replicas=12)
+    assert spec["maxReplicas"] == 12
+
+
+def test_a_ceiling_is_required() -> None:
+    with pytest.raises(ValueError, match="max_replicas"):
+        build_hpa_spec(case_a(max_replicas=None), scale_target_ref=TARGET)
+
+
+def test_a_ceiling_below_the_plan_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_replicas"):
+        build_hpa_spec(case_a(), scale_target_ref=TARGET, max_replicas=4)
+
+
+def test_scale_target_ref_must_name_its_target() -> None:
+    with pytest.raises(ValueError, match="scale_target_ref"):
+        build_hpa_spec(case_a(), scale_target_ref={"kind": "Deployment", "name": "x"})
+
+
+def test_a_plan_without_traffic_still_yields_a_valid_hpa() -> None:
+    plan = case_a(arrival_rate=0.0, min_replicas=0)
+    spec = build_hpa_spec(plan, scale_target_ref=TARGET)
+    assert spec["minReplicas"] == 1
+    # No traffic to derive a target from: one full replica's slots.
+    assert spec["metrics"][0]["pods"]["target"]["averageValue"] == "4000m"
+
+
+def test_spec_is_plain_json() -> None:
+    spec = build_hpa_spec(case_a(), scale_target_ref=TARGET)
+    assert json.loads(json.dumps(spec, allow_nan=False)) == spec
+
+
+@pytest.mark.parametrize(
+    ("value", "quantity"), [(2.0007, "2000m"), (0.0004, "1m"), (12.5, "12500m"), (1.0, "1000m")]
+)
+def test_milli_quantity_rounds_down_to_whole_milli_units(value: float, quantity: str) -> None:
+    assert hpa.milli_quantity(value) == quantity
+
+
+@pytest.mark.parametrize("value", [0.0, -1.0, float("inf")])
+def test_milli_quantity_refuses_non_positive_targets(value: float) -> None:
+    with pytest.raises(ValueError, match="target"):
+        hpa.milli_quantity(value)
