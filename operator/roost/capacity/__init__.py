@@ -21,11 +21,10 @@ from roost.capacity.hpa import (
 from roost.capacity.planner import (
     CapacityPlan,
     PlanLimit,
-    SplitPlan,
     plan_capacity,
     plan_for_share,
-    plan_traffic_split,
 )
+from roost.capacity.traffic_split import SplitPlan, plan_traffic_split
 
 __all__ = [
     "DEFAULT_INFLIGHT_METRIC",

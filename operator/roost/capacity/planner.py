@@ -27,10 +27,8 @@ __all__ = [
     "MAX_OFFERED_LOAD",
     "CapacityPlan",
     "PlanLimit",
-    "SplitPlan",
     "plan_capacity",
     "plan_for_share",
-    "plan_traffic_split",
 ]
 
 # The search walks Erlang B one slot at a time; beyond this many Erlangs a plan
@@ -127,28 +125,6 @@ class CapacityPlan:
             "mean_in_flight": _finite_or_none(self.mean_in_flight),
             "utilisation": self.utilisation,
             "meets_wait_budget": self.meets_wait_budget,
-        }
-
-
-@dataclass(frozen=True, kw_only=True)
-class SplitPlan:
-    """Plans for the canary and the stable version while traffic is split between them."""
-
-    canary_weight: float
-    """Percent of requests routed to the canary; the stable version gets the rest."""
-    canary: CapacityPlan
-    stable: CapacityPlan
-
-    @property
-    def total_replicas(self) -> int:
-        return self.canary.replicas + self.stable.replicas
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "canary_weight": self.canary_weight,
-            "total_replicas": self.total_replicas,
-            "canary": self.canary.to_dict(),
-            "stable": self.stable.to_dict(),
         }
 
 
@@ -285,55 +261,6 @@ def plan_for_share(
         mean_in_flight=planned_rate * (service_time + queue.mean_wait) if planned_rate else 0.0,
         utilisation=offered_load / provisioned if provisioned else 0.0,
     )
-
-
-def plan_traffic_split(
-    *,
-    canary_weight: float,
-    arrival_rate: float,
-    service_time: float,
-    slots_per_replica: int,
-    wait_budget: float,
-    wait_percentile: float = 0.99,
-    min_replicas: int = 1,
-    max_replicas: int | None = None,
-    headroom: float = 0.0,
-    max_utilisation: float | None = None,
-    canary_service_time: float | None = None,
-) -> SplitPlan:
-    """Size canary and stable for a weight: canary at w %, stable at (100 − w) % of λ.
-
-    Used for capacity before traffic: the rollout scales the canary to
-    ``canary.replicas`` for the weight it is *about* to set, and only then moves
-    the weight. Each side is its own shared queue and gets at least
-    ``min_replicas``; the two together need at least as many replicas as one
-    queue for all of λ, since splitting a queue gives up economy of scale (§4.2
-    square-root staffing). ``canary_service_time`` covers a new version that is
-    slower or faster than the stable one; it defaults to ``service_time``.
-    """
-    if not (math.isfinite(canary_weight) and 0 <= canary_weight <= 100):
-        raise ValueError(f"canary_weight must be a percentage in [0, 100], got {canary_weight!r}")
-    canary_share = canary_weight / 100.0
-
-    def side(share: float, side_service_time: float) -> CapacityPlan:
-        return plan_for_share(
-            share=share,
-            arrival_rate=arrival_rate,
-            service_time=side_service_time,
-            slots_per_replica=slots_per_replica,
-            wait_budget=wait_budget,
-            wait_percentile=wait_percentile,
-            min_replicas=min_replicas,
-            max_replicas=max_replicas,
-            headroom=headroom,
-            max_utilisation=max_utilisation,
-        )
-
-    canary = side(
-        canary_share, service_time if canary_service_time is None else canary_service_time
-    )
-    stable = side(1.0 - canary_share, service_time)
-    return SplitPlan(canary_weight=canary_weight, canary=canary, stable=stable)
 
 
 def _required_slots(

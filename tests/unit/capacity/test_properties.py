@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from roost.capacity import erlang
-from roost.capacity.planner import PlanLimit, plan_capacity, plan_traffic_split
+from roost.capacity.planner import PlanLimit, plan_capacity
+from roost.capacity.traffic_split import plan_traffic_split
 
 # Relative slack for comparisons that are equalities in exact arithmetic.
 EPS = 1e-9

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from roost.capacity import planner
-from roost.capacity.planner import PlanLimit, plan_capacity, plan_for_share, plan_traffic_split
+from roost.capacity.planner import PlanLimit, plan_capacity, plan_for_share
+from roost.capacity.traffic_split import plan_traffic_split
 
 # autoscaling-capacity.md §4.3 case A: 200 req/s, 50 ms, 4 slots, p99 wait ≤ 10 ms.
 CASE_A: dict[str, Any] = {
