@@ -1,0 +1,255 @@
+"""The ``roost`` command line.
+
+Bad input ends with exit code 2 and one line naming the field and what was
+expected; no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from roost import __version__, durations
+
+EXIT_USAGE = 2
+
+
+class InputError(Exception):
+    """User input Roost cannot use; the message is the one line the user sees."""
+
+
+def _validation_line(error: ValidationError, prefix: str = "") -> str:
+    """pydantic's first error as ``field.path: message``."""
+    first = error.errors()[0]
+    path = ".".join(str(p) for p in first["loc"])
+    where = f"{prefix}.{path}" if prefix and path else (prefix or path)
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown field"
+    return f"{where}: {message}" if where else message
+
+
+def _duration(text: str) -> float:
+    try:
+        return durations.parse_seconds(text)
+    except durations.DurationError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _emit(data: dict[str, Any], output: str, text: Callable[[dict[str, Any]], str]) -> None:
+    if output == "json":
+        print(json.dumps(data, indent=2, allow_nan=False))
+    elif output == "yaml":
+        print(yaml.safe_dump(data, sort_keys=False), end="")
+    else:
+        print(text(data))
+
+
+# --- roost crds ----------------------------------------------------------------
+
+
+def _cmd_crds(args: argparse.Namespace) -> int:
+    from roost.api import crd
+
+    if args.write:
+        target = Path(args.write)
+        target.mkdir(parents=True, exist_ok=True)
+        for name, body in crd.crd_files().items():
+            (target / name).write_text(body)
+            print(f"wrote {target / name}")
+        return 0
+    print(crd.render_all(), end="")
+    return 0
+
+
+# --- roost plan ----------------------------------------------------------------
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from roost.capacity import plan_capacity
+
+    try:
+        plan = plan_capacity(
+            arrival_rate=args.arrival_rate,
+            service_time=args.service_time,
+            slots_per_replica=args.slots_per_replica,
+            wait_budget=args.p99_wait,
+            min_replicas=args.min_replicas,
+            max_replicas=args.max_replicas,
+        )
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    data = plan.to_dict()
+
+    def text(d: dict[str, Any]) -> str:
+        return (
+            f"replicas {d['replicas']} ({d['slots']} slots) for offered load "
+            f"{d['offered_load']:.2f} Erlangs; P(wait) {d['p_wait']:.4f}, "
+            f"p99 wait {d['p99_wait_seconds'] * 1000:.2f} ms"
+        )
+
+    _emit(data, args.output, text)
+    return 0
+
+
+# --- roost slo budget ----------------------------------------------------------
+
+
+def _cmd_slo_budget(args: argparse.Namespace) -> int:
+    from roost.slo.budget import BudgetReport
+
+    if not 0 < args.objective < 1:
+        raise InputError(f"--objective: expected a ratio in (0, 1), got {args.objective}")
+    if args.total < 0 or args.bad < 0 or args.bad > args.total:
+        raise InputError(f"--bad: expected 0 <= bad <= total, got {args.bad} of {args.total}")
+    report = BudgetReport(
+        target=args.objective, total=args.total, bad=args.bad, period_seconds=args.period
+    )
+    data = report.to_dict()
+
+    def text(d: dict[str, Any]) -> str:
+        tte = d["time_to_exhaustion_seconds"]
+        remaining = d["budget_remaining"]
+        when = "never at this rate" if tte is None else durations.format_seconds(max(tte, 0.001))
+        return (
+            f"burn rate {d['burn_rate']}, budget remaining "
+            f"{'n/a' if remaining is None else f'{remaining:.1%}'}, "
+            f"allowed bad {d['allowed_bad']:g}, exhausted in {when}"
+        )
+
+    _emit(data, args.output, text)
+    return 0
+
+
+# --- roost simulate ------------------------------------------------------------
+
+
+def _load_yaml(path: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except OSError as error:
+        raise InputError(f"{path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise InputError(f"{path}: not YAML ({error})".replace("\n", " ")) from None
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from roost import simulation
+
+    document = _load_yaml(args.scenario)
+    if not isinstance(document, dict):
+        raise InputError(f"{args.scenario}: expected a mapping with modelDeployment and sloPolicy")
+    if args.seed is not None:
+        document["seed"] = args.seed
+    try:
+        scenario = simulation.load(document)
+    except ValidationError as error:
+        raise InputError(_validation_line(error)) from None
+    result = simulation.simulate(scenario)
+    data = result.to_dict()
+
+    def text(d: dict[str, Any]) -> str:
+        lines = [
+            f"{e['at_seconds'] / 60:7.1f} min  {e['weight']:3d}%  {e['kind']:<22} {e['message']}"
+            for e in d["timeline"]
+        ]
+        lines.append(
+            f"outcome: {d['outcome']} ({d['reason']}) after {d['duration_seconds'] / 60:.1f} min; "
+            f"canary served {d['canary_requests']} requests, harmed {d['harmed_requests']}"
+        )
+        return "\n".join(lines)
+
+    _emit(data, args.output, text)
+    return 0
+
+
+# --- roost validate ------------------------------------------------------------
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    """Check ModelDeployment and SLOPolicy manifests offline, as admission would."""
+    from roost.api.modeldeployment import ModelDeployment
+    from roost.api.slopolicy import SLOPolicy
+
+    kinds: dict[str, Any] = {"ModelDeployment": ModelDeployment, "SLOPolicy": SLOPolicy}
+    for path in args.files:
+        with open(path, encoding="utf-8") as handle:
+            documents = [d for d in yaml.safe_load_all(handle) if d]
+        for document in documents:
+            kind = document.get("kind") if isinstance(document, dict) else None
+            if kind not in kinds:
+                raise InputError(
+                    f"{path}: kind: expected ModelDeployment or SLOPolicy, got {kind!r}"
+                )
+            try:
+                kinds[kind].model_validate(document)
+            except ValidationError as error:
+                raise InputError(f"{path}: {_validation_line(error)}") from None
+            print(f"{path}: {kind} {document.get('metadata', {}).get('name', '')} valid")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="roost", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"roost {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    crds = commands.add_parser("crds", help="print the CRDs generated from the API models")
+    crds.add_argument("--write", metavar="DIR", help="write one file per CRD into DIR")
+    crds.set_defaults(run=_cmd_crds)
+
+    plan = commands.add_parser("plan", help="replicas for a load (Little's law, Erlang C)")
+    plan.add_argument("--arrival-rate", type=float, required=True, help="requests per second")
+    plan.add_argument("--service-time", type=_duration, required=True, help="mean, e.g. 50ms")
+    plan.add_argument("--slots-per-replica", type=int, required=True)
+    plan.add_argument(
+        "--p99-wait", type=_duration, required=True, help="queueing budget, e.g. 10ms"
+    )
+    plan.add_argument("--min-replicas", type=int, default=1)
+    plan.add_argument("--max-replicas", type=int, default=None)
+    plan.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text")
+    plan.set_defaults(run=_cmd_plan)
+
+    slo = commands.add_parser("slo", help="error-budget arithmetic")
+    slo_commands = slo.add_subparsers(dest="slo_command", required=True)
+    budget = slo_commands.add_parser("budget", help="burn rate and budget left for counts")
+    budget.add_argument("--objective", type=float, required=True, help="e.g. 0.999")
+    budget.add_argument("--total", type=float, required=True, help="requests in the period")
+    budget.add_argument("--bad", type=float, required=True, help="bad requests in the period")
+    budget.add_argument("--period", type=_duration, default=30 * 86400.0, help="e.g. 30d")
+    budget.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text")
+    budget.set_defaults(run=_cmd_slo_budget)
+
+    sim = commands.add_parser("simulate", help="run a rollout scenario through the real core")
+    sim.add_argument("scenario", help="scenario YAML (see examples/scenarios/)")
+    sim.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    sim.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text")
+    sim.set_defaults(run=_cmd_simulate)
+
+    validate = commands.add_parser("validate", help="check manifests offline")
+    validate.add_argument("files", nargs="+")
+    validate.set_defaults(run=_cmd_validate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except InputError as error:
+        print(f"roost: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,329 @@
+"""``roost simulate``: the real analysis and rollout code on seeded synthetic traffic.
+
+A scenario names a ModelDeployment spec, an SLOPolicy spec, the traffic and how
+the stable and canary versions behave (error rate, latency, a quality gauge,
+optionally changing over time, and gaps in the metrics). Each analysis tick
+the simulator draws the requests of the tick, splits them by the applied
+weight, counts bad ones per objective, and hands the cumulative counts to
+:func:`roost.analysis.verdict.analyze` and :func:`roost.rollout.machine.decide`
+exactly as the operator does with Prometheus's answers. The actions the
+machine returns are applied to the simulated world.
+
+The traffic model is deliberately simple and stated: Poisson arrivals per
+tick, each request independently bad with the version's probability, latency
+log-normal with the given median and p99.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import numpy as np
+from pydantic import Field
+from scipy import stats
+
+from roost import durations
+from roost.analysis.verdict import Measurements, SLIReading, analyze
+from roost.api.base import Duration, RoostModel
+from roost.api.modeldeployment import ModelDeploymentSpec, Phase
+from roost.api.slopolicy import Objective, SLOPolicySpec
+from roost.rollout.actions import DeployCanary, EmitEvent, RemoveCanary, SetWeight
+from roost.rollout.machine import ACTIVE_PHASES, Observed, decide
+from roost.slo.promql import Counts
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+STABLE_REVISION = "stable"
+CANARY_REVISION = "canary"
+
+
+class Latency(RoostModel):
+    median: Duration = "50ms"
+    p99: Duration = "200ms"
+
+
+class Behaviour(RoostModel):
+    """How a version behaves from ``at`` on (relative to the start of the rollout)."""
+
+    at: Duration | None = None
+    error_rate: Annotated[float, Field(ge=0, le=1)] | None = None
+    latency: Latency | None = None
+    quality: float | None = Field(default=None, description="Mean of the quality gauge.")
+
+
+class Version(RoostModel):
+    error_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    latency: Latency = Field(default_factory=Latency)
+    quality: float = 1.0
+    quality_noise: Annotated[float, Field(ge=0)] = 0.0
+    startup: Duration | None = Field(default=None, description="Time until the pods are ready.")
+    changes: list[Behaviour] = Field(default_factory=list)
+
+    def at(self, elapsed: float) -> tuple[float, Latency, float]:
+        error_rate, latency, quality = self.error_rate, self.latency, self.quality
+        for change in sorted(self.changes, key=lambda c: _seconds(c.at)):
+            if _seconds(change.at) <= elapsed:
+                error_rate = change.error_rate if change.error_rate is not None else error_rate
+                latency = change.latency or latency
+                quality = change.quality if change.quality is not None else quality
+        return error_rate, latency, quality
+
+
+class RateChange(RoostModel):
+    at: Duration
+    rps: Annotated[float, Field(ge=0)]
+
+
+class TrafficModel(RoostModel):
+    rps: Annotated[float, Field(ge=0)] = 100.0
+    changes: list[RateChange] = Field(default_factory=list)
+
+    def at(self, elapsed: float) -> float:
+        rate = self.rps
+        for change in sorted(self.changes, key=lambda c: _seconds(c.at)):
+            if _seconds(change.at) <= elapsed:
+                rate = change.rps
+        return rate
+
+
+class Gap(RoostModel):
+    """Prometheus returns nothing (``absent``) or errors between ``from`` and ``to``."""
+
+    start: Duration = Field(alias="from")
+    end: Duration = Field(alias="to")
+    kind: str = Field(default="absent", pattern="^(absent|error)$")
+
+
+class Scenario(RoostModel):
+    model_deployment: ModelDeploymentSpec
+    slo_policy: SLOPolicySpec
+    traffic: TrafficModel = Field(default_factory=TrafficModel)
+    stable: Version = Field(default_factory=Version)
+    canary: Version = Field(default_factory=Version)
+    metric_gaps: list[Gap] = Field(default_factory=list)
+    seed: int = 0
+    duration: Duration = "4h"
+
+
+def _seconds(value: str | None) -> float:
+    return 0.0 if value is None else durations.parse_seconds(value)
+
+
+def _bad_probability(objective: Objective, error_rate: float, latency: Latency) -> float:
+    if objective.latency is not None:
+        median = durations.parse_seconds(latency.median)
+        p99 = durations.parse_seconds(latency.p99)
+        sigma = max(math.log(p99 / median), 1e-9) / stats.norm.ppf(0.99)
+        threshold = objective.latency.threshold_seconds
+        return float(stats.norm.sf((math.log(threshold) - math.log(median)) / sigma))
+    return error_rate
+
+
+@dataclass
+class _Arm:
+    """Cumulative counts of one version since the rollout started, per objective."""
+
+    counts: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, objective: str, total: float, bad: float) -> None:
+        entry = self.counts.setdefault(objective, [0.0, 0.0])
+        entry[0] += total
+        entry[1] += bad
+
+    def read(self, objective: str) -> Counts:
+        total, bad = self.counts.get(objective, [0.0, 0.0])
+        return Counts(total=total, bad=bad)
+
+
+@dataclass
+class _World:
+    weight: int = 0
+    canary_capacity: int = 0  # the weight the canary Deployment was sized for
+    canary_deployed_at: datetime | None = None
+    canary: _Arm = field(default_factory=_Arm)
+    stable: _Arm = field(default_factory=_Arm)
+    harmed: float = 0.0
+    canary_requests: int = 0
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at_seconds: float
+    weight: int
+    kind: str  # event reason or "analysis"
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at_seconds": self.at_seconds,
+            "weight": self.weight,
+            "kind": self.kind,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    outcome: str  # promoted | rolled_back | timed_out
+    reason: str
+    harmed_requests: int
+    duration_seconds: float
+    canary_requests: int
+    timeline: tuple[TimelineEntry, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "harmed_requests": self.harmed_requests,
+            "duration_seconds": self.duration_seconds,
+            "canary_requests": self.canary_requests,
+            "timeline": [e.to_dict() for e in self.timeline],
+        }
+
+
+def _traffic_tick(
+    scenario: Scenario, world: _World, rng: np.random.Generator, elapsed: float, dt: float
+) -> None:
+    """Draw one tick of requests, split by the applied weight, and count bad ones."""
+    requests = rng.poisson(scenario.traffic.at(elapsed) * dt)
+    canary_requests = rng.binomial(requests, world.weight / 100.0)
+    stable_requests = requests - canary_requests
+    world.canary_requests += int(canary_requests)
+    harm_objective = next(
+        (o.name for o in scenario.slo_policy.objectives if o.ratio is not None),
+        scenario.slo_policy.objectives[0].name,
+    )
+    for version, arm, n in (
+        (scenario.canary, world.canary, canary_requests),
+        (scenario.stable, world.stable, stable_requests),
+    ):
+        error_rate, latency, quality = version.at(elapsed)
+        for objective in scenario.slo_policy.objectives:
+            total, bad = float(n), 0.0
+            if objective.quality is not None:
+                # A gauge scraped every 30 s while the version serves traffic.
+                samples = int(dt // 30) if n > 0 else 0
+                values = rng.normal(quality, version.quality_noise, size=samples)
+                low = -math.inf if objective.quality.min is None else objective.quality.min
+                high = math.inf if objective.quality.max is None else objective.quality.max
+                total = float(samples)
+                bad = float(np.count_nonzero((values < low) | (values > high)))
+            else:
+                bad = float(rng.binomial(n, _bad_probability(objective, error_rate, latency)))
+            arm.add(objective.name, total, bad)
+            if arm is world.canary and objective.name == harm_objective:
+                world.harmed += bad
+
+
+def _measure(scenario: Scenario, world: _World, now: datetime, elapsed: float) -> Measurements:
+    for gap in scenario.metric_gaps:
+        if _seconds(gap.start) <= elapsed < _seconds(gap.end):
+            if gap.kind == "error":
+                return Measurements(at=now, error="simulated Prometheus error")
+            return Measurements(
+                at=now,
+                readings=tuple(
+                    SLIReading(objective=o.name, canary=None, stable=None)
+                    for o in scenario.slo_policy.objectives
+                ),
+            )
+    return Measurements(
+        at=now,
+        readings=tuple(
+            SLIReading(
+                objective=o.name,
+                canary=world.canary.read(o.name),
+                stable=world.stable.read(o.name),
+            )
+            for o in scenario.slo_policy.objectives
+        ),
+    )
+
+
+def _apply(actions: tuple[object, ...], world: _World, now: datetime) -> None:
+    for action in actions:
+        if isinstance(action, SetWeight):
+            world.weight = action.canary
+        elif isinstance(action, DeployCanary):
+            if world.canary_deployed_at is None:
+                world.canary_deployed_at = now
+            world.canary_capacity = max(world.canary_capacity, action.weight)
+        elif isinstance(action, RemoveCanary):
+            world.canary_capacity = 0
+            world.canary_deployed_at = None
+
+
+def simulate(scenario: Scenario) -> SimulationResult:
+    """Run one seeded rollout from the first canary tick to a decision or ``duration``."""
+    spec = scenario.model_deployment
+    rng = np.random.default_rng(scenario.seed)
+    dt = spec.rollout.interval_seconds
+    startup = _seconds(scenario.canary.startup)
+    world = _World()
+    timeline: list[TimelineEntry] = []
+
+    # The stable version is already serving; the spec now names a new revision.
+    status = decide(
+        spec, None, observed=Observed(revision=STABLE_REVISION), verdict=None, now=START
+    )
+    status_now = status.status
+    now = START
+    end = START + timedelta(seconds=_seconds(scenario.duration))
+    last_verdict = ""
+    while now <= end:
+        elapsed = (now - START).total_seconds()
+        ready = (
+            world.canary_deployed_at is not None
+            and (now - world.canary_deployed_at).total_seconds() >= startup
+            and world.canary_capacity >= status_now.canary_weight.desired
+        )
+        verdict = None
+        if status_now.phase in ACTIVE_PHASES and status_now.canary_weight.applied > 0:
+            verdict = analyze(
+                scenario.slo_policy, _measure(scenario, world, now, elapsed), status_now.comparison
+            )
+        decision = decide(
+            spec,
+            status_now,
+            observed=Observed(revision=CANARY_REVISION, canary_ready=ready),
+            verdict=verdict,
+            now=now,
+        )
+        _apply(decision.actions, world, now)
+        status_now = decision.status
+        for action in decision.actions:
+            if isinstance(action, EmitEvent):
+                timeline.append(TimelineEntry(elapsed, world.weight, action.reason, action.message))
+        if verdict is not None:
+            summary = f"{verdict.outcome.value}: {verdict.reason}"
+            if summary != last_verdict:
+                timeline.append(TimelineEntry(elapsed, world.weight, "analysis", summary))
+            last_verdict = summary
+        if status_now.phase in (Phase.SUCCEEDED, Phase.ROLLED_BACK):
+            outcome = "promoted" if status_now.phase is Phase.SUCCEEDED else "rolled_back"
+            condition = next(c for c in status_now.conditions if c.type == "Progressing")
+            return SimulationResult(
+                outcome=outcome,
+                reason=condition.reason,
+                harmed_requests=round(world.harmed),
+                duration_seconds=elapsed,
+                canary_requests=world.canary_requests,
+                timeline=tuple(timeline),
+            )
+        _traffic_tick(scenario, world, rng, elapsed, dt)
+        now += timedelta(seconds=dt)
+    return SimulationResult(
+        outcome="timed_out",
+        reason=status_now.last_analysis.reason if status_now.last_analysis else "NoDecision",
+        harmed_requests=round(world.harmed),
+        duration_seconds=_seconds(scenario.duration),
+        canary_requests=world.canary_requests,
+        timeline=tuple(timeline),
+    )
+
+
+def load(document: dict[str, Any]) -> Scenario:
+    return Scenario.model_validate(document)
