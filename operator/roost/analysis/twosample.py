@@ -203,6 +203,12 @@ class TwoSampleState:
     last_canary_share: float | None = None
 
     def __post_init__(self) -> None:
+        for name in ("canary_requests", "canary_bad", "stable_requests", "stable_bad"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be finite and >= 0, got {value}")
+        if self.informative_ticks < 0:
+            raise ValueError(f"informative_ticks must be >= 0, got {self.informative_ticks}")
         # An empty vector means "no evidence yet": expand it so both are always J long.
         for name in ("fail_log_likelihood", "pass_log_likelihood"):
             vector = getattr(self, name)

@@ -175,6 +175,13 @@ def test_stored_state_with_a_vector_of_the_wrong_length_is_refused() -> None:
         twosample.TwoSampleState.from_dict(stored)
 
 
+def test_stored_state_with_negative_totals_is_refused() -> None:
+    stored = json.loads(json.dumps(twosample.start().to_dict()))
+    stored["canaryRequests"] = -5
+    with pytest.raises(ValueError, match="canary_requests"):
+        twosample.TwoSampleState.from_dict(stored)
+
+
 def test_the_grid_travels_with_the_state() -> None:
     grid = twosample.RateRatioGrid(pass_tolerance=2.0, sigma=0.5)
     state = twosample.update(twosample.start(grid), Tick(300, 0, 2700, 2))
