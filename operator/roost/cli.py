@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 from pydantic import ValidationError
@@ -28,7 +28,7 @@ class InputError(Exception):
 def _validation_line(error: ValidationError, prefix: str = "") -> str:
     """pydantic's first error as ``field.path: message``."""
     first = error.errors()[0]
-    path = ".".join(str(p) for p in first["loc"])
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
     where = f"{prefix}.{path}" if prefix and path else (prefix or path)
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
@@ -197,8 +197,16 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with errors as one line (no usage dump), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"roost: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="roost", description=__doc__)
+    parser = _Parser(prog="roost", description=__doc__)
     parser.add_argument("--version", action="version", version=f"roost {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 

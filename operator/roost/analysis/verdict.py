@@ -18,12 +18,11 @@ The false-rollback budget α = 1 − confidence is split over all fail tests.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from roost.analysis import onesample, twosample
+from roost.analysis import onesample, sequential, twosample
 from roost.analysis.outcome import Outcome
 from roost.api.modeldeployment import ArmCounts, ComparisonState, GateEvidence
 from roost.api.slopolicy import Objective, SLOPolicySpec
@@ -67,22 +66,14 @@ class StepVerdict:
 
 
 def _thresholds(policy: SLOPolicySpec) -> tuple[float, float]:
-    """(ln 1/α_i, ln 1/β): α = 1 − confidence split over 2 fail tests per objective."""
+    """(ln 1/α_i, ln 1/β): α = 1 − confidence split over 2 fail tests per objective; β = α."""
     alpha = 1.0 - policy.canary.confidence
-    fail_tests = 2 * len(policy.objectives)
-    return math.log(fail_tests / alpha), math.log(1.0 / alpha)
+    alpha_i = sequential.split_alpha(alpha, 2 * len(policy.objectives))
+    return sequential.ln_threshold(alpha_i), sequential.ln_threshold(alpha)
 
 
 def _outcome(ln_fail: float, ln_pass: float, fail_at: float, pass_at: float) -> Outcome:
-    if ln_fail >= fail_at:  # fail wins a tie
-        return Outcome.FAIL
-    if ln_pass >= pass_at:
-        return Outcome.PASS
-    return Outcome.INCONCLUSIVE
-
-
-def _p_value(ln_fail: float, ln_pass: float) -> float:
-    return min(1.0, math.exp(-max(ln_fail, ln_pass)))
+    return sequential.decide(ln_fail, ln_pass, fail_threshold=fail_at, pass_threshold=pass_at)
 
 
 def _burn(counts: Counts | None, budget: float) -> float | None:
@@ -111,24 +102,22 @@ def _previous_state(
 
 
 def _advance(
-    state: twosample.TwoSampleState, canary: Counts, stable: Counts | None
-) -> tuple[twosample.TwoSampleState, float]:
-    """Add the increments since the last tick; returns the new state and new canary requests.
+    state: twosample.TwoSampleState, canary: Counts, stable: Counts
+) -> twosample.TwoSampleState:
+    """Add both versions' increments since the last tick, over the same interval.
 
     The state's totals are the cursor: cumulative counts read now minus what was
     already added, clamped at zero (``increase`` extrapolation can dip).
     """
     dn_c = max(0.0, canary.total - state.canary_requests)
-    dx_c = min(dn_c, max(0.0, canary.bad - state.canary_bad))
-    if stable is None:
-        dn_s = dx_s = 0.0
-    else:
-        dn_s = max(0.0, stable.total - state.stable_requests)
-        dx_s = min(dn_s, max(0.0, stable.bad - state.stable_bad))
+    dn_s = max(0.0, stable.total - state.stable_requests)
     tick = twosample.Tick(
-        canary_requests=dn_c, canary_bad=dx_c, stable_requests=dn_s, stable_bad=dx_s
+        canary_requests=dn_c,
+        canary_bad=min(dn_c, max(0.0, canary.bad - state.canary_bad)),
+        stable_requests=dn_s,
+        stable_bad=min(dn_s, max(0.0, stable.bad - state.stable_bad)),
     )
-    return twosample.update(state, tick), dn_c
+    return twosample.update(state, tick)
 
 
 def _judge_objective(
@@ -141,19 +130,23 @@ def _judge_objective(
     budget = objective.error_budget
     canary = reading.canary if reading else None
     stable = reading.stable if reading else None
-    new_requests = 0.0
-    if canary is not None:
-        state, new_requests = _advance(state, canary, stable)
+    new_requests = 0.0 if canary is None else max(0.0, canary.total - state.canary_requests)
+    # The comparison needs both versions over the same interval: when either is
+    # missing the tick is skipped and its counts carry over to the next one.
+    if canary is not None and stable is not None:
+        state = _advance(state, canary, stable)
 
-    # Gate 1 reads the canary's cumulative counts as the two-sample state holds them.
-    counts = Counts(total=state.canary_requests, bad=state.canary_bad)
+    # Gate 1 is stateless: it reads the canary's cumulative counts since its start.
+    counts = canary if canary is not None else Counts(state.canary_requests, state.canary_bad)
     p = policy.canary.max_burn_rate * budget
     ln_fail_1 = onesample.ln_e_fail(counts.total, counts.bad, p)
     ln_pass_1 = onesample.ln_e_pass(counts.total, counts.bad, p)
     outcome_1 = _outcome(ln_fail_1, ln_pass_1, fail_at, pass_at)
     if outcome_1 is Outcome.PASS and counts.total < policy.canary.min_requests:
         outcome_1 = Outcome.INCONCLUSIVE
-    stable_counts = Counts(total=state.stable_requests, bad=state.stable_bad)
+    stable_counts = (
+        stable if stable is not None else Counts(state.stable_requests, state.stable_bad)
+    )
     burn_gate = GateEvidence(
         objective=objective.name,
         gate="burnRate",
@@ -166,7 +159,7 @@ def _judge_objective(
         stable=_arm(stable_counts) if stable is not None else None,
         burn_rate=_burn(counts, budget),
         stable_burn_rate=_burn(stable_counts, budget) if stable is not None else None,
-        p_value=_p_value(ln_fail_1, ln_pass_1),
+        p_value=sequential.sequential_p_value(ln_fail_1),
     )
 
     ln_fail_2 = twosample.ln_e_fail(state)
@@ -177,7 +170,7 @@ def _judge_objective(
             "outcome": _outcome(ln_fail_2, ln_pass_2, fail_at, pass_at).value,
             "ln_e_fail": ln_fail_2,
             "ln_e_pass": ln_pass_2,
-            "p_value": _p_value(ln_fail_2, ln_pass_2),
+            "p_value": sequential.sequential_p_value(ln_fail_2),
         }
     )
     return burn_gate, compare_gate, state, new_requests

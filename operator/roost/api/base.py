@@ -10,10 +10,11 @@ tests check that both reject the same documents.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, WithJsonSchema
 from pydantic.alias_generators import to_camel
 from pydantic.config import JsonDict
 
@@ -45,15 +46,35 @@ class RoostModel(BaseModel):
 
 
 def _check_duration(value: str) -> str:
-    durations.parse_seconds(value)
+    durations.parse_seconds(value)  # DurationError is a ValueError with a readable message
     return value
+
+
+def matches(pattern: str, what: str) -> AfterValidator:
+    """A validator checking ``pattern`` whose error says what was expected, not the regex."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.match(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+def pattern_schema(pattern: str, *, max_length: int, min_length: int = 1) -> WithJsonSchema:
+    """The CRD schema of a patterned string: the apiserver checks the same pattern."""
+    return WithJsonSchema(
+        {"type": "string", "pattern": pattern, "minLength": min_length, "maxLength": max_length}
+    )
 
 
 # A duration such as 30s, 5m, 1h30m or 28d (Prometheus grammar).
 Duration = Annotated[
     str,
-    StringConstraints(pattern=durations.DURATION_PATTERN, max_length=32),
+    StringConstraints(max_length=32),
     AfterValidator(_check_duration),
+    WithJsonSchema({"type": "string", "pattern": durations.DURATION_PATTERN, "maxLength": 32}),
 ]
 
 # Alerting windows are single-unit so CEL can compare them at admission
@@ -61,8 +82,10 @@ Duration = Annotated[
 WINDOW_PATTERN = r"^[0-9]{1,5}(s|m|h|d)$"
 Window = Annotated[
     str,
-    StringConstraints(pattern=WINDOW_PATTERN, max_length=8),
+    StringConstraints(min_length=1, max_length=8),
+    matches(WINDOW_PATTERN, "a window: digits and one unit of s, m, h or d, e.g. 1h"),
     AfterValidator(_check_duration),
+    pattern_schema(WINDOW_PATTERN, max_length=8),
 ]
 
 
@@ -91,13 +114,26 @@ ObjectName = Annotated[
 # A Kubernetes label value; model versions end up as label values on pods and series.
 LABEL_VALUE_PATTERN = r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
 LabelValue = Annotated[
-    str, StringConstraints(pattern=LABEL_VALUE_PATTERN, min_length=1, max_length=63)
+    str,
+    StringConstraints(min_length=1, max_length=63),
+    matches(
+        LABEL_VALUE_PATTERN,
+        "a label value: letters, digits, '-', '_' and '.', starting and ending "
+        "with a letter or digit",
+    ),
+    pattern_schema(LABEL_VALUE_PATTERN, max_length=63),
 ]
 
 # A Prometheus label name.
 PROM_LABEL_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
 PromLabelName = Annotated[
-    str, StringConstraints(pattern=PROM_LABEL_PATTERN, min_length=1, max_length=128)
+    str,
+    StringConstraints(min_length=1, max_length=128),
+    matches(
+        PROM_LABEL_PATTERN,
+        "a Prometheus label name such as version",
+    ),
+    pattern_schema(PROM_LABEL_PATTERN, max_length=128),
 ]
 
 

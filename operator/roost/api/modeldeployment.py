@@ -303,7 +303,10 @@ class GateEvidence(RoostModel):
     stable: ArmCounts | None = None
     burn_rate: float | None = Field(default=None, description="Canary bad ratio / error budget.")
     stable_burn_rate: float | None = None
-    p_value: float = Field(description="Sequential (always-valid) p-value, min(1, 1/max E).")
+    p_value: float = Field(
+        description="min(1, 1/E_fail) at this tick: evidence against 'the canary is fine'; "
+        "valid however often it is looked at."
+    )
 
 
 class Analysis(RoostModel):

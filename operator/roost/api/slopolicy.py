@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema, model_validator
 
 from roost import durations
 from roost.api.base import (
@@ -21,14 +21,22 @@ from roost.slo import selectors
 
 
 def _check_selector(value: str) -> str:
-    selectors.parse(value)
+    selectors.parse(value)  # SelectorError is a ValueError that says what is expected
     return value
 
 
 SeriesSelector = Annotated[
     str,
-    StringConstraints(pattern=selectors.SELECTOR_PATTERN, min_length=1, max_length=512),
+    StringConstraints(min_length=1, max_length=512),
     AfterValidator(_check_selector),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": selectors.SELECTOR_PATTERN,
+            "minLength": 1,
+            "maxLength": 512,
+        }
+    ),
 ]
 
 # Exclusive bounds: 0 leaves no budget meaning, 1 leaves no budget at all.

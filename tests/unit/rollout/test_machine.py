@@ -1,0 +1,317 @@
+"""The canary state machine: behaviours, then properties over random histories."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from roost.analysis.outcome import Outcome
+from roost.analysis.verdict import StepVerdict
+from roost.api.modeldeployment import ModelDeploymentSpec, ModelDeploymentStatus, Phase
+from roost.rollout.actions import (
+    DeployCanary,
+    DeployStable,
+    EmitEvent,
+    PromoteCanary,
+    RemoveCanary,
+    RetireStable,
+    SetWeight,
+)
+from roost.rollout.machine import Command, Decision, Observed, decide
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+SPEC = ModelDeploymentSpec.model_validate(
+    {
+        "model": {"name": "m", "version": "v2"},
+        "sloPolicyRef": {"name": "p"},
+        "template": {"spec": {"containers": [{"name": "c", "image": "m:v2"}]}},
+        "rollout": {
+            "steps": [{"weight": 10}, {"weight": 50, "pause": "2m"}],
+            "analysisInterval": "30s",
+            "noDataDeadline": "5m",
+            "progressDeadline": "1h",
+        },
+    }
+)
+PASS = StepVerdict(Outcome.PASS, "CanaryWithinBudget", "ok", has_new_data=True)
+PROMOTABLE = StepVerdict(Outcome.PASS, "CanaryHealthy", "ok", promotable=True, has_new_data=True)
+HOLD = StepVerdict(Outcome.INCONCLUSIVE, "InsufficientEvidence", "few", has_new_data=True)
+SILENT = StepVerdict(Outcome.INCONCLUSIVE, "NoData", "nothing")
+FAIL = StepVerdict(Outcome.FAIL, "BurnRateExceeded", "burn 30", has_new_data=True)
+
+
+def _stable() -> ModelDeploymentStatus:
+    return decide(SPEC, None, observed=Observed(revision="r1"), verdict=None, now=T0).status
+
+
+def _tick(
+    status: ModelDeploymentStatus,
+    seconds: float,
+    verdict: StepVerdict | None = None,
+    *,
+    ready: bool = True,
+    command: Command | None = None,
+    revision: str = "r2",
+    allowed: bool = True,
+) -> Decision:
+    return decide(
+        SPEC,
+        status,
+        observed=Observed(
+            revision=revision,
+            canary_ready=ready,
+            rollout_allowed=allowed,
+            guard_message="stable has 5% of its budget left",
+        ),
+        verdict=verdict,
+        now=T0 + timedelta(seconds=seconds),
+        command=command,
+    )
+
+
+def _kinds(decision: Decision) -> list[Any]:
+    return [type(a) for a in decision.actions if not isinstance(a, EmitEvent)]
+
+
+def _started() -> ModelDeploymentStatus:
+    """A rollout of r2 at its first step (10 %), entered at t = 30 s."""
+    started = _tick(_stable(), 0)
+    return _tick(started.status, 30).status
+
+
+def test_the_first_version_becomes_stable_without_a_canary() -> None:
+    decision = decide(SPEC, None, observed=Observed(revision="r1"), verdict=None, now=T0)
+    assert _kinds(decision) == [DeployStable, SetWeight]
+    assert decision.status.phase is Phase.SUCCEEDED
+    assert decision.status.stable_version == "v2"
+
+
+def test_a_new_revision_deploys_the_canary_before_sending_traffic() -> None:
+    decision = _tick(_stable(), 0)
+    assert _kinds(decision) == [DeployCanary]
+    assert decision.actions[0] == DeployCanary(revision="r2", version="v2", weight=10)
+    assert decision.status.phase is Phase.PROGRESSING
+    assert decision.status.canary_weight.applied == 0
+
+
+def test_traffic_waits_until_the_canary_is_ready() -> None:
+    started = _tick(_stable(), 0).status
+    waiting = _tick(started, 30, ready=False)
+    assert _kinds(waiting) == []
+    moved = _tick(waiting.status, 60, ready=True)
+    assert SetWeight(canary=10) in moved.actions
+    assert moved.status.current_step == 0
+
+
+def test_inconclusive_step_holds_weight() -> None:
+    decision = _tick(_started(), 60, HOLD)
+    assert _kinds(decision) == []
+    assert decision.status.canary_weight.applied == 10
+
+
+def test_a_passing_step_scales_the_canary_for_the_next_share_before_moving_traffic() -> None:
+    decision = _tick(_started(), 60, PASS, ready=False)
+    assert _kinds(decision) == [DeployCanary]
+    assert decision.status.canary_weight.desired == 50
+    assert decision.status.canary_weight.applied == 10
+    moved = _tick(decision.status, 90, ready=True)
+    assert SetWeight(canary=50) in moved.actions
+
+
+def test_a_step_passes_only_after_its_pause() -> None:
+    at_50 = _tick(_tick(_started(), 60, PASS, ready=True).status, 61).status
+    assert at_50.canary_weight.applied == 50
+    early = _tick(at_50, 120, PROMOTABLE)
+    assert early.status.phase is Phase.PROGRESSING
+    late = _tick(at_50, 60 + 120, PROMOTABLE)
+    assert late.status.phase is Phase.SUCCEEDED
+
+
+def test_promotion_moves_traffic_and_labels_without_restarting_pods() -> None:
+    at_50 = _tick(_tick(_started(), 60, PASS, ready=True).status, 61).status
+    decision = _tick(at_50, 600, PROMOTABLE)
+    assert _kinds(decision) == [SetWeight, PromoteCanary, SetWeight, RetireStable]
+    assert decision.actions[0] == SetWeight(canary=100)
+    assert decision.actions[2] == SetWeight(canary=0)
+    assert decision.status.stable_revision == "r2"
+    assert decision.status.canary_revision is None
+
+
+def test_the_last_step_does_not_promote_without_the_comparison() -> None:
+    at_50 = _tick(_tick(_started(), 60, PASS, ready=True).status, 61).status
+    decision = _tick(at_50, 600, PASS)
+    assert decision.status.phase is Phase.PROGRESSING
+    assert "no worse than stable" in decision.status.message
+
+
+def test_a_fail_rolls_back_at_once_with_the_reason() -> None:
+    decision = _tick(_started(), 60, FAIL)
+    assert _kinds(decision) == [SetWeight, RemoveCanary]
+    assert decision.actions[0] == SetWeight(canary=0)
+    assert decision.status.phase is Phase.ROLLED_BACK
+    progressing = next(c for c in decision.status.conditions if c.type == "Progressing")
+    assert progressing.reason == "BurnRateExceeded"
+    assert decision.status.last_analysis is not None
+    assert decision.status.last_analysis.verdict == "fail"
+
+
+def test_silence_past_the_no_data_deadline_rolls_back() -> None:
+    status = _started()
+    held = _tick(status, 200, SILENT)
+    assert held.status.phase is Phase.PROGRESSING
+    late = _tick(held.status, 30 + 301, SILENT)
+    assert late.status.phase is Phase.ROLLED_BACK
+    assert late.status.conditions[-1].reason == "NoDataDeadline"
+
+
+def test_endless_inconclusive_rolls_back_at_the_progress_deadline() -> None:
+    status = _started()
+    for second in range(60, 3600, 30):
+        status = _tick(status, second, HOLD).status
+        assert status.phase is Phase.PROGRESSING
+    over = _tick(status, 3601, HOLD)
+    assert over.status.phase is Phase.ROLLED_BACK
+    assert over.status.conditions[-1].reason == "ProgressDeadlineExceeded"
+
+
+def test_pause_holds_and_resume_does_not_count_the_pause_against_deadlines() -> None:
+    paused = _tick(_started(), 60, command=Command.PAUSE).status
+    assert paused.phase is Phase.PAUSED
+    still = _tick(paused, 60 + 7200, PASS)
+    assert still.status.phase is Phase.PAUSED
+    resumed = _tick(still.status, 60 + 7200, command=Command.RESUME).status
+    assert resumed.phase is Phase.PROGRESSING
+    assert resumed.rollout_started_at == T0 + timedelta(seconds=7200)
+    assert _tick(resumed, 7300, HOLD).status.phase is Phase.PROGRESSING
+
+
+def test_a_fail_rolls_back_even_while_paused() -> None:
+    paused = _tick(_started(), 60, command=Command.PAUSE).status
+    assert _tick(paused, 90, FAIL).status.phase is Phase.ROLLED_BACK
+
+
+def test_manual_abort_and_promote() -> None:
+    assert _tick(_started(), 60, command=Command.ABORT).status.phase is Phase.ROLLED_BACK
+    promoted = _tick(_started(), 60, command=Command.PROMOTE)
+    assert promoted.status.phase is Phase.SUCCEEDED
+    assert promoted.status.conditions[-1].reason == "PromotedManually"
+
+
+def test_a_new_version_mid_rollout_restarts_cleanly() -> None:
+    status = _tick(_started(), 60, HOLD).status
+    decision = _tick(status, 90, revision="r3")
+    assert _kinds(decision) == [SetWeight, RemoveCanary, DeployCanary]
+    assert decision.status.canary_revision == "r3"
+    assert decision.status.comparison == []
+    assert decision.status.rollout_started_at == T0 + timedelta(seconds=90)
+
+
+def test_returning_the_spec_to_stable_cancels_the_canary() -> None:
+    decision = _tick(_started(), 60, revision="r1")
+    assert _kinds(decision) == [SetWeight, RemoveCanary]
+    assert decision.status.phase is Phase.SUCCEEDED
+    assert decision.status.canary_revision is None
+
+
+def test_the_budget_guard_holds_a_rollout_until_allowed_or_resumed() -> None:
+    pending = _tick(_stable(), 0, allowed=False)
+    assert pending.status.phase is Phase.PENDING
+    assert _kinds(pending) == []
+    still = _tick(pending.status, 30, allowed=False)
+    assert still.status.phase is Phase.PENDING
+    forced = _tick(still.status, 60, allowed=False, command=Command.RESUME)
+    assert forced.status.phase is Phase.PROGRESSING
+    assert any(isinstance(a, EmitEvent) and a.reason == "GuardOverridden" for a in forced.actions)
+
+
+def test_a_rolled_back_revision_stays_rolled_back() -> None:
+    rolled = _tick(_started(), 60, FAIL).status
+    again = _tick(rolled, 90, PROMOTABLE)
+    assert again.actions == ()
+    assert again.status == rolled
+
+
+# --- properties ------------------------------------------------------------------
+
+verdicts = st.sampled_from([PASS, PROMOTABLE, HOLD, SILENT, FAIL, None])
+commands = st.sampled_from([None, None, None, None, *Command])
+steps = st.lists(
+    st.tuples(
+        verdicts,
+        commands,
+        st.booleans(),  # canary ready
+        st.integers(min_value=1, max_value=900),  # seconds to the next tick
+        st.sampled_from(["r2", "r2", "r2", "r2", "r3", "r1"]),
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+def _run(history: list[tuple[Any, ...]]) -> list[tuple[Decision, StepVerdict | None]]:
+    status = _stable()
+    now = 0.0
+    out = []
+    for verdict, command, ready, gap, revision in history:
+        now += gap
+        decision = _tick(status, now, verdict, ready=ready, command=command, revision=revision)
+        out.append((decision, verdict))
+        status = decision.status
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps)
+def test_weights_stay_in_range_and_sum_to_100(history: list[tuple[Any, ...]]) -> None:
+    for decision, _ in _run(history):
+        for action in decision.actions:
+            if isinstance(action, SetWeight):
+                assert 0 <= action.canary <= 100
+                assert action.canary + action.stable == 100
+        weight = decision.status.canary_weight
+        assert 0 <= weight.applied <= 100
+        assert 0 <= weight.desired <= 100
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps)
+def test_never_promotes_on_inconclusive_or_without_a_promotable_pass(
+    history: list[tuple[Any, ...]],
+) -> None:
+    status = _stable()
+    now = 0.0
+    for verdict, command, ready, gap, revision in history:
+        now += gap
+        decision = _tick(status, now, verdict, ready=ready, command=command, revision=revision)
+        if any(isinstance(a, PromoteCanary) for a in decision.actions):
+            manual = command is Command.PROMOTE
+            assert manual or (verdict is not None and verdict.promotable), (verdict, command)
+        status = decision.status
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps)
+def test_terminal_phases_absorb_while_the_revision_stays(history: list[tuple[Any, ...]]) -> None:
+    status = _stable()
+    now = 0.0
+    for verdict, command, ready, gap, revision in history:
+        now += gap
+        decision = _tick(status, now, verdict, ready=ready, command=command, revision=revision)
+        pinned = (status.phase is Phase.ROLLED_BACK and revision == status.canary_revision) or (
+            status.phase is Phase.SUCCEEDED and revision == status.stable_revision
+        )
+        if pinned:  # whatever the verdict or command
+            assert decision.actions == ()
+            assert decision.status.phase == status.phase
+        status = decision.status
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps)
+def test_the_same_inputs_give_the_same_outputs(history: list[tuple[Any, ...]]) -> None:
+    first = [d for d, _ in _run(history)]
+    second = [d for d, _ in _run(history)]
+    assert first == second

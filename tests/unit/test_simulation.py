@@ -1,0 +1,71 @@
+"""roost simulate runs the real core on seeded traffic; shipped scenarios decide as documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from roost import simulation
+
+SCENARIOS = Path(__file__).parents[2] / "examples" / "scenarios"
+
+
+def _run(name: str, **overrides: object) -> simulation.SimulationResult:
+    document = yaml.safe_load((SCENARIOS / name).read_text())
+    document.update(overrides)
+    return simulation.simulate(simulation.load(document))
+
+
+def test_a_healthy_canary_is_promoted() -> None:
+    result = _run("healthy-canary.yaml")
+    assert result.outcome == "promoted"
+    kinds = [e.kind for e in result.timeline]
+    assert kinds.count("StepAdvanced") == 3
+
+
+def test_an_error_regression_is_rolled_back_with_few_harmed_requests() -> None:
+    result = _run("error-regression.yaml")
+    assert result.outcome == "rolled_back"
+    assert result.reason in {"BurnRateExceeded", "WorseThanStable"}
+    # 3 % errors at a 5 % weight: a rollback after tens of errors, not thousands.
+    assert result.harmed_requests < 60
+
+
+def test_low_traffic_is_never_promoted_on_luck() -> None:
+    result = _run("low-traffic.yaml")
+    assert result.outcome == "rolled_back"
+    assert result.reason == "ProgressDeadlineExceeded"
+    assert not any(e.kind == "Promoted" for e in result.timeline)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_healthy_canaries_are_promoted_across_seeds(seed: int) -> None:
+    assert _run("healthy-canary.yaml", seed=seed).outcome == "promoted"
+
+
+def test_the_same_seed_gives_the_same_timeline() -> None:
+    assert _run("error-regression.yaml") == _run("error-regression.yaml")
+    assert _run("error-regression.yaml", seed=9) != _run("error-regression.yaml")
+
+
+def test_a_metrics_outage_holds_then_rolls_back_at_the_no_data_deadline() -> None:
+    result = _run(
+        "healthy-canary.yaml",
+        metricGaps=[{"from": "1m", "to": "4h", "kind": "error"}],
+    )
+    assert result.outcome == "rolled_back"
+    assert result.reason == "NoDataDeadline"
+
+
+def test_a_canary_that_degrades_after_promotion_starts_is_caught_mid_rollout() -> None:
+    document = yaml.safe_load((SCENARIOS / "healthy-canary.yaml").read_text())
+    document["canary"]["changes"] = [{"at": "4m", "errorRate": 0.05}]
+    result = simulation.simulate(simulation.load(document))
+    assert result.outcome == "rolled_back"
+
+
+def test_the_result_serialises_to_json_keys_the_cli_documents() -> None:
+    data = _run("error-regression.yaml").to_dict()
+    assert {"outcome", "harmed_requests", "duration_seconds", "timeline"} <= data.keys()
