@@ -178,6 +178,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     """Check ModelDeployment and SLOPolicy manifests offline, as admission would."""
     from roost.api.modeldeployment import ModelDeployment
     from roost.api.slopolicy import SLOPolicy
+    from roost.slo.rules import policy_warnings
 
     kinds: dict[str, Any] = {"ModelDeployment": ModelDeployment, "SLOPolicy": SLOPolicy}
     for path in args.files:
@@ -190,10 +191,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                     f"{path}: kind: expected ModelDeployment or SLOPolicy, got {kind!r}"
                 )
             try:
-                kinds[kind].model_validate(document)
+                parsed = kinds[kind].model_validate(document)
             except ValidationError as error:
                 raise InputError(f"{path}: {_validation_line(error)}") from None
             print(f"{path}: {kind} {document.get('metadata', {}).get('name', '')} valid")
+            if isinstance(parsed, SLOPolicy):
+                for warning in policy_warnings(parsed.spec):
+                    print(f"{path}: warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 from roost import durations
-from roost.api.slopolicy import BurnAction, BurnRateRule, Severity
+from roost.api.slopolicy import BurnAction, BurnRateRule, Severity, SLOPolicySpec
 from roost.slo.budget import burn_rate_for_budget_share, max_burn_rate
 from roost.slo.promql import Counts
 
@@ -80,3 +80,25 @@ def evaluate(
         long_burn=long.ratio / error_budget,
         short_burn=short.ratio / error_budget,
     )
+
+
+def policy_warnings(policy: SLOPolicySpec) -> list[str]:
+    """Legal settings that are probably not what was meant, one sentence each."""
+    rules = policy.burn_rate_rules or default_rules(policy.period)
+    found = []
+    for objective in policy.objectives:
+        for index, ceiling in unreachable_rules(rules, objective.target):
+            rule = rules[index]
+            origin = f"burnRateRules[{index}]" if policy.burn_rate_rules else "default rule"
+            found.append(
+                f"objectives[{objective.name}]: {origin} {rule.long_window}/{rule.short_window} "
+                f"at burn {rule.burn_rate:g} can never fire: at target {objective.target:g} the "
+                f"highest possible burn rate is {ceiling:.4g}"
+            )
+        if policy.canary.max_burn_rate > max_burn_rate(objective.target):
+            found.append(
+                f"objectives[{objective.name}]: canary.maxBurnRate {policy.canary.max_burn_rate:g} "
+                f"exceeds the highest possible burn rate {max_burn_rate(objective.target):.4g}: "
+                "the canary's burn-rate test can never fail"
+            )
+    return found

@@ -49,3 +49,20 @@ def test_no_traffic_never_fires() -> None:
     page = rules.default_rules("30d")[0]
     empty = Counts(total=0, bad=0)
     assert not rules.evaluate(page, long=empty, short=empty, error_budget=0.001).firing
+
+
+def test_policy_warnings_name_the_rule_that_can_never_fire() -> None:
+    from roost.api.slopolicy import SLOPolicySpec
+
+    policy = SLOPolicySpec.model_validate(
+        {"objectives": [{"name": "a", "target": 0.93, "ratio": {"errors": "e", "total": "t"}}]}
+    )
+    warnings = rules.policy_warnings(policy)
+    assert warnings == [
+        "objectives[a]: default rule 1h/5m at burn 14.4 can never fire: at target 0.93 the "
+        "highest possible burn rate is 14.29"
+    ]
+    fine = SLOPolicySpec.model_validate(
+        {"objectives": [{"name": "a", "target": 0.999, "ratio": {"errors": "e", "total": "t"}}]}
+    )
+    assert rules.policy_warnings(fine) == []
