@@ -1,0 +1,74 @@
+"""Health probes and the kubectl the harness drives clusters with."""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+PROBE_TIMEOUT_S = 2.0
+
+
+def http_ok(url: str, context: ssl.SSLContext | None = None) -> bool:
+    """True when ``url`` answers 200; connection errors count as not yet."""
+    try:
+        with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT_S, context=context) as answer:
+            return bool(answer.status == 200)
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def client_tls(ca_cert: Path, cert: Path, key: Path) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(ca_cert))
+    context.load_cert_chain(str(cert), str(key))
+    return context
+
+
+def unverified_tls() -> ssl.SSLContext:
+    """For /healthz of the controller manager and scheduler, which serve with a
+    self-signed certificate generated in memory at start."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class KubectlError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Kubectl:
+    binary: Path | str
+    kubeconfig: Path
+
+    def __call__(self, *args: str | Path, stdin: str | None = None, timeout_s: float = 120) -> str:
+        argv = [str(self.binary), f"--kubeconfig={self.kubeconfig}", *map(str, args)]
+        done = subprocess.run(
+            argv, input=stdin, capture_output=True, text=True, timeout=timeout_s, check=False
+        )
+        if done.returncode != 0:
+            raise KubectlError(f"{' '.join(argv)} failed:\n{done.stderr.strip()}")
+        return done.stdout
+
+    def retry(self, *args: str | Path, attempts: int = 30, delay_s: float = 1.0) -> str:
+        """For things that appear a moment after the apiserver is ready."""
+        for _ in range(attempts - 1):
+            try:
+                return self(*args)
+            except KubectlError:
+                time.sleep(delay_s)
+        return self(*args)
+
+    def apply_files(self, files: Sequence[Path], *, server_side: bool = False) -> str:
+        args: list[str | Path] = ["apply"]
+        if server_side:
+            args.append("--server-side")
+        for f in files:
+            args += ["-f", f]
+        return self(*args)
