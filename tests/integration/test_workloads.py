@@ -1,0 +1,117 @@
+"""What Roost relies on the control plane to do: run Deployments to Ready
+(kwok plays the kubelet) and reconcile HorizontalPodAutoscalers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pytest
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient, V1Deployment
+
+pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
+# Pulled for real on kind; kwok never pulls it.
+IMAGE = "registry.k8s.io/pause:3.10"
+
+
+def eventually(read: Callable[[], T], ok: Callable[[T], bool], timeout_s: float, what: str) -> T:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = read()
+        if ok(value):
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} not reached within {timeout_s:.0f} s; last seen: {value}")
+        time.sleep(0.25)
+
+
+def deployment(name: str, replicas: int) -> V1Deployment:
+    from kubernetes import client
+
+    labels = {"app": name}
+    container = client.V1Container(
+        name="server",
+        image=IMAGE,
+        resources=client.V1ResourceRequirements(requests={"cpu": "100m", "memory": "32Mi"}),
+    )
+    return client.V1Deployment(
+        metadata=client.V1ObjectMeta(name=name, labels=labels),
+        spec=client.V1DeploymentSpec(
+            replicas=replicas,
+            selector=client.V1LabelSelector(match_labels=labels),
+            template=client.V1PodTemplateSpec(
+                metadata=client.V1ObjectMeta(labels=labels),
+                spec=client.V1PodSpec(containers=[container]),
+            ),
+        ),
+    )
+
+
+def test_deployment_created_by_the_python_client_gets_ready_replicas(
+    api_client: ApiClient, namespace: str
+) -> None:
+    from kubernetes import client
+
+    apps = client.AppsV1Api(api_client)
+    apps.create_namespaced_deployment(namespace, deployment("model", replicas=3))
+
+    status = eventually(
+        lambda: apps.read_namespaced_deployment_status("model", namespace).status,
+        lambda s: s.ready_replicas == 3 and s.available_replicas == 3,
+        90,
+        "3 ready replicas",
+    )
+    assert status.replicas == 3
+    pods = client.CoreV1Api(api_client).list_namespaced_pod(namespace, label_selector="app=model")
+    assert {p.status.phase for p in pods.items} == {"Running"}
+    assert all(p.spec.node_name for p in pods.items)
+
+
+def test_hpa_v2_is_reconciled_by_the_controller_manager(
+    api_client: ApiClient, namespace: str
+) -> None:
+    from kubernetes import client
+
+    client.AppsV1Api(api_client).create_namespaced_deployment(
+        namespace, deployment("model", replicas=1)
+    )
+    autoscaling = client.AutoscalingV2Api(api_client)
+    hpa = client.V2HorizontalPodAutoscaler(
+        metadata=client.V1ObjectMeta(name="model"),
+        spec=client.V2HorizontalPodAutoscalerSpec(
+            scale_target_ref=client.V2CrossVersionObjectReference(
+                api_version="apps/v1", kind="Deployment", name="model"
+            ),
+            min_replicas=1,
+            max_replicas=4,
+            metrics=[
+                client.V2MetricSpec(
+                    type="Resource",
+                    resource=client.V2ResourceMetricSource(
+                        name="cpu",
+                        target=client.V2MetricTarget(type="Utilization", average_utilization=60),
+                    ),
+                )
+            ],
+        ),
+    )
+    autoscaling.create_namespaced_horizontal_pod_autoscaler(namespace, hpa)
+
+    def reconciled(status: Any) -> bool:
+        return bool(status.conditions) and status.current_replicas is not None
+
+    status = eventually(
+        lambda: (
+            autoscaling.read_namespaced_horizontal_pod_autoscaler_status("model", namespace).status
+        ),
+        reconciled,
+        90,
+        "HPA status written by kube-controller-manager",
+    )
+    assert status.current_replicas >= 1
+    assert "AbleToScale" in {c.type for c in status.conditions}
