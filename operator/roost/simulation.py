@@ -30,6 +30,7 @@ from roost.analysis.verdict import Measurements, SLIReading, analyze
 from roost.api.base import Duration, RoostModel
 from roost.api.modeldeployment import ModelDeploymentSpec, Phase
 from roost.api.slopolicy import Objective, SLOPolicySpec
+from roost.rollout import schedule
 from roost.rollout.actions import DeployCanary, EmitEvent, RemoveCanary, SetWeight
 from roost.rollout.machine import ACTIVE_PHASES, Observed, decide
 from roost.slo.promql import Counts
@@ -122,19 +123,12 @@ def _bad_probability(objective: Objective, error_rate: float, latency: Latency) 
 
 
 @dataclass
-class _Arm:
-    """Cumulative counts of one version since the rollout started, per objective."""
+class _Window:
+    """Counts of one simulated tick, per version and objective: (total, bad)."""
 
-    counts: dict[str, list[float]] = field(default_factory=dict)
-
-    def add(self, objective: str, total: float, bad: float) -> None:
-        entry = self.counts.setdefault(objective, [0.0, 0.0])
-        entry[0] += total
-        entry[1] += bad
-
-    def read(self, objective: str) -> Counts:
-        total, bad = self.counts.get(objective, [0.0, 0.0])
-        return Counts(total=total, bad=bad)
+    end: datetime
+    canary: dict[str, tuple[float, float]] = field(default_factory=dict)
+    stable: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -142,8 +136,7 @@ class _World:
     weight: int = 0
     canary_capacity: int = 0  # the weight the canary Deployment was sized for
     canary_deployed_at: datetime | None = None
-    canary: _Arm = field(default_factory=_Arm)
-    stable: _Arm = field(default_factory=_Arm)
+    history: list[_Window] = field(default_factory=list)
     harmed: float = 0.0
     canary_requests: int = 0
 
@@ -185,9 +178,12 @@ class SimulationResult:
 
 
 def _traffic_tick(
-    scenario: Scenario, world: _World, rng: np.random.Generator, elapsed: float, dt: float
+    scenario: Scenario, world: _World, rng: np.random.Generator, end: datetime, dt: float
 ) -> None:
-    """Draw one tick of requests, split by the applied weight, and count bad ones."""
+    """Draw the requests of the tick ending at ``end``, split by weight, count bad ones."""
+    elapsed = (end - START).total_seconds() - dt
+    window = _Window(end=end)
+    world.history.append(window)
     requests = rng.poisson(scenario.traffic.at(elapsed) * dt)
     canary_requests = rng.binomial(requests, world.weight / 100.0)
     stable_requests = requests - canary_requests
@@ -197,8 +193,8 @@ def _traffic_tick(
         scenario.slo_policy.objectives[0].name,
     )
     for version, arm, n in (
-        (scenario.canary, world.canary, canary_requests),
-        (scenario.stable, world.stable, stable_requests),
+        (scenario.canary, window.canary, canary_requests),
+        (scenario.stable, window.stable, stable_requests),
     ):
         error_rate, latency, quality = version.at(elapsed)
         for objective in scenario.slo_policy.objectives:
@@ -213,30 +209,39 @@ def _traffic_tick(
                 bad = float(np.count_nonzero((values < low) | (values > high)))
             else:
                 bad = float(rng.binomial(n, _bad_probability(objective, error_rate, latency)))
-            arm.add(objective.name, total, bad)
-            if arm is world.canary and objective.name == harm_objective:
+            arm[objective.name] = (total, bad)
+            if arm is window.canary and objective.name == harm_objective:
                 world.harmed += bad
 
 
-def _measure(scenario: Scenario, world: _World, now: datetime, elapsed: float) -> Measurements:
+def _sum(windows: list[_Window], arm: str, objective: str) -> Counts:
+    total = sum(getattr(w, arm)[objective][0] for w in windows)
+    bad = sum(getattr(w, arm)[objective][1] for w in windows)
+    return Counts(total=total, bad=bad)
+
+
+def _measure(scenario: Scenario, world: _World, start: datetime, end: datetime) -> Measurements:
+    """What Prometheus would answer about the window (start, end]."""
+    elapsed = (end - START).total_seconds()
     for gap in scenario.metric_gaps:
         if _seconds(gap.start) <= elapsed < _seconds(gap.end):
             if gap.kind == "error":
-                return Measurements(at=now, error="simulated Prometheus error")
+                return Measurements(at=end, error="simulated Prometheus error")
             return Measurements(
-                at=now,
+                at=end,
                 readings=tuple(
                     SLIReading(objective=o.name, canary=None, stable=None)
                     for o in scenario.slo_policy.objectives
                 ),
             )
+    windows = [w for w in world.history if start < w.end <= end]
     return Measurements(
-        at=now,
+        at=end,
         readings=tuple(
             SLIReading(
                 objective=o.name,
-                canary=world.canary.read(o.name),
-                stable=world.stable.read(o.name),
+                canary=_sum(windows, "canary", o.name),
+                stable=_sum(windows, "stable", o.name),
             )
             for o in scenario.slo_policy.objectives
         ),
@@ -281,10 +286,10 @@ def simulate(scenario: Scenario) -> SimulationResult:
             and world.canary_capacity >= status_now.canary_weight.desired
         )
         verdict = None
-        if status_now.phase in ACTIVE_PHASES and status_now.canary_weight.applied > 0:
-            verdict = analyze(
-                scenario.slo_policy, _measure(scenario, world, now, elapsed), status_now.comparison
-            )
+        window = schedule.due_window(status_now.analyzed_until, now, dt)
+        if status_now.phase in ACTIVE_PHASES and window is not None:
+            measurements = _measure(scenario, world, *window)
+            verdict = analyze(scenario.slo_policy, measurements, status_now.comparison)
         decision = decide(
             spec,
             status_now,
@@ -313,8 +318,8 @@ def simulate(scenario: Scenario) -> SimulationResult:
                 canary_requests=world.canary_requests,
                 timeline=tuple(timeline),
             )
-        _traffic_tick(scenario, world, rng, elapsed, dt)
         now += timedelta(seconds=dt)
+        _traffic_tick(scenario, world, rng, now, dt)
     return SimulationResult(
         outcome="timed_out",
         reason=status_now.last_analysis.reason if status_now.last_analysis else "NoDecision",

@@ -34,7 +34,11 @@ ABSOLUTE_FLOOR_BURN = 1.0
 
 @dataclass(frozen=True)
 class SLIReading:
-    """Cumulative counts of one objective's SLI since the canary started; None = no data."""
+    """Counts of one objective's SLI in one analysis window, per version; None = no data.
+
+    Windows never overlap: each request is counted in exactly one window, so
+    evidence is not inflated (sequential-testing reference §6).
+    """
 
     objective: str
     canary: Counts | None
@@ -43,7 +47,7 @@ class SLIReading:
 
 @dataclass(frozen=True)
 class Measurements:
-    """What Prometheus said at one instant; ``error`` set when it could not be asked."""
+    """What Prometheus said about the window ending at ``at``; ``error`` when it could not."""
 
     at: datetime
     readings: tuple[SLIReading, ...] = ()
@@ -58,6 +62,7 @@ class StepVerdict:
     outcome: Outcome
     reason: str
     message: str
+    at: datetime | None = None  # end of the window judged; None when nothing was read
     promotable: bool = False
     has_new_data: bool = False
     gates: tuple[GateEvidence, ...] = ()
@@ -92,61 +97,66 @@ def _grid(policy: SLOPolicySpec) -> twosample.RateRatioGrid:
     )
 
 
-def _previous_state(
+@dataclass(frozen=True)
+class _Evidence:
+    """One objective's accumulated evidence: the canary's totals and the comparison."""
+
+    canary: Counts
+    comparison: twosample.TwoSampleState
+
+
+def _previous(
     objective: str, previous: Sequence[ComparisonState], policy: SLOPolicySpec
-) -> twosample.TwoSampleState:
+) -> _Evidence:
     for stored in previous:
         if stored.objective == objective:
-            return twosample.TwoSampleState.from_dict(stored.test)
-    return twosample.start(_grid(policy))
+            return _Evidence(
+                canary=Counts(stored.canary.total, stored.canary.bad),
+                comparison=twosample.TwoSampleState.from_dict(stored.test),
+            )
+    return _Evidence(canary=Counts(0.0, 0.0), comparison=twosample.start(_grid(policy)))
 
 
-def _advance(
-    state: twosample.TwoSampleState, canary: Counts, stable: Counts
-) -> twosample.TwoSampleState:
-    """Add both versions' increments since the last tick, over the same interval.
+def _accumulate(evidence: _Evidence, reading: SLIReading | None) -> _Evidence:
+    """Add one window's counts.
 
-    The state's totals are the cursor: cumulative counts read now minus what was
-    already added, clamped at zero (``increase`` extrapolation can dip).
+    The canary's counts always count towards its own burn-rate test. The
+    comparison needs both versions over the same window: a window missing
+    either is skipped for it (its evidence is lost, never shifted to another
+    window).
     """
-    dn_c = max(0.0, canary.total - state.canary_requests)
-    dn_s = max(0.0, stable.total - state.stable_requests)
-    tick = twosample.Tick(
-        canary_requests=dn_c,
-        canary_bad=min(dn_c, max(0.0, canary.bad - state.canary_bad)),
-        stable_requests=dn_s,
-        stable_bad=min(dn_s, max(0.0, stable.bad - state.stable_bad)),
-    )
-    return twosample.update(state, tick)
+    canary = reading.canary if reading else None
+    stable = reading.stable if reading else None
+    if canary is None:
+        return evidence
+    totals = Counts(evidence.canary.total + canary.total, evidence.canary.bad + canary.bad)
+    comparison = evidence.comparison
+    if stable is not None:
+        tick = twosample.Tick(
+            canary_requests=canary.total,
+            canary_bad=canary.bad,
+            stable_requests=stable.total,
+            stable_bad=stable.bad,
+        )
+        comparison = twosample.update(comparison, tick)
+    return _Evidence(canary=totals, comparison=comparison)
 
 
 def _judge_objective(
-    objective: Objective,
-    reading: SLIReading | None,
-    state: twosample.TwoSampleState,
-    policy: SLOPolicySpec,
-) -> tuple[GateEvidence, GateEvidence, twosample.TwoSampleState, float]:
+    objective: Objective, evidence: _Evidence, policy: SLOPolicySpec
+) -> tuple[GateEvidence, GateEvidence]:
     fail_at, pass_at = _thresholds(policy)
     budget = objective.error_budget
-    canary = reading.canary if reading else None
-    stable = reading.stable if reading else None
-    new_requests = 0.0 if canary is None else max(0.0, canary.total - state.canary_requests)
-    # The comparison needs both versions over the same interval: when either is
-    # missing the tick is skipped and its counts carry over to the next one.
-    if canary is not None and stable is not None:
-        state = _advance(state, canary, stable)
-
-    # Gate 1 is stateless: it reads the canary's cumulative counts since its start.
-    counts = canary if canary is not None else Counts(state.canary_requests, state.canary_bad)
+    counts = evidence.canary
     p = policy.canary.max_burn_rate * budget
     ln_fail_1 = onesample.ln_e_fail(counts.total, counts.bad, p)
     ln_pass_1 = onesample.ln_e_pass(counts.total, counts.bad, p)
     outcome_1 = _outcome(ln_fail_1, ln_pass_1, fail_at, pass_at)
     if outcome_1 is Outcome.PASS and counts.total < policy.canary.min_requests:
         outcome_1 = Outcome.INCONCLUSIVE
-    stable_counts = (
-        stable if stable is not None else Counts(state.stable_requests, state.stable_bad)
-    )
+    state = evidence.comparison
+    compared = state.stable_requests > 0
+    stable = Counts(state.stable_requests, state.stable_bad)
     burn_gate = GateEvidence(
         objective=objective.name,
         gate="burnRate",
@@ -156,9 +166,9 @@ def _judge_objective(
         fail_threshold=fail_at,
         pass_threshold=pass_at,
         canary=_arm(counts),
-        stable=_arm(stable_counts) if stable is not None else None,
+        stable=_arm(stable) if compared else None,
         burn_rate=_burn(counts, budget),
-        stable_burn_rate=_burn(stable_counts, budget) if stable is not None else None,
+        stable_burn_rate=_burn(stable, budget) if compared else None,
         p_value=sequential.sequential_p_value(ln_fail_1),
     )
 
@@ -173,7 +183,7 @@ def _judge_objective(
             "p_value": sequential.sequential_p_value(ln_fail_2),
         }
     )
-    return burn_gate, compare_gate, state, new_requests
+    return burn_gate, compare_gate
 
 
 def _describe(gate: GateEvidence) -> str:
@@ -209,16 +219,22 @@ def analyze(
     states: list[ComparisonState] = []
     new_requests = 0.0
     for objective in policy.objectives:
-        state = _previous_state(objective.name, previous, policy)
-        burn_gate, compare_gate, state, added = _judge_objective(
-            objective, measurements.reading(objective.name), state, policy
+        reading = measurements.reading(objective.name)
+        evidence = _accumulate(_previous(objective.name, previous, policy), reading)
+        gates += _judge_objective(objective, evidence, policy)
+        states.append(
+            ComparisonState(
+                objective=objective.name,
+                canary=ArmCounts(total=evidence.canary.total, bad=evidence.canary.bad),
+                test=dict(evidence.comparison.to_dict()),
+            )
         )
-        gates += [burn_gate, compare_gate]
-        states.append(ComparisonState(objective=objective.name, test=dict(state.to_dict())))
-        new_requests = max(new_requests, added)
+        if reading is not None and reading.canary is not None:
+            new_requests = max(new_requests, reading.canary.total)
 
     burns = [g.burn_rate for g in gates if g.gate == "burnRate" and g.burn_rate is not None]
     common = {
+        "at": measurements.at,
         "gates": tuple(gates),
         "comparison": tuple(states),
         "has_new_data": new_requests > 0,

@@ -323,14 +323,15 @@ class Analysis(RoostModel):
 
 
 class ComparisonState(RoostModel):
-    """Restart-safe state of one objective's canary-vs-stable sequential test.
+    """Restart-safe evidence of one objective: what the sequential tests have seen.
 
     ``test`` is ``roost.analysis.twosample.TwoSampleState.to_dict()``: the
-    accumulated log-likelihoods on the rate-ratio grids and the counts already
-    added (the cursor for the next tick's increments).
+    accumulated log-likelihoods of the canary-vs-stable test on its rate-ratio
+    grids and the counts of the windows in which both versions were read.
     """
 
     objective: str
+    canary: ArmCounts = Field(description="Canary counts since the rollout started.")
     test: Annotated[
         dict[str, Any], Field(json_schema_extra={"x-kubernetes-preserve-unknown-fields": True})
     ]
@@ -363,6 +364,10 @@ class ModelDeploymentStatus(RoostModel):
     rollout_started_at: datetime | None = None
     step_started_at: datetime | None = None
     last_data_at: datetime | None = None
+    analyzed_until: datetime | None = Field(
+        default=None,
+        description="End of the last analysis window consumed; the next window starts here.",
+    )
     paused_at: datetime | None = None
     pause_reason: str | None = None
     failed_checks: int = 0

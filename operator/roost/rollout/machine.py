@@ -29,6 +29,7 @@ from roost.api.modeldeployment import (
     Phase,
 )
 from roost.api.status import Condition, ConditionStatus, set_condition
+from roost.rollout import schedule
 from roost.rollout.actions import (
     Action,
     DeployCanary,
@@ -176,6 +177,7 @@ class _Tick:
             canary_version=version,
             canary_weight=CanaryWeight(desired=first, applied=0),
             current_step=-1,
+            analyzed_until=None,
             rollout_started_at=self.now,
             step_started_at=self.now,
             last_data_at=self.now,
@@ -286,6 +288,8 @@ class _Tick:
             canary_weight=CanaryWeight(desired=weight.desired, applied=weight.desired),
             current_step=step,
             step_started_at=self.now,
+            # The next window starts after the split changed, never across it.
+            analyzed_until=schedule.ceil_to(self.now, self.interval),
         )
         return self.done(self.interval)
 
@@ -308,6 +312,7 @@ class _Tick:
             comparison=list(verdict.comparison),
             canary_burn_rate=verdict.canary_burn_rate,
             last_data_at=self.now if verdict.has_new_data else status.last_data_at,
+            analyzed_until=verdict.at or status.analyzed_until,
             failed_checks=status.failed_checks + (verdict.outcome is Outcome.FAIL),
             inconclusive_checks=status.inconclusive_checks
             + (verdict.outcome is Outcome.INCONCLUSIVE),

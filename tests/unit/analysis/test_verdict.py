@@ -115,11 +115,8 @@ def test_min_requests_holds_a_pass_on_too_little_traffic() -> None:
 def test_comparison_evidence_accumulates_per_tick_across_calls() -> None:
     previous: tuple = ()
     outcomes = []
-    canary = stable = Counts(0, 0)
-    for _ in range(10):  # §4 V3 T5: 10 x (300, 1, 2700, 1) fails the comparison
-        canary = Counts(canary.total + 300, canary.bad + 1)
-        stable = Counts(stable.total + 2700, stable.bad + 1)
-        verdict = analyze(POLICY, _measure(canary, stable), previous)
+    for _ in range(10):  # §4 V3 T5: 10 windows of (300, 1, 2700, 1) fail the comparison
+        verdict = analyze(POLICY, _measure(Counts(300, 1), Counts(2700, 1)), previous)
         previous = verdict.comparison
         outcomes.append(verdict.gates[1].outcome)
     assert verdict.gates[1].ln_e_fail == pytest.approx(8.0470, abs=1e-4)
@@ -127,13 +124,26 @@ def test_comparison_evidence_accumulates_per_tick_across_calls() -> None:
     assert verdict.reason == "WorseThanStable"
 
 
-def test_a_tick_missing_the_stable_version_is_carried_over_not_compared() -> None:
+def test_a_window_missing_the_stable_version_counts_for_the_canary_but_is_not_compared() -> None:
     first = analyze(POLICY, _measure(Counts(300, 1), Counts(2700, 1)))
-    gap = analyze(POLICY, _measure(Counts(600, 2), None), first.comparison)
-    assert gap.comparison == first.comparison
-    after = analyze(POLICY, _measure(Counts(900, 3), Counts(8100, 3)), gap.comparison)
-    assert after.comparison[0].test["canaryRequests"] == 900
-    assert after.comparison[0].test["stableRequests"] == 8100
+    gap = analyze(POLICY, _measure(Counts(300, 1), None), first.comparison)
+    assert gap.comparison[0].test == first.comparison[0].test
+    assert gap.comparison[0].canary.total == 600
+    assert gap.gates[0].canary is not None
+    assert gap.gates[0].canary.total == 600
+    after = analyze(POLICY, _measure(Counts(300, 1), Counts(2700, 1)), gap.comparison)
+    assert after.comparison[0].test["canaryRequests"] == 600
+    assert after.comparison[0].test["stableRequests"] == 5400
+
+
+def test_windows_accumulate_into_the_burn_rate_test() -> None:
+    previous: tuple = ()
+    for _ in range(10):
+        verdict = analyze(POLICY, _measure(Counts(300, 0), Counts(2700, 0)), previous)
+        previous = verdict.comparison
+    assert verdict.gates[0].canary is not None
+    assert verdict.gates[0].canary.total == 3000
+    assert verdict.outcome is Outcome.PASS
 
 
 def test_same_inputs_give_the_same_verdict() -> None:
