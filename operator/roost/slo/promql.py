@@ -19,8 +19,9 @@ The three empty states are kept apart (see :func:`arm_counts`):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from roost import durations
 from roost.slo import selectors
@@ -160,7 +161,12 @@ class Counts:
         return math.nan if self.total <= 0 else self.bad / self.total
 
 
-def arm_counts(*, total: Mapping[str, float], bad: Mapping[str, float], key: str) -> Counts | None:
+GroupKey = TypeVar("GroupKey", bound=Hashable)
+
+
+def arm_counts(
+    *, total: Mapping[GroupKey, float], bad: Mapping[GroupKey, float], key: GroupKey
+) -> Counts | None:
     """One version's counts from grouped query results (group key -> value).
 
     Absent total -> None (no data). Absent bad with a total -> 0 bad (no error

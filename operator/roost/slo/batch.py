@@ -1,0 +1,177 @@
+"""One query per SLI per analysis window for every ModelDeployment that shares a Prometheus.
+
+ModelDeployments whose objectives read the same series (same SLI, same
+selectors, same version label and the same set of ``metrics.labels`` keys) are
+asked together: the label values and versions of all of them go into one
+regex matcher each, the query groups by those labels, and the answer is split
+back per ModelDeployment and version. The planning is pure; the adapter runs
+the queries and hands the answers back as plain mappings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from roost.analysis.verdict import Measurements, SLIReading
+from roost.api.modeldeployment import MetricLabels
+from roost.api.slopolicy import Objective, SLOPolicySpec
+from roost.slo import promql, selectors
+from roost.slo.promql import SLIQueries
+
+# A query's answer: values by the group-by label values, or an error message.
+Answer = Mapping[tuple[str, ...], float] | str
+
+
+@dataclass(frozen=True)
+class Target:
+    """One ModelDeployment to analyse in this window."""
+
+    key: str  # namespace/name
+    policy: SLOPolicySpec
+    metrics: MetricLabels
+    canary_version: str
+    stable_version: str
+
+
+def _sli_identity(objective: Objective) -> tuple[object, ...]:
+    if objective.ratio is not None:
+        return ("ratio", objective.ratio.errors, objective.ratio.total)
+    if objective.latency is not None:
+        return ("latency", objective.latency.histogram, objective.latency.threshold_seconds)
+    assert objective.quality is not None
+    return ("quality", objective.quality.metric, objective.quality.min, objective.quality.max)
+
+
+@dataclass
+class _Group:
+    objective: Objective
+    version_label: str
+    label_keys: tuple[str, ...]
+    label_values: dict[str, set[str]] = field(default_factory=dict)
+    versions: set[str] = field(default_factory=set)
+
+    @property
+    def group_by(self) -> tuple[str, ...]:
+        return (*self.label_keys, self.version_label)
+
+    def queries(self, seconds: float) -> SLIQueries:
+        matchers = [
+            selectors.one_of(key, sorted(self.label_values[key])) for key in self.label_keys
+        ]
+        matchers.append(selectors.one_of(self.version_label, sorted(self.versions)))
+        objective = self.objective
+        if objective.ratio is not None:
+            return promql.ratio_queries(
+                errors=selectors.parse(objective.ratio.errors),
+                total=selectors.parse(objective.ratio.total),
+                seconds=seconds,
+                matchers=matchers,
+                group_by=self.group_by,
+            )
+        if objective.latency is not None:
+            return promql.latency_queries(
+                histogram=selectors.parse(objective.latency.histogram),
+                threshold_seconds=objective.latency.threshold_seconds,
+                seconds=seconds,
+                matchers=matchers,
+                group_by=self.group_by,
+            )
+        assert objective.quality is not None
+        return promql.quality_queries(
+            metric=selectors.parse(objective.quality.metric),
+            low=objective.quality.min,
+            high=objective.quality.max,
+            seconds=seconds,
+            matchers=matchers,
+            group_by=self.group_by,
+        )
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """The queries for one window and how to read their answers back per target."""
+
+    start: datetime
+    end: datetime
+    queries: tuple[str, ...]
+    # (target key, objective name) -> (total query, bad query, canary key, stable key)
+    _reads: Mapping[tuple[str, str], tuple[str, str, tuple[str, ...], tuple[str, ...]]]
+    _targets: tuple[Target, ...]
+
+    def measurements(self, answers: Mapping[str, Answer]) -> dict[str, Measurements]:
+        """Each target's measurements from the answers (keyed by query text)."""
+        result: dict[str, Measurements] = {}
+        for target in self._targets:
+            readings: list[SLIReading] = []
+            error: str | None = None
+            for objective in target.policy.objectives:
+                total_q, bad_q, canary_key, stable_key = self._reads[(target.key, objective.name)]
+                total, bad = answers.get(total_q, "not asked"), answers.get(bad_q, "not asked")
+                if isinstance(total, str) or isinstance(bad, str):
+                    error = f"{objective.name}: {total if isinstance(total, str) else bad}"
+                    break
+                readings.append(
+                    SLIReading(
+                        objective=objective.name,
+                        canary=promql.arm_counts(total=total, bad=bad, key=canary_key),
+                        stable=promql.arm_counts(total=total, bad=bad, key=stable_key),
+                    )
+                )
+            result[target.key] = (
+                Measurements(at=self.end, error=error)
+                if error is not None
+                else Measurements(at=self.end, readings=tuple(readings))
+            )
+        return result
+
+
+def plan(targets: Sequence[Target], *, start: datetime, end: datetime) -> QueryPlan:
+    """Group the targets' objectives into as few queries as their series allow."""
+    groups: dict[tuple[object, ...], _Group] = {}
+    membership: dict[tuple[str, str], tuple[tuple[object, ...], tuple[str, ...]]] = {}
+    by_key = {target.key: target for target in targets}
+    for target in targets:
+        label_keys = tuple(sorted(target.metrics.labels))
+        label_values = tuple(target.metrics.labels[k] for k in label_keys)
+        for objective in target.policy.objectives:
+            identity: tuple[object, ...] = (
+                _sli_identity(objective),
+                target.metrics.version_label,
+                label_keys,
+            )
+            group = groups.setdefault(
+                identity,
+                _Group(
+                    objective=objective,
+                    version_label=target.metrics.version_label,
+                    label_keys=label_keys,
+                    label_values={k: set() for k in label_keys},
+                ),
+            )
+            for key, value in zip(label_keys, label_values, strict=True):
+                group.label_values[key].add(value)
+            group.versions |= {target.canary_version, target.stable_version}
+            membership[(target.key, objective.name)] = (identity, label_values)
+
+    seconds = (end - start).total_seconds()
+    rendered = {identity: group.queries(seconds) for identity, group in groups.items()}
+    reads = {}
+    for (target_key, objective_name), (group_id, label_values) in membership.items():
+        target = by_key[target_key]
+        queries = rendered[group_id]
+        reads[(target_key, objective_name)] = (
+            queries.total,
+            queries.bad,
+            (*label_values, target.canary_version),
+            (*label_values, target.stable_version),
+        )
+    ordered: list[str] = []
+    for queries in rendered.values():
+        for text in (queries.total, queries.bad):
+            if text not in ordered:
+                ordered.append(text)
+    return QueryPlan(
+        start=start, end=end, queries=tuple(ordered), _reads=reads, _targets=tuple(targets)
+    )

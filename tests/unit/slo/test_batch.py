@@ -1,0 +1,87 @@
+"""One query per SLI per window for every ModelDeployment sharing a Prometheus."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from roost.api.modeldeployment import MetricLabels
+from roost.api.slopolicy import SLOPolicySpec
+from roost.slo import batch
+from roost.slo.promql import Counts
+
+START = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
+END = datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC)
+POLICY = SLOPolicySpec.model_validate(
+    {
+        "objectives": [
+            {
+                "name": "availability",
+                "target": 0.999,
+                "ratio": {"errors": 'preds_total{status="error"}', "total": "preds_total"},
+            },
+            {"name": "latency", "target": 0.99, "latency": {"histogram": "dur", "threshold": "1s"}},
+        ]
+    }
+)
+
+
+def _target(model: str, canary: str, stable: str) -> batch.Target:
+    return batch.Target(
+        key=f"ns/{model}",
+        policy=POLICY,
+        metrics=MetricLabels(labels={"model": model}),
+        canary_version=canary,
+        stable_version=stable,
+    )
+
+
+def test_many_deployments_share_one_query_per_sli_and_count() -> None:
+    targets = [_target(f"m{i}", "v2", "v1") for i in range(50)]
+    plan = batch.plan(targets, start=START, end=END)
+    assert len(plan.queries) == 4  # (total, bad) x (availability, latency)
+    assert 'model=~"m0|m1|m10|' in plan.queries[0]
+    assert "sum by (model, version)" in plan.queries[0]
+    assert plan.queries[0].endswith("[30s]))")
+
+
+def test_answers_are_split_back_per_deployment_and_version() -> None:
+    targets = [_target("a", "v2", "v1"), _target("b", "v9", "v1")]
+    plan = batch.plan(targets, start=START, end=END)
+    avail_total, avail_bad, lat_total, lat_bad = plan.queries
+    answers: dict[str, batch.Answer] = {
+        avail_total: {("a", "v2"): 100.0, ("a", "v1"): 900.0, ("b", "v1"): 50.0},
+        avail_bad: {("a", "v2"): 3.0},
+        lat_total: {("a", "v2"): 100.0, ("a", "v1"): 900.0},
+        lat_bad: {("a", "v2"): 1.0, ("a", "v1"): 2.0},
+    }
+    measured = plan.measurements(answers)
+    a = measured["ns/a"].reading("availability")
+    assert a is not None
+    assert a.canary == Counts(100, 3)
+    assert a.stable == Counts(900, 0)  # no error series for v1: zero errors
+    b = measured["ns/b"].reading("availability")
+    assert b is not None
+    assert b.canary is None  # v9 has no series at all: no data
+    assert b.stable == Counts(50, 0)
+    assert measured["ns/a"].at == END
+
+
+def test_an_error_answer_makes_the_window_unreadable_for_its_targets() -> None:
+    plan = batch.plan([_target("a", "v2", "v1")], start=START, end=END)
+    answers: dict[str, batch.Answer] = {q: {} for q in plan.queries}
+    answers[plan.queries[1]] = "timeout"
+    measured = plan.measurements(answers)["ns/a"]
+    assert measured.error == "availability: timeout"
+
+
+def test_deployments_with_other_label_keys_get_their_own_query() -> None:
+    other = batch.Target(
+        key="ns/x",
+        policy=POLICY,
+        metrics=MetricLabels(version_label="revision"),
+        canary_version="r2",
+        stable_version="r1",
+    )
+    plan = batch.plan([_target("a", "v2", "v1"), other], start=START, end=END)
+    assert len(plan.queries) == 8
+    assert any("sum by (revision)" in q for q in plan.queries)
