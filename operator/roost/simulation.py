@@ -253,7 +253,8 @@ def _apply(actions: tuple[object, ...], world: _World, now: datetime) -> None:
         if isinstance(action, SetWeight):
             world.weight = action.canary
         elif isinstance(action, DeployCanary):
-            if world.canary_deployed_at is None:
+            # Scaling up takes the start-up time again before the new replicas are ready.
+            if action.weight > world.canary_capacity or world.canary_deployed_at is None:
                 world.canary_deployed_at = now
             world.canary_capacity = max(world.canary_capacity, action.weight)
         elif isinstance(action, RemoveCanary):
@@ -280,11 +281,11 @@ def simulate(scenario: Scenario) -> SimulationResult:
     last_verdict = ""
     while now <= end:
         elapsed = (now - START).total_seconds()
-        ready = (
+        started = (
             world.canary_deployed_at is not None
             and (now - world.canary_deployed_at).total_seconds() >= startup
-            and world.canary_capacity >= status_now.canary_weight.desired
         )
+        capacity = world.canary_capacity if started else 0
         verdict = None
         window = schedule.due_window(status_now.analyzed_until, now, dt)
         if status_now.phase in ACTIVE_PHASES and window is not None:
@@ -293,7 +294,7 @@ def simulate(scenario: Scenario) -> SimulationResult:
         decision = decide(
             spec,
             status_now,
-            observed=Observed(revision=CANARY_REVISION, canary_ready=ready),
+            observed=Observed(revision=CANARY_REVISION, canary_capacity=capacity),
             verdict=verdict,
             now=now,
         )

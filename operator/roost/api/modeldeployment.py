@@ -370,6 +370,10 @@ class ModelDeploymentStatus(RoostModel):
     )
     paused_at: datetime | None = None
     pause_reason: str | None = None
+    promotion: str | None = Field(
+        default=None,
+        description="Reason of a promotion that waits for the canary to be sized for all traffic.",
+    )
     failed_checks: int = 0
     inconclusive_checks: int = 0
     last_analysis: Analysis | None = None

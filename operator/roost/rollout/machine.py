@@ -57,7 +57,7 @@ class Observed:
     """Facts about the cluster the adapters read before the tick."""
 
     revision: str  # hash of the spec's pod template and model version
-    canary_ready: bool = False  # the canary has the replicas its desired weight needs
+    canary_capacity: int = 0  # the largest weight (%) the canary's ready replicas can carry
     rollout_allowed: bool = True  # the stable's error budget permits a rollout
     guard_message: str = ""
 
@@ -183,6 +183,7 @@ class _Tick:
             last_data_at=self.now,
             paused_at=None,
             pause_reason=None,
+            promotion=None,
             failed_checks=0,
             inconclusive_checks=0,
             last_analysis=None,
@@ -205,6 +206,7 @@ class _Tick:
             phase=Phase.ROLLED_BACK,
             canary_weight=CanaryWeight(),
             paused_at=None,
+            promotion=None,
         )
         return self.done()
 
@@ -228,8 +230,25 @@ class _Tick:
             canary_version=None,
             canary_weight=CanaryWeight(),
             paused_at=None,
+            promotion=None,
         )
         return self.done()
+
+    def begin_promotion(self, reason: str, message: str) -> Decision:
+        """Size the canary for all traffic; promotion completes once it is ready for it."""
+        revision, version = self.canary()
+        self.actions.append(DeployCanary(revision=revision, version=version, weight=100))
+        self.status = _with(
+            self.status,
+            self.now,
+            progressing=(True, "Promoting", f"sizing {version} for all traffic: {message}"),
+            phase=Phase.PROGRESSING,
+            paused_at=None,
+            pause_reason=None,
+            promotion=reason,
+            canary_weight=CanaryWeight(desired=100, applied=self.status.canary_weight.applied),
+        )
+        return self.apply_pending_weight() or self.done(self.interval)
 
     def pause(self, reason: str, message: str) -> Decision:
         self.event(EventType.NORMAL, "RolloutPaused", message)
@@ -270,13 +289,16 @@ class _Tick:
         weight = self.status.canary_weight
         if weight.desired == weight.applied:
             return None
-        if not self.observed.canary_ready:
+        if self.observed.canary_capacity < weight.desired:
             self.status = _with(
                 self.status,
                 self.now,
                 message=(f"waiting for the canary to be ready for {weight.desired}% of traffic"),
             )
             return self.done(self.interval)
+        if self.status.promotion is not None:
+            analysis = self.status.last_analysis
+            return self.promote(self.status.promotion, analysis.message if analysis else "")
         step = self.status.current_step + 1
         self.actions.append(SetWeight(canary=weight.desired))
         message = f"step {step + 1}/{len(self.spec.rollout.steps)}: canary at {weight.desired}%"
@@ -351,7 +373,7 @@ class _Tick:
             # Move the traffic now if the canary already has the capacity.
             return self.apply_pending_weight() or self.done(self.interval)
         if verdict.promotable:
-            return self.promote("Promoted", verdict.message)
+            return self.begin_promotion("Promoted", verdict.message)
         self.status = _with(
             self.status,
             self.now,
@@ -426,12 +448,7 @@ def decide(
     if command is Command.ABORT:
         return tick.rollback("Aborted", "aborted by a person")
     if command is Command.PROMOTE:
-        if not observed.canary_ready:
-            tick.status = _with(
-                current, now, message="promotion asked; waiting for the canary to be ready"
-            )
-            return tick.done(tick.interval)
-        return tick.promote("PromotedManually", "promoted by a person, skipping analysis")
+        return tick.begin_promotion("PromotedManually", "promoted by a person, skipping analysis")
     if verdict is not None:
         tick.record(verdict)
         if verdict.outcome is Outcome.FAIL:  # a fail rolls back even while paused
@@ -464,7 +481,7 @@ def _forced(tick: _Tick) -> Decision:
     """A person resumed a rollout the budget guard held back."""
     tick.observed = Observed(
         revision=tick.observed.revision,
-        canary_ready=tick.observed.canary_ready,
+        canary_capacity=tick.observed.canary_capacity,
         rollout_allowed=True,
     )
     tick.event(EventType.WARNING, "GuardOverridden", "rollout started despite the budget guard")

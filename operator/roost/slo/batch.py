@@ -99,6 +99,11 @@ class QueryPlan:
     # (target key, objective name) -> (total query, bad query, canary key, stable key)
     _reads: Mapping[tuple[str, str], tuple[str, str, tuple[str, ...], tuple[str, ...]]]
     _targets: tuple[Target, ...]
+    _group_by: Mapping[str, tuple[str, ...]]
+
+    def group_by(self, query: str) -> tuple[str, ...]:
+        """The labels a query's answer is grouped by, in key order."""
+        return self._group_by[query]
 
     def measurements(self, answers: Mapping[str, Answer]) -> dict[str, Measurements]:
         """Each target's measurements from the answers (keyed by query text)."""
@@ -172,6 +177,16 @@ def plan(targets: Sequence[Target], *, start: datetime, end: datetime) -> QueryP
         for text in (queries.total, queries.bad):
             if text not in ordered:
                 ordered.append(text)
+    group_by = {
+        text: queries.group_by
+        for queries in rendered.values()
+        for text in (queries.total, queries.bad)
+    }
     return QueryPlan(
-        start=start, end=end, queries=tuple(ordered), _reads=reads, _targets=tuple(targets)
+        start=start,
+        end=end,
+        queries=tuple(ordered),
+        _reads=reads,
+        _targets=tuple(targets),
+        _group_by=group_by,
     )

@@ -62,7 +62,7 @@ def _tick(
         status,
         observed=Observed(
             revision=revision,
-            canary_ready=ready,
+            canary_capacity=100 if ready else 0,
             rollout_allowed=allowed,
             guard_message="stable has 5% of its budget left",
         ),
@@ -130,12 +130,23 @@ def test_a_step_passes_only_after_its_pause() -> None:
     assert late.status.phase is Phase.SUCCEEDED
 
 
+def test_promotion_sizes_the_canary_for_all_traffic_first() -> None:
+    at_50 = _tick(_tick(_started(), 60, PASS, ready=True).status, 61).status
+    sizing = _tick(at_50, 600, PROMOTABLE, ready=False)
+    assert _kinds(sizing) == [DeployCanary]
+    assert sizing.actions[0] == DeployCanary(revision="r2", version="v2", weight=100)
+    assert sizing.status.phase is Phase.PROGRESSING
+    assert sizing.status.canary_weight.applied == 50
+    decision = _tick(sizing.status, 630, ready=True)
+    assert decision.status.phase is Phase.SUCCEEDED
+
+
 def test_promotion_moves_traffic_and_labels_without_restarting_pods() -> None:
     at_50 = _tick(_tick(_started(), 60, PASS, ready=True).status, 61).status
     decision = _tick(at_50, 600, PROMOTABLE)
-    assert _kinds(decision) == [SetWeight, PromoteCanary, SetWeight, RetireStable]
-    assert decision.actions[0] == SetWeight(canary=100)
-    assert decision.actions[2] == SetWeight(canary=0)
+    assert _kinds(decision) == [DeployCanary, SetWeight, PromoteCanary, SetWeight, RetireStable]
+    assert decision.actions[1] == SetWeight(canary=100)
+    assert decision.actions[3] == SetWeight(canary=0)
     assert decision.status.stable_revision == "r2"
     assert decision.status.canary_revision is None
 
@@ -287,8 +298,15 @@ def test_never_promotes_on_inconclusive_or_without_a_promotable_pass(
         now += gap
         decision = _tick(status, now, verdict, ready=ready, command=command, revision=revision)
         if any(isinstance(a, PromoteCanary) for a in decision.actions):
-            manual = command is Command.PROMOTE
-            assert manual or (verdict is not None and verdict.promotable), (verdict, command)
+            # Promotion completes only what a promotable pass or a person started.
+            assert (
+                status.promotion is not None
+                or command is Command.PROMOTE
+                or (verdict is not None and verdict.promotable)
+            ), (verdict, command)
+        if decision.status.promotion is not None and status.promotion is None:
+            started_by = command is Command.PROMOTE or (verdict is not None and verdict.promotable)
+            assert started_by, (verdict, command)
         status = decision.status
 
 

@@ -1,0 +1,173 @@
+"""Applies the rollout machine's actions to the cluster, in order.
+
+Every action is idempotent (server-side apply, scale to a number, replace
+with a resourceVersion), so a tick that fails half-way is simply run again:
+the status is only patched after all of its actions succeeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+
+from roost.adapters.kube import Kube
+from roost.adapters.traffic import Backends, TrafficProvider
+from roost.api.modeldeployment import ModelDeploymentSpec
+from roost.capacity.hpa import build_hpa_spec
+from roost.capacity.sizing import Sizing
+from roost.rollout.actions import (
+    Action,
+    DeployCanary,
+    DeployStable,
+    EmitEvent,
+    PromoteCanary,
+    RemoveCanary,
+    RetireStable,
+    SetWeight,
+)
+from roost.workloads import LABEL_ROLE, Owner, deployment, hpa, service
+
+EventSink = Callable[[EmitEvent], Awaitable[None]]
+
+
+@dataclass
+class Applied:
+    """What the cluster looks like after the actions: revisions and the applied weight."""
+
+    stable_revision: str | None
+    canary_revision: str | None
+    weight: int | None = None  # None when no SetWeight ran
+
+
+class Actuator:
+    def __init__(
+        self,
+        kube: Kube,
+        traffic: TrafficProvider,
+        *,
+        owner: Owner,
+        spec: ModelDeploymentSpec,
+        sizing: Callable[[int], Sizing],
+        events: EventSink,
+    ) -> None:
+        self.kube = kube
+        self.traffic = traffic
+        self.owner = owner
+        self.spec = spec
+        self.sizing = sizing
+        self.events = events
+
+    def _backends(self, state: Applied) -> Backends:
+        assert state.stable_revision is not None
+        return Backends(
+            owner=self.owner,
+            spec=self.spec,
+            stable_revision=state.stable_revision,
+            canary_revision=state.canary_revision,
+        )
+
+    async def _services(self, stable: str, canary: str | None) -> None:
+        """<name> selects all versions; -stable and -canary one revision each."""
+        for manifest in (
+            service(self.owner, self.spec, role=None, rev=None),
+            service(self.owner, self.spec, role="stable", rev=stable),
+            service(self.owner, self.spec, role="canary", rev=canary or stable),
+        ):
+            await self.kube.apply(manifest)
+
+    async def _hpa(self, role: str, rev: str, weight: int) -> None:
+        autoscaling = self.spec.autoscaling
+        split = self.sizing(weight).split
+        if autoscaling is None or split is None:
+            return
+        plan = split.canary if role == "canary" else split.stable
+        if plan.replicas < 1:
+            return
+        spec = build_hpa_spec(
+            plan,
+            scale_target_ref={
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "name": self.owner.deployment_name(rev),
+            },
+            metric_name=autoscaling.inflight_metric,
+            max_replicas=autoscaling.max_replicas,
+        )
+        await self.kube.apply(hpa(self.owner, role=role, rev=rev, hpa_spec=spec))
+
+    async def apply(self, actions: Sequence[Action], before: Applied) -> Applied:
+        state = replace(before)
+        for action in actions:
+            state = await self._one(action, state)
+        return state
+
+    async def _one(self, action: Action, state: Applied) -> Applied:
+        ns = self.owner.namespace
+        match action:
+            case DeployStable(revision=rev, version=version):
+                replicas = self.sizing(0).stable_replicas
+                await self.kube.apply(
+                    deployment(
+                        self.owner,
+                        self.spec,
+                        rev=rev,
+                        version=version,
+                        role="stable",
+                        replicas=replicas,
+                    )
+                )
+                await self._services(rev, None)
+                await self._hpa("stable", rev, 0)
+                return Applied(stable_revision=rev, canary_revision=None, weight=state.weight)
+            case DeployCanary(revision=rev, version=version, weight=weight):
+                existing = await self.kube.deployment(ns, self.owner.deployment_name(rev))
+                if self.traffic.capacity_first:
+                    replicas = self.sizing(weight).canary_replicas
+                else:  # replica-ratio: replicas are the weight; SetWeight scales them
+                    replicas = int((existing or {}).get("spec", {}).get("replicas") or 0)
+                await self.kube.apply(
+                    deployment(
+                        self.owner,
+                        self.spec,
+                        rev=rev,
+                        version=version,
+                        role="canary",
+                        replicas=replicas,
+                    )
+                )
+                assert state.stable_revision is not None
+                await self._services(state.stable_revision, rev)
+                if self.traffic.capacity_first:
+                    await self._hpa("canary", rev, weight)
+                return replace(state, canary_revision=rev)
+            case SetWeight(canary=weight):
+                applied = await self.traffic.set_weight(self._backends(state), weight)
+                return replace(state, weight=applied)
+            case PromoteCanary(revision=rev):
+                old = state.stable_revision
+                # Traffic already points at the canary (SetWeight 100 came first): move
+                # the stable Service and the role labels; the pods keep running.
+                await self._services(rev, None)
+                await self.kube.label_deployment(
+                    ns, self.owner.deployment_name(rev), {LABEL_ROLE: "stable"}
+                )
+                if old and old != rev:
+                    await self.kube.label_deployment(
+                        ns, self.owner.deployment_name(old), {LABEL_ROLE: "retired"}
+                    )
+                await self.kube.delete("HorizontalPodAutoscaler", ns, self.owner.hpa_name("canary"))
+                await self._hpa("stable", rev, 0)
+                return Applied(stable_revision=rev, canary_revision=None, weight=state.weight)
+            case RemoveCanary(revision=rev):
+                await self.kube.delete("Deployment", ns, self.owner.deployment_name(rev))
+                await self.kube.delete("HorizontalPodAutoscaler", ns, self.owner.hpa_name("canary"))
+                if state.stable_revision is not None:
+                    await self._services(state.stable_revision, None)
+                return replace(state, canary_revision=None)
+            case RetireStable(revision=rev):
+                await self.kube.delete("Deployment", ns, self.owner.deployment_name(rev))
+                return state
+            case EmitEvent():
+                await self.events(action)
+                return state
+        raise TypeError(f"unknown action {action!r}")

@@ -1,0 +1,206 @@
+"""Kubernetes I/O: the only importer of the ``kubernetes`` client.
+
+The client is synchronous; every call runs in a worker thread so the kopf
+event loop never blocks. Writes are server-side apply with Roost's field
+manager (idempotent: applying the same object twice changes nothing, a retried
+tick never duplicates an object) or optimistic-concurrency replaces that retry
+on 409.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+FIELD_MANAGER = "roost"
+APPLY = "application/apply-patch+yaml"
+MERGE = "application/merge-patch+json"
+CONFLICT_RETRIES = 5
+
+T = TypeVar("T")
+
+
+class NotFoundError(LookupError):
+    """The object does not exist."""
+
+
+def api_client(kubeconfig: str | None = None) -> client.ApiClient:
+    """An ApiClient from a kubeconfig file, or the in-cluster service account."""
+    if kubeconfig:
+        return config.new_client_from_config(config_file=kubeconfig)
+    try:
+        config.load_incluster_config()
+    except config.ConfigException:
+        config.load_kube_config()
+    return client.ApiClient()
+
+
+class Kube:
+    """Typed, async access to the objects Roost reads and writes."""
+
+    def __init__(self, api: client.ApiClient) -> None:
+        self.api = api
+        self.core = client.CoreV1Api(api)
+        self.apps = client.AppsV1Api(api)
+        self.autoscaling = client.AutoscalingV2Api(api)
+        self.custom = client.CustomObjectsApi(api)
+
+    @staticmethod
+    async def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    # --- apply ------------------------------------------------------------------
+
+    async def apply(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Server-side apply of a Deployment, Service or HPA built by roost.workloads."""
+        kind = manifest["kind"]
+        name = manifest["metadata"]["name"]
+        namespace = manifest["metadata"]["namespace"]
+        method = {
+            "Deployment": self.apps.patch_namespaced_deployment,
+            "Service": self.core.patch_namespaced_service,
+            "HorizontalPodAutoscaler": self.autoscaling.patch_namespaced_horizontal_pod_autoscaler,
+        }[kind]
+        result = await self._call(
+            method,
+            name,
+            namespace,
+            manifest,
+            field_manager=FIELD_MANAGER,
+            force=True,
+            _content_type=APPLY,
+        )
+        return self.api.sanitize_for_serialization(result)  # type: ignore[no-any-return]
+
+    async def delete(self, kind: str, namespace: str, name: str) -> None:
+        """Delete if present; a missing object is already deleted."""
+        method = {
+            "Deployment": self.apps.delete_namespaced_deployment,
+            "HorizontalPodAutoscaler": self.autoscaling.delete_namespaced_horizontal_pod_autoscaler,
+        }[kind]
+        try:
+            await self._call(method, name, namespace, propagation_policy="Background")
+        except ApiException as error:
+            if error.status != 404:
+                raise
+
+    async def scale(self, namespace: str, name: str, replicas: int) -> None:
+        await self._call(
+            self.apps.patch_namespaced_deployment_scale,
+            name,
+            namespace,
+            {"spec": {"replicas": replicas}},
+        )
+
+    async def label_deployment(self, namespace: str, name: str, labels: dict[str, str]) -> None:
+        await self._call(
+            self.apps.patch_namespaced_deployment,
+            name,
+            namespace,
+            {"metadata": {"labels": labels}},
+        )
+
+    # --- read -------------------------------------------------------------------
+
+    async def deployment(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            result = await self._call(self.apps.read_namespaced_deployment, name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return self.api.sanitize_for_serialization(result)  # type: ignore[no-any-return]
+
+    async def ready_replicas(self, namespace: str, name: str) -> tuple[int, int]:
+        """(ready, desired) replicas of a Deployment; (0, 0) when it does not exist."""
+        found = await self.deployment(namespace, name)
+        if found is None:
+            return 0, 0
+        status = found.get("status") or {}
+        desired = int((found.get("spec") or {}).get("replicas") or 0)
+        ready = int(status.get("readyReplicas") or 0)
+        if int(status.get("observedGeneration") or 0) < int(found["metadata"].get("generation", 0)):
+            ready = min(ready, int(status.get("updatedReplicas") or 0))
+        return ready, desired
+
+    async def secret_value(self, namespace: str, name: str, key: str) -> str:
+        """One key of a Secret, decoded. The value is never logged."""
+        try:
+            secret = await self._call(self.core.read_namespaced_secret, name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                raise NotFoundError(f"Secret {namespace}/{name} not found") from None
+            raise
+        data = secret.data or {}
+        if key not in data:
+            raise NotFoundError(f"Secret {namespace}/{name} has no key {key!r}")
+        return base64.b64decode(data[key]).decode()
+
+    # --- custom objects (routes, our own CRs) -----------------------------------
+
+    async def get_custom(
+        self, group: str, version: str, plural: str, namespace: str, name: str
+    ) -> dict[str, Any]:
+        try:
+            result = await self._call(
+                self.custom.get_namespaced_custom_object, group, version, namespace, plural, name
+            )
+        except ApiException as error:
+            if error.status == 404:
+                raise NotFoundError(f"{plural}.{group} {namespace}/{name} not found") from None
+            raise
+        return result  # type: ignore[no-any-return]
+
+    async def update_custom(
+        self,
+        group: str,
+        version: str,
+        plural: str,
+        namespace: str,
+        name: str,
+        change: Callable[[dict[str, Any]], dict[str, Any] | None],
+    ) -> dict[str, Any]:
+        """Read, change and replace with the read resourceVersion; retry on 409.
+
+        ``change`` returns the new object, or None when nothing needs changing.
+        A person editing the same object at the same time makes the replace
+        fail with 409; the next attempt re-reads their edit and re-applies ours.
+        """
+        for _ in range(CONFLICT_RETRIES):
+            current = await self.get_custom(group, version, plural, namespace, name)
+            desired = change(current)
+            if desired is None:
+                return current
+            try:
+                result = await self._call(
+                    self.custom.replace_namespaced_custom_object,
+                    group,
+                    version,
+                    namespace,
+                    plural,
+                    name,
+                    desired,
+                )
+                return result  # type: ignore[no-any-return]
+            except ApiException as error:
+                if error.status != 409:
+                    raise
+        raise RuntimeError(f"{plural}.{group} {namespace}/{name}: conflict after retries")
+
+    async def patch_custom(
+        self, group: str, version: str, plural: str, namespace: str, name: str, body: dict[str, Any]
+    ) -> None:
+        await self._call(
+            self.custom.patch_namespaced_custom_object,
+            group,
+            version,
+            namespace,
+            plural,
+            name,
+            body,
+        )
