@@ -209,6 +209,99 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+# --- roost run -----------------------------------------------------------------
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    """Start the operator (kopf underneath) with Roost's handlers."""
+    import os
+
+    if args.kubeconfig:
+        os.environ["KUBECONFIG"] = args.kubeconfig
+    if args.prometheus_url:
+        os.environ["ROOST_PROMETHEUS_URL"] = args.prometheus_url
+    if args.metrics_port:
+        os.environ["ROOST_METRICS_PORT"] = str(args.metrics_port)
+    os.environ["ROOST_TICK_SECONDS"] = str(args.tick)
+
+    import kopf
+
+    import roost.handlers  # noqa: F401  (registers the handlers)
+
+    kopf.configure(
+        verbose=args.verbose,
+        debug=args.debug,
+        log_format={
+            "plain": kopf.LogFormat.PLAIN,
+            "full": kopf.LogFormat.FULL,
+            "json": kopf.LogFormat.JSON,
+        }[args.log_format],
+    )
+    kopf.run(
+        standalone=args.standalone,
+        priority=args.priority,
+        peering_name=args.peering,
+        liveness_endpoint=args.liveness,
+        clusterwide=args.all_namespaces,
+        namespaces=args.namespace or [],
+    )
+    return 0
+
+
+# --- roost promote|abort|pause|resume, roost status -----------------------------
+
+
+def _kube(args: argparse.Namespace) -> Any:
+    from roost.adapters.kube import Kube, api_client
+
+    return Kube(api_client(args.kubeconfig))
+
+
+def _cmd_control(args: argparse.Namespace) -> int:
+    """Ask the operator to promote, abort, pause or resume through the command annotation."""
+    import asyncio
+
+    from roost.adapters.kube import NotFoundError
+    from roost.workloads import ANNOTATION_COMMAND
+
+    kube = _kube(args)
+    body = {"metadata": {"annotations": {ANNOTATION_COMMAND: args.command}}}
+    try:
+        asyncio.run(
+            kube.get_custom("roost.dev", "v1alpha1", "modeldeployments", args.ns, args.name)
+        )
+        asyncio.run(
+            kube.patch_custom("roost.dev", "v1alpha1", "modeldeployments", args.ns, args.name, body)
+        )
+    except NotFoundError as error:
+        raise InputError(str(error)) from None
+    print(f"modeldeployment {args.ns}/{args.name}: {args.command} requested")
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    import asyncio
+    import time
+
+    from roost.adapters.kube import NotFoundError
+    from roost.rollout.view import render_tree
+
+    kube = _kube(args)
+    while True:
+        try:
+            body = asyncio.run(
+                kube.get_custom("roost.dev", "v1alpha1", "modeldeployments", args.ns, args.name)
+            )
+        except NotFoundError as error:
+            raise InputError(str(error)) from None
+        text = render_tree(body)
+        if not args.watch:
+            print(text)
+            return 0
+        print("\033[2J\033[H" + text, flush=True)
+        time.sleep(args.interval)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="roost", description=__doc__)
     parser.add_argument("--version", action="version", version=f"roost {__version__}")
@@ -245,6 +338,42 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     sim.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text")
     sim.set_defaults(run=_cmd_simulate)
+
+    run = commands.add_parser("run", help="run the operator")
+    run.add_argument("--kubeconfig", help="default: in-cluster, then ~/.kube/config")
+    run.add_argument("-n", "--namespace", action="append", help="namespace(s) to watch")
+    run.add_argument("-A", "--all-namespaces", action="store_true")
+    run.add_argument("--prometheus-url", help="default Prometheus for ModelDeployments")
+    run.add_argument("--metrics-port", type=int, help="serve the operator's /metrics here")
+    run.add_argument("--liveness", help="liveness endpoint, e.g. http://0.0.0.0:8080/healthz")
+    run.add_argument("--standalone", action="store_true", help="no peering")
+    run.add_argument("--peering", help="peering object name (several replicas)")
+    run.add_argument("--priority", type=int, default=0, help="peering priority")
+    run.add_argument("--tick", type=_duration, default=5.0, help="reconcile period, e.g. 5s")
+    run.add_argument("--log-format", choices=("plain", "full", "json"), default="full")
+    run.add_argument("-v", "--verbose", action="store_true")
+    run.add_argument("--debug", action="store_true")
+    run.set_defaults(run=_cmd_run)
+
+    for verb, text in (
+        ("promote", "promote the canary now, skipping the remaining analysis"),
+        ("abort", "roll the canary back now"),
+        ("pause", "hold the rollout at its current weight"),
+        ("resume", "continue a paused rollout (or one held by the budget guard)"),
+    ):
+        control = commands.add_parser(verb, help=text)
+        control.add_argument("name")
+        control.add_argument("-n", "--namespace", dest="ns", default="default")
+        control.add_argument("--kubeconfig")
+        control.set_defaults(run=_cmd_control, command=verb)
+
+    status = commands.add_parser("status", help="show a rollout as a tree")
+    status.add_argument("name")
+    status.add_argument("-n", "--namespace", dest="ns", default="default")
+    status.add_argument("--kubeconfig")
+    status.add_argument("-w", "--watch", action="store_true")
+    status.add_argument("--interval", type=float, default=2.0)
+    status.set_defaults(run=_cmd_status)
 
     validate = commands.add_parser("validate", help="check manifests offline")
     validate.add_argument("files", nargs="+")

@@ -32,12 +32,16 @@ class DueTarget:
     end: datetime
 
 
-def _answer(result: QueryResult, group_by: tuple[str, ...]) -> batch.Answer:
+def answer(result: QueryResult, group_by: tuple[str, ...]) -> batch.Answer:
+    """A query result as the pure planner reads it: values by group key, or an error."""
     if result.status is QueryStatus.ERROR:
         return result.error or "query failed"
     if result.status is QueryStatus.EMPTY:
         return {}
-    return grouped(result, group_by)
+    try:
+        return grouped(result, group_by)
+    except ValueError as error:  # series that differ only in labels we do not group by
+        return str(error)
 
 
 class MetricsReader:
@@ -71,7 +75,5 @@ class MetricsReader:
         plan = batch.plan(targets, start=asking.start, end=asking.end)
         results = await asking.prometheus.query_many(plan.queries, at=asking.end)
         self.queries_sent += len(plan.queries)
-        answers = {
-            query: _answer(result, plan.group_by(query)) for query, result in results.items()
-        }
+        answers = {query: answer(result, plan.group_by(query)) for query, result in results.items()}
         return plan.measurements(answers)

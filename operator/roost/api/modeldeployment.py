@@ -278,8 +278,17 @@ TERMINAL_PHASES = frozenset({Phase.SUCCEEDED, Phase.ROLLED_BACK})
 
 
 class CanaryWeight(RoostModel):
-    desired: Annotated[int, Field(ge=0, le=100)] = 0
-    applied: Annotated[int, Field(ge=0, le=100)] = 0
+    desired: Annotated[int, Field(ge=0, le=100)] = Field(
+        default=0, description="Weight the rollout is moving to (the next step's)."
+    )
+    applied: Annotated[int, Field(ge=0, le=100)] = Field(
+        default=0, description="Weight last written to the traffic provider."
+    )
+    effective: Annotated[int, Field(ge=0, le=100)] | None = Field(
+        default=None,
+        description="Weight the data plane carries as the provider reports it (with the "
+        "replicas provider, the canary's share of replicas).",
+    )
 
 
 class ArmCounts(RoostModel):

@@ -1,0 +1,71 @@
+"""The operator's own metrics on /metrics (prometheus_client, its own registry)."""
+
+from __future__ import annotations
+
+import contextlib
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from roost.api.modeldeployment import Phase
+
+
+class Telemetry:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        labels = ["namespace", "name"]
+        self.phase = Gauge(
+            "roost_rollout_phase",
+            "1 for the ModelDeployment's current phase, 0 for the others.",
+            [*labels, "phase"],
+            registry=self.registry,
+        )
+        self.canary_weight = Gauge(
+            "roost_canary_weight_percent",
+            "Canary traffic weight in percent.",
+            [*labels, "kind"],
+            registry=self.registry,
+        )
+        self.verdicts = Counter(
+            "roost_verdicts_total",
+            "Analysis verdicts by outcome and reason.",
+            [*labels, "outcome", "reason"],
+            registry=self.registry,
+        )
+        self.analysis_seconds = Histogram(
+            "roost_analysis_duration_seconds",
+            "Time to read a window from Prometheus and judge it.",
+            registry=self.registry,
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.query_errors = Counter(
+            "roost_prometheus_query_errors_total",
+            "Analysis windows that could not be read from Prometheus.",
+            ["prometheus"],
+            registry=self.registry,
+        )
+        self.queries = Counter(
+            "roost_prometheus_queries_total",
+            "Queries sent to Prometheus for analysis windows.",
+            ["prometheus"],
+            registry=self.registry,
+        )
+
+    def serve(self, port: int, address: str = "0.0.0.0") -> None:
+        start_http_server(port, addr=address, registry=self.registry)
+
+    def record_phase(self, namespace: str, name: str, phase: Phase | None) -> None:
+        for candidate in Phase:
+            self.phase.labels(namespace, name, candidate.value).set(
+                1.0 if candidate is phase else 0.0
+            )
+
+    def record_weight(self, namespace: str, name: str, desired: int, applied: int) -> None:
+        self.canary_weight.labels(namespace, name, "desired").set(desired)
+        self.canary_weight.labels(namespace, name, "applied").set(applied)
+
+    def forget(self, namespace: str, name: str) -> None:
+        for candidate in Phase:
+            self.phase.remove(namespace, name, candidate.value)
+        for kind in ("desired", "applied"):
+            with contextlib.suppress(KeyError):
+                self.canary_weight.remove(namespace, name, kind)

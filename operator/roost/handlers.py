@@ -1,0 +1,143 @@
+"""kopf wiring only: settings, indexes, and handlers that call the reconciler.
+
+``roost run`` imports this module and starts kopf. Configuration comes from
+environment variables that ``roost run`` sets from its flags:
+``ROOST_PROMETHEUS_URL`` (the default Prometheus), ``ROOST_METRICS_PORT``
+(the operator's /metrics), ``ROOST_TICK_SECONDS`` (how often each
+ModelDeployment is reconciled; analysis windows follow ``analysisInterval``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+from pydantic import ValidationError
+
+from roost.adapters.kube import Kube, api_client
+from roost.adapters.telemetry import Telemetry
+from roost.api.slopolicy import SLOPolicySpec
+from roost.api.status import Condition, ConditionStatus, set_condition
+from roost.reconciler import Reconciler, Runtime
+from roost.rollout.actions import EmitEvent
+from roost.slo.rules import policy_warnings
+from roost.workloads import ANNOTATION_COMMAND, PREFIX
+
+GROUP, VERSION = "roost.dev", "v1alpha1"
+TICK_SECONDS = float(os.environ.get("ROOST_TICK_SECONDS", "5"))
+
+
+@kopf.on.startup()
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    # Own prefix and finalizer: never collide with another kopf operator's annotations.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=PREFIX, key="last-handled-configuration"
+    )
+    settings.persistence.finalizer = f"{PREFIX}/finalizer"
+    # Hung API calls and silent watches are kopf's best-known failure modes.
+    settings.networking.request_timeout = 30
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 310
+    settings.watching.connect_timeout = 30
+    settings.posting.level = logging.WARNING
+    telemetry = Telemetry()
+    port = os.environ.get("ROOST_METRICS_PORT")
+    if port:
+        telemetry.serve(int(port), os.environ.get("ROOST_METRICS_ADDRESS", "0.0.0.0"))
+    memo.runtime = Runtime(
+        kube=Kube(api_client(os.environ.get("KUBECONFIG"))),
+        telemetry=telemetry,
+        default_prometheus_url=os.environ.get("ROOST_PROMETHEUS_URL") or None,
+    )
+
+
+@kopf.index(GROUP, VERSION, "slopolicies")
+def slo_policies(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Any, Any]:
+    """SLOPolicy specs by (namespace, name), so a tick needs no API call to find its policy."""
+    return {(namespace, name): dict(spec)}
+
+
+@kopf.on.create(GROUP, VERSION, "slopolicies")
+@kopf.on.update(GROUP, VERSION, "slopolicies")
+@kopf.on.resume(GROUP, VERSION, "slopolicies")
+def validate_policy(
+    spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, patch: kopf.Patch, **_: Any
+) -> None:
+    now = datetime.now(UTC)
+    conditions = [Condition.model_validate(c) for c in status.get("conditions", [])]
+    try:
+        policy = SLOPolicySpec.model_validate(dict(spec))
+    except ValidationError as error:
+        first = error.errors()[0]
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+        ready = (False, "InvalidSpec", f"spec{path}: {first['msg']}")
+        warnings: list[str] = []
+    else:
+        warnings = policy_warnings(policy)
+        ready = (True, "Valid", f"{len(policy.objectives)} objective(s)")
+    condition = Condition(
+        type="Ready",
+        status=ConditionStatus.TRUE if ready[0] else ConditionStatus.FALSE,
+        reason=ready[1],
+        message=ready[2],
+        last_transition_time=now,
+        observed_generation=meta.get("generation"),
+    )
+    patch.status["conditions"] = [c.to_api() for c in set_condition(conditions, condition)]
+    patch.status["warnings"] = warnings
+    patch.status["observedGeneration"] = meta.get("generation")
+
+
+@kopf.timer(GROUP, VERSION, "modeldeployments", interval=TICK_SECONDS, initial_delay=0)
+async def reconcile(
+    body: kopf.Body,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    meta: kopf.Meta,
+    namespace: str | None,
+    name: str,
+    uid: str,
+    patch: kopf.Patch,
+    memo: kopf.Memo,
+    **kwargs: Any,
+) -> None:
+    assert namespace is not None  # the CRD is namespaced
+    runtime: Runtime = memo.runtime
+    # kopf injects indexes by name; the timer protocol does not declare them.
+    slo_policies: kopf.Index[Any, Any] = kwargs["slo_policies"]
+
+    async def emit(event: EmitEvent) -> None:
+        kopf.event(body, type=event.type.value, reason=event.reason, message=event.message[:1024])
+
+    policies = {
+        key[1]: next(iter(store)) for key, store in slo_policies.items() if key[0] == namespace
+    }
+    async with runtime.lock(uid):
+        result = await Reconciler(runtime).tick(
+            namespace=namespace,
+            name=name,
+            uid=uid,
+            generation=int(meta.get("generation") or 0),
+            raw_spec=spec,
+            raw_status=status,
+            annotations=meta.get("annotations") or {},
+            policies=policies,
+            now=datetime.now(UTC),
+            events=emit,
+        )
+    patch.status.update(result.status)
+    if result.clear_command:
+        patch.metadata.setdefault("annotations", {})[ANNOTATION_COMMAND] = None
+
+
+@kopf.on.delete(GROUP, VERSION, "modeldeployments", optional=True)
+def forget(namespace: str | None, name: str, memo: kopf.Memo, **_: Any) -> None:
+    """Owned Deployments, Services and HPAs go with their ownerReferences; metrics go here."""
+    runtime: Runtime = memo.runtime
+    assert namespace is not None
+    runtime.telemetry.forget(namespace, name)
+    runtime.due.pop(f"{namespace}/{name}", None)

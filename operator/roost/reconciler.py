@@ -1,0 +1,459 @@
+"""One tick of one ModelDeployment: read the world, call the core, apply, report.
+
+This is orchestration, not decision: every decision is made by
+``analysis.verdict.analyze`` and ``rollout.machine.decide``. The steps read
+aloud: parse the spec (an invalid one stops here with ``Ready=False``), find
+the SLOPolicy, observe the canary's capacity and the stable's budget, read the
+due analysis window, decide, apply the actions, and return the new status for
+the caller to patch. Nothing is written to status before all actions succeeded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import tempfile
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from roost import durations
+from roost.adapters.actuator import Actuator, Applied
+from roost.adapters.kube import Kube, NotFoundError
+from roost.adapters.metrics_reader import DueTarget, MetricsReader, answer
+from roost.adapters.prometheus import PrometheusClient, QueryStatus
+from roost.adapters.telemetry import Telemetry
+from roost.adapters.traffic import Backends, TrafficError, TrafficProvider
+from roost.adapters.traffic.gatewayapi import GatewayAPIProvider
+from roost.adapters.traffic.istio import IstioProvider
+from roost.adapters.traffic.replicas import ReplicaRatioProvider
+from roost.analysis.guard import budget_guard
+from roost.analysis.verdict import StepVerdict, analyze
+from roost.api.modeldeployment import (
+    TERMINAL_PHASES,
+    ModelDeploymentSpec,
+    ModelDeploymentStatus,
+    TrafficProviderName,
+)
+from roost.api.slopolicy import SLOPolicySpec
+from roost.api.status import Condition, ConditionStatus, set_condition
+from roost.capacity.sizing import size
+from roost.rollout import schedule
+from roost.rollout.actions import EmitEvent
+from roost.rollout.machine import ACTIVE_PHASES, Command, Observed, decide
+from roost.slo import batch, selectors
+from roost.slo.budget import BudgetReport
+from roost.workloads import Owner, revision
+
+EventSink = Callable[[EmitEvent], Awaitable[None]]
+
+
+@dataclass
+class Runtime:
+    """Clients and shared state built at start-up and passed to every tick (kopf memo)."""
+
+    kube: Kube
+    telemetry: Telemetry
+    default_prometheus_url: str | None
+    prometheus_timeout: float = 10.0
+    clients: dict[tuple[str, str | None, str | None], PrometheusClient] = field(
+        default_factory=dict
+    )
+    locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    due: dict[str, DueTarget] = field(default_factory=dict)
+    reader: MetricsReader = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reader = MetricsReader(lambda: list(self.due.values()))
+
+    def lock(self, uid: str) -> asyncio.Lock:
+        return self.locks.setdefault(uid, asyncio.Lock())
+
+
+@dataclass(frozen=True)
+class TickResult:
+    status: dict[str, Any]  # a merge patch for .status
+    clear_command: bool = False
+
+
+def status_patch(status: ModelDeploymentStatus) -> dict[str, Any]:
+    """A merge patch: nested nulls dropped, top-level None fields deleted explicitly."""
+    body = status.to_api()
+    for name, info in ModelDeploymentStatus.model_fields.items():
+        if getattr(status, name) is None:
+            body[info.alias or name] = None
+    return body
+
+
+def _ready(
+    conditions: list[Condition], ok: bool, reason: str, message: str, now: datetime, generation: int
+) -> list[Condition]:
+    return set_condition(
+        conditions,
+        Condition(
+            type="Ready",
+            status=ConditionStatus.TRUE if ok else ConditionStatus.FALSE,
+            reason=reason,
+            message=message,
+            last_transition_time=now,
+            observed_generation=generation,
+        ),
+    )
+
+
+def _validation_message(error: ValidationError) -> str:
+    first = error.errors()[0]
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown field"
+    return f"spec{path}: {message}"
+
+
+class Reconciler:
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+
+    async def _prometheus(self, namespace: str, spec: ModelDeploymentSpec) -> PrometheusClient:
+        conn = spec.prometheus
+        url = conn.url if conn else self.rt.default_prometheus_url
+        if not url:
+            raise LookupError(
+                "spec.prometheus.url: no Prometheus configured and no operator default"
+            )
+        token_ref = conn.bearer_token_secret_ref if conn else None
+        ca_ref = conn.ca_secret_ref if conn else None
+        key = (
+            url,
+            f"{namespace}/{token_ref.name}/{token_ref.key}" if token_ref else None,
+            f"{namespace}/{ca_ref.name}/{ca_ref.key}" if ca_ref else None,
+        )
+        client = self.rt.clients.get(key)
+        if client is None:
+            token = (
+                await self.rt.kube.secret_value(namespace, token_ref.name, token_ref.key)
+                if token_ref
+                else None
+            )
+            ca_file = None
+            if ca_ref:
+                pem = await self.rt.kube.secret_value(namespace, ca_ref.name, ca_ref.key)
+                handle = tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False)  # noqa: SIM115
+                with handle:
+                    handle.write(pem)
+                ca_file = handle.name
+            timeout = durations.parse_seconds(conn.timeout) if conn else self.rt.prometheus_timeout
+            client = PrometheusClient(url=url, bearer_token=token, ca_file=ca_file, timeout=timeout)
+            self.rt.clients[key] = client
+        return client
+
+    def _provider(self, spec: ModelDeploymentSpec, total: int) -> TrafficProvider:
+        match spec.traffic.provider:
+            case TrafficProviderName.GATEWAY_API:
+                return GatewayAPIProvider(self.rt.kube)
+            case TrafficProviderName.ISTIO:
+                return IstioProvider(self.rt.kube)
+            case TrafficProviderName.REPLICAS:
+                return ReplicaRatioProvider(self.rt.kube, total_replicas=total)
+
+    async def _observed_rate(
+        self,
+        client: PrometheusClient,
+        spec: ModelDeploymentSpec,
+        policy: SLOPolicySpec,
+        now: datetime,
+    ) -> float | None:
+        """Requests per second over 5m for every version of the model (capacity planning)."""
+        if spec.autoscaling is None or spec.autoscaling.arrival_rate is not None:
+            return None
+        objective = next((o for o in policy.objectives if o.ratio or o.latency), None)
+        if objective is None:
+            return None
+        if objective.ratio is not None:
+            counter = selectors.parse(objective.ratio.total)
+        else:
+            assert objective.latency is not None
+            hist = selectors.parse(objective.latency.histogram)
+            counter = hist.with_metric(hist.metric + "_count")
+        scoped = counter.with_matchers(
+            *(selectors.equal(k, v) for k, v in sorted(spec.metrics.labels.items()))
+        )
+        result = await client.query(f"sum(rate({scoped.render()}[5m]))", at=now)
+        if result.status is not QueryStatus.OK:
+            return None
+        value = result.samples[0].value
+        return None if math.isnan(value) else value
+
+    async def _stable_budgets(
+        self,
+        client: PrometheusClient,
+        spec: ModelDeploymentSpec,
+        policy: SLOPolicySpec,
+        stable_version: str,
+        now: datetime,
+    ) -> dict[str, BudgetReport | None]:
+        """Each objective's budget over the period for the stable version (the guard)."""
+        target = batch.Target(
+            key="guard",
+            policy=policy,
+            metrics=spec.metrics,
+            canary_version=stable_version,
+            stable_version=stable_version,
+        )
+        start = datetime.fromtimestamp(now.timestamp() - policy.period_seconds, tz=now.tzinfo)
+        plan = batch.plan([target], start=start, end=now)
+        results = await client.query_many(plan.queries, at=now)
+        answers = {query: answer(result, plan.group_by(query)) for query, result in results.items()}
+        measured = plan.measurements(answers)["guard"]
+        reports: dict[str, BudgetReport | None] = {}
+        for objective in policy.objectives:
+            reading = measured.reading(objective.name)
+            counts = reading.stable if reading else None
+            reports[objective.name] = (
+                None
+                if counts is None
+                else BudgetReport(
+                    target=objective.target,
+                    total=counts.total,
+                    bad=counts.bad,
+                    period_seconds=policy.period_seconds,
+                )
+            )
+        return reports
+
+    async def tick(
+        self,
+        *,
+        namespace: str,
+        name: str,
+        uid: str,
+        generation: int,
+        raw_spec: Mapping[str, Any],
+        raw_status: Mapping[str, Any],
+        annotations: Mapping[str, str],
+        policies: Mapping[str, Mapping[str, Any]],
+        now: datetime,
+        events: EventSink,
+    ) -> TickResult:
+        current = ModelDeploymentStatus.model_validate(
+            {k: v for k, v in raw_status.items() if k in _STATUS_FIELDS}
+        )
+        key = f"{namespace}/{name}"
+
+        def invalid(reason: str, message: str) -> TickResult:
+            status = current.model_copy(
+                update={
+                    "conditions": _ready(
+                        current.conditions, False, reason, message, now, generation
+                    ),
+                    "observed_generation": generation,
+                    "message": message,
+                }
+            )
+            self.rt.due.pop(key, None)
+            return TickResult(status=status_patch(status))
+
+        try:
+            spec = ModelDeploymentSpec.model_validate(dict(raw_spec))
+        except ValidationError as error:
+            return invalid("InvalidSpec", _validation_message(error))
+        raw_policy = policies.get(spec.slo_policy_ref.name)
+        if raw_policy is None:
+            return invalid(
+                "InvalidSpec",
+                f"spec.sloPolicyRef.name: SLOPolicy {spec.slo_policy_ref.name!r} not found in "
+                f"namespace {namespace}",
+            )
+        try:
+            policy = SLOPolicySpec.model_validate(dict(raw_policy))
+        except ValidationError as error:
+            return invalid(
+                "InvalidSpec",
+                f"SLOPolicy {spec.slo_policy_ref.name}: {_validation_message(error)}",
+            )
+        try:
+            client = await self._prometheus(namespace, spec)
+        except (LookupError, NotFoundError) as error:
+            return invalid("InvalidSpec", str(error))
+
+        owner = Owner(namespace=namespace, name=name, uid=uid)
+        rev = revision(spec)
+        rate = await self._observed_rate(client, spec, policy, now)
+
+        def sizing(weight: int) -> Any:
+            return size(spec, canary_weight=weight, observed_rate=rate)
+
+        total = sizing(0).stable_replicas
+        provider = self._provider(spec, total)
+        backends = Backends(
+            owner=owner,
+            spec=spec,
+            stable_revision=current.stable_revision or rev,
+            canary_revision=current.canary_revision,
+        )
+        try:
+            await provider.check(backends)
+        except TrafficError as error:
+            return invalid("InvalidSpec", f"spec.traffic: {error}")
+
+        command = _command(annotations)
+        observed = await self._observe(
+            owner, spec, policy, current, rev, provider, sizing, client, now
+        )
+        verdict = await self._analyse(key, spec, policy, current, client, now)
+        decision = decide(
+            spec, current, observed=observed, verdict=verdict, now=now, command=command
+        )
+        actuator = Actuator(
+            self.rt.kube, provider, owner=owner, spec=spec, sizing=sizing, events=events
+        )
+        applied = await actuator.apply(
+            decision.actions,
+            Applied(
+                stable_revision=current.stable_revision, canary_revision=current.canary_revision
+            ),
+        )
+        status = decision.status
+        weight = status.canary_weight
+        if applied.weight is not None:
+            weight = weight.model_copy(update={"effective": applied.weight})
+        status = status.model_copy(
+            update={
+                "canary_weight": weight,
+                "capacity": sizing(weight.applied).status() or status.capacity,
+                "observed_generation": generation,
+                "conditions": _ready(
+                    status.conditions, True, "Reconciled", "spec is valid", now, generation
+                ),
+            }
+        )
+        self._register_due(key, spec, policy, status, client, now)
+        telemetry = self.rt.telemetry
+        telemetry.record_phase(namespace, name, status.phase)
+        telemetry.record_weight(namespace, name, weight.desired, weight.applied)
+        if verdict is not None:
+            telemetry.verdicts.labels(namespace, name, verdict.outcome.value, verdict.reason).inc()
+        return TickResult(status=status_patch(status), clear_command=command is not None)
+
+    async def _observe(
+        self,
+        owner: Owner,
+        spec: ModelDeploymentSpec,
+        policy: SLOPolicySpec,
+        current: ModelDeploymentStatus,
+        rev: str,
+        provider: TrafficProvider,
+        sizing: Callable[[int], Any],
+        client: PrometheusClient,
+        now: datetime,
+    ) -> Observed:
+        capacity = 0
+        if current.canary_revision:
+            found = await self.rt.kube.deployment(
+                owner.namespace, owner.deployment_name(current.canary_revision)
+            )
+            ready = int(((found or {}).get("status") or {}).get("readyReplicas") or 0)
+            if not provider.capacity_first:
+                capacity = 100 if found is not None else 0
+            else:
+                capacity = max(
+                    (w for w in range(0, 101) if sizing(w).canary_replicas <= ready), default=0
+                )
+        starting = rev not in (current.stable_revision, current.canary_revision) or (
+            current.phase is not None and current.phase.value == "Pending"
+        )
+        allowed, message = True, ""
+        if (
+            starting
+            and current.stable_version
+            and policy.rollout_guard.min_budget_remaining is not None
+        ):
+            reports = await self._stable_budgets(client, spec, policy, current.stable_version, now)
+            guard = budget_guard(policy, reports)
+            allowed, message = guard.allowed, guard.message
+        return Observed(
+            revision=rev, canary_capacity=capacity, rollout_allowed=allowed, guard_message=message
+        )
+
+    async def _analyse(
+        self,
+        key: str,
+        spec: ModelDeploymentSpec,
+        policy: SLOPolicySpec,
+        current: ModelDeploymentStatus,
+        client: PrometheusClient,
+        now: datetime,
+    ) -> StepVerdict | None:
+        if current.phase not in ACTIVE_PHASES or not current.canary_version:
+            return None
+        window = schedule.due_window(current.analyzed_until, now, spec.rollout.interval_seconds)
+        if window is None or not current.stable_version:
+            return None
+        due = DueTarget(
+            target=batch.Target(
+                key=key,
+                policy=policy,
+                metrics=spec.metrics,
+                canary_version=current.canary_version,
+                stable_version=current.stable_version,
+            ),
+            prometheus=client,
+            start=window[0],
+            end=window[1],
+        )
+        self.rt.due[key] = due
+        with self.rt.telemetry.analysis_seconds.time():
+            measurements = await self.rt.reader.read(due)
+        if measurements.error is not None:
+            self.rt.telemetry.query_errors.labels(client.url).inc()
+        return analyze(policy, measurements, current.comparison)
+
+    def _register_due(
+        self,
+        key: str,
+        spec: ModelDeploymentSpec,
+        policy: SLOPolicySpec,
+        status: ModelDeploymentStatus,
+        client: PrometheusClient,
+        now: datetime,
+    ) -> None:
+        """Announce the next window this object will need, so a batch can include it."""
+        if status.phase in TERMINAL_PHASES or status.analyzed_until is None:
+            self.rt.due.pop(key, None)
+            return
+        if not status.canary_version or not status.stable_version:
+            return
+        interval = spec.rollout.interval_seconds
+        end = schedule.floor_to(now, interval)
+        start = status.analyzed_until
+        nxt = datetime.fromtimestamp(end.timestamp() + interval, tz=end.tzinfo)
+        self.rt.due[key] = DueTarget(
+            target=batch.Target(
+                key=key,
+                policy=policy,
+                metrics=spec.metrics,
+                canary_version=status.canary_version,
+                stable_version=status.stable_version,
+            ),
+            prometheus=client,
+            start=start,
+            end=nxt if start >= end else end,
+        )
+
+
+_STATUS_FIELDS = {info.alias or n for n, info in ModelDeploymentStatus.model_fields.items()}
+
+
+def _command(annotations: Mapping[str, str]) -> Command | None:
+    from roost.workloads import ANNOTATION_COMMAND
+
+    value = annotations.get(ANNOTATION_COMMAND)
+    if value is None:
+        return None
+    try:
+        return Command(value.strip().lower())
+    except ValueError:
+        return None

@@ -1,0 +1,79 @@
+"""``roost status``: a rollout as a tree, read from a ModelDeployment body (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from roost.api.modeldeployment import ModelDeploymentSpec, ModelDeploymentStatus
+
+_MARKS = {"done": "✔", "current": "▶", "next": " "}
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def render_tree(body: dict[str, Any]) -> str:
+    meta = body.get("metadata", {})
+    lines = [f"Name:        {meta.get('name')}", f"Namespace:   {meta.get('namespace')}"]
+    try:
+        spec = ModelDeploymentSpec.model_validate(body.get("spec", {}))
+    except ValidationError as error:
+        lines.append(f"Spec:        invalid ({error.errors()[0]['msg']})")
+        return "\n".join(lines)
+    fields = ModelDeploymentStatus.model_fields
+    known = {info.alias or n for n, info in fields.items()}
+    raw_status = {k: v for k, v in (body.get("status") or {}).items() if k in known}
+    status = ModelDeploymentStatus.model_validate(raw_status)
+    phase = status.phase.value if status.phase else "Unknown"
+    lines.append(f"Phase:       {phase}  {status.message[:160]}")
+    lines.append(
+        f"Stable:      {status.stable_version or '-'} (revision {status.stable_revision or '-'})"
+    )
+    lines.append(
+        f"Canary:      {status.canary_version or '-'} (revision {status.canary_revision or '-'})"
+    )
+    weight = status.canary_weight
+    effective = "" if weight.effective is None else f", effective {weight.effective}%"
+    lines.append(f"Weight:      desired {weight.desired}%, applied {weight.applied}%{effective}")
+    lines.append("Steps:")
+    for index, step in enumerate(spec.rollout.steps):
+        if status.canary_revision is None:
+            state = "next"
+        elif index < status.current_step:
+            state = "done"
+        elif index == status.current_step:
+            state = "current"
+        else:
+            state = "next"
+        pause = f"  pause {step.pause}" if step.pause else ""
+        lines.append(f"  {_MARKS[state]} {index + 1}. weight {step.weight}%{pause}")
+    analysis = status.last_analysis
+    if analysis is not None:
+        lines.append(
+            f"Analysis:    {analysis.verdict} ({analysis.reason}) at "
+            f"{analysis.at.isoformat(timespec='seconds')}, step {analysis.step + 1}, "
+            f"weight {analysis.canary_weight}%"
+        )
+        for gate in analysis.gates:
+            counts = (
+                f"{round(gate.canary.bad)}/{round(gate.canary.total)}" if gate.canary else "0/0"
+            )
+            lines.append(
+                f"  {gate.objective + '/' + gate.gate:<28} {gate.outcome:<12} canary burn "
+                f"{_fmt(gate.burn_rate)} ({counts} bad), "
+                f"stable burn {_fmt(gate.stable_burn_rate)}; "
+                f"ln E fail {_fmt(gate.ln_e_fail)}/{_fmt(gate.fail_threshold)}, "
+                f"pass {_fmt(gate.ln_e_pass)}/{_fmt(gate.pass_threshold)}"
+            )
+    if status.capacity is not None:
+        cap = status.capacity
+        lines.append(
+            f"Capacity:    {cap.arrival_rate:.1f} req/s -> stable {cap.stable_replicas}, canary "
+            f"{cap.canary_replicas} replicas (P(wait) {cap.p_wait:.3f})"
+        )
+    conditions = ", ".join(f"{c.type}={c.status.value} ({c.reason})" for c in status.conditions)
+    lines.append(f"Conditions:  {conditions or '-'}")
+    return "\n".join(lines)
