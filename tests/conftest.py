@@ -19,7 +19,7 @@ import pytest
 from harness.cluster import ClusterInfo
 from harness.probes import Kubectl
 from harness.prometheus import PrometheusServer, ScrapeTarget
-from harness.session import TestSession
+from harness.session import HarnessSession
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -28,8 +28,8 @@ RegisterScrapeTarget = Callable[[str, str], None]
 
 
 @pytest.fixture(scope="session")
-def roost_session(request: pytest.FixtureRequest) -> Iterator[TestSession]:
-    session = TestSession.create()
+def roost_session(request: pytest.FixtureRequest) -> Iterator[HarnessSession]:
+    session = HarnessSession.create()
     yield session
     failed = request.session.testsfailed > 0
     session.clean_up(keep_logs=failed)
@@ -38,7 +38,7 @@ def roost_session(request: pytest.FixtureRequest) -> Iterator[TestSession]:
 
 
 @pytest.fixture(scope="session")
-def cluster(roost_session: TestSession) -> Iterator[ClusterInfo]:
+def cluster(roost_session: HarnessSession) -> Iterator[ClusterInfo]:
     """A running cluster (local binaries by default), stopped at session end."""
     try:
         yield roost_session.start_cluster()
@@ -61,12 +61,12 @@ def api_client(kubeconfig: Path) -> Iterator[ApiClient]:
 
 
 @pytest.fixture(scope="session")
-def kubectl(roost_session: TestSession, kubeconfig: Path) -> Kubectl:
+def kubectl(roost_session: HarnessSession, kubeconfig: Path) -> Kubectl:
     return Kubectl(roost_session.tools.binary("kubectl"), kubeconfig)
 
 
 @pytest.fixture(scope="session")
-def prometheus(roost_session: TestSession) -> Iterator[PrometheusServer]:
+def prometheus(roost_session: HarnessSession) -> Iterator[PrometheusServer]:
     """Our own Prometheus on loopback, scraping every 1 s."""
     try:
         yield roost_session.start_prometheus()

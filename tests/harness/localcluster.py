@@ -19,7 +19,7 @@ import yaml
 from harness.cluster import ClusterInfo
 from harness.kubeconfig import write_kubeconfig
 from harness.pki import ClusterPKI, client_certificate, create_cluster_pki
-from harness.probes import Kubectl, client_tls, http_ok, unverified_tls
+from harness.probes import Kubectl, KubectlError, client_tls, http_ok, unverified_tls
 from harness.processes import ComponentError, Supervisor, free_port
 from harness.tools import Tools
 
@@ -81,9 +81,7 @@ class LocalCluster:
             self._start_controllers(binaries, ports, pki, kubeconfigs)
             self._add_fake_nodes(kubectl)
             self._install_gateway_api(kubectl)
-            # Pods are refused until the namespace's default ServiceAccount
-            # exists; its controller runs in kube-controller-manager.
-            kubectl.retry("get", "serviceaccount", "default", "-n", "default")
+            self._wait_for_default_service_account(kubectl)
         except BaseException:
             self.processes.stop_all()
             raise
@@ -257,14 +255,27 @@ class LocalCluster:
         kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(nodes))
         try:
             kubectl("wait", "--for=condition=Ready", "node", "--all", "--timeout=60s")
-        except Exception as error:
-            raise ComponentError("kwok", f"fake nodes not Ready: {error}", None) from error
+        except KubectlError as error:
+            raise ComponentError("kwok", str(error), self.processes.log("kwok")) from error
+
+    def _wait_for_default_service_account(self, kubectl: Kubectl) -> None:
+        """Pods are refused until their namespace's default ServiceAccount
+        exists; its controller runs in kube-controller-manager."""
+        try:
+            kubectl.retry("get", "serviceaccount", "default", "-n", "default")
+        except KubectlError as error:
+            log = self.processes.log("kube-controller-manager")
+            raise ComponentError("kube-controller-manager", str(error), log) from error
 
     def _install_gateway_api(self, kubectl: Kubectl) -> None:
         # Server-side: the HTTPRoute CRD is too big for the client-side
         # last-applied annotation.
-        kubectl.apply_files(self.tools.gateway_api_crds(), server_side=True)
-        kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+        try:
+            kubectl.apply_files(self.tools.gateway_api_crds(), server_side=True)
+            kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+        except KubectlError as error:
+            log = self.processes.log("kube-apiserver")
+            raise ComponentError("kube-apiserver", str(error), log) from error
         # Let discovery catch up, so tests see the new kinds at once.
         for _ in range(50):
             if "httproutes" in kubectl("api-resources", "--api-group=gateway.networking.k8s.io"):

@@ -24,14 +24,14 @@ from harness.tools import REPO, Tools, locate
 
 
 @dataclass
-class TestSession:
+class HarnessSession:
     root: Path
     tools: Tools
     cluster: Cluster | None = None
     prometheus: PrometheusServer | None = None
 
     @classmethod
-    def create(cls) -> TestSession:
+    def create(cls) -> HarnessSession:
         base = Path(os.environ.get("ROOST_STATE", REPO / ".state")) / "pytest"
         sweep_dead_sessions(base)
         return cls(root=base / str(os.getpid()), tools=locate())
