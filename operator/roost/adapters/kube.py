@@ -14,12 +14,10 @@ import base64
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from kubernetes import client, config
+from kubernetes import client, config, dynamic
 from kubernetes.client.rest import ApiException
 
 FIELD_MANAGER = "roost"
-APPLY = "application/apply-patch+yaml"
-MERGE = "application/merge-patch+json"
 CONFLICT_RETRIES = 5
 
 T = TypeVar("T")
@@ -49,6 +47,7 @@ class Kube:
         self.apps = client.AppsV1Api(api)
         self.autoscaling = client.AutoscalingV2Api(api)
         self.custom = client.CustomObjectsApi(api)
+        self._dynamic: dynamic.DynamicClient | None = None
 
     @staticmethod
     async def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -56,26 +55,25 @@ class Kube:
 
     # --- apply ------------------------------------------------------------------
 
+    def _apply(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        if self._dynamic is None:  # discovery happens once, on first use
+            self._dynamic = dynamic.DynamicClient(self.api)
+        resource = self._dynamic.resources.get(
+            api_version=manifest["apiVersion"], kind=manifest["kind"]
+        )
+        result = self._dynamic.server_side_apply(
+            resource,
+            body=manifest,
+            name=manifest["metadata"]["name"],
+            namespace=manifest["metadata"]["namespace"],
+            field_manager=FIELD_MANAGER,
+            force_conflicts=True,
+        )
+        return result.to_dict()  # type: ignore[no-any-return]
+
     async def apply(self, manifest: dict[str, Any]) -> dict[str, Any]:
         """Server-side apply of a Deployment, Service or HPA built by roost.workloads."""
-        kind = manifest["kind"]
-        name = manifest["metadata"]["name"]
-        namespace = manifest["metadata"]["namespace"]
-        method = {
-            "Deployment": self.apps.patch_namespaced_deployment,
-            "Service": self.core.patch_namespaced_service,
-            "HorizontalPodAutoscaler": self.autoscaling.patch_namespaced_horizontal_pod_autoscaler,
-        }[kind]
-        result = await self._call(
-            method,
-            name,
-            namespace,
-            manifest,
-            field_manager=FIELD_MANAGER,
-            force=True,
-            _content_type=APPLY,
-        )
-        return self.api.sanitize_for_serialization(result)  # type: ignore[no-any-return]
+        return await self._call(self._apply, manifest)
 
     async def delete(self, kind: str, namespace: str, name: str) -> None:
         """Delete if present; a missing object is already deleted."""

@@ -347,7 +347,7 @@ class _Tick:
         silent = _seconds_since(self.status.last_data_at, self.now)
         if silent > durations.parse_seconds(rollout.no_data_deadline):
             text = (
-                f"no canary data for {durations.format_seconds(silent)} "
+                f"no canary data for {durations.format_seconds(round(silent))} "
                 f"(noDataDeadline {rollout.no_data_deadline})"
             )
             if rollout.on_no_data is NoDataAction.PAUSE:

@@ -1,0 +1,62 @@
+"""roost status renders a rollout as a tree from the object alone."""
+
+from __future__ import annotations
+
+from roost.rollout.view import render_tree
+
+BODY = {
+    "metadata": {"name": "m", "namespace": "smoke"},
+    "spec": {
+        "model": {"name": "m", "version": "v2"},
+        "sloPolicyRef": {"name": "p"},
+        "template": {"spec": {"containers": [{"name": "c", "image": "m:v2"}]}},
+        "rollout": {"steps": [{"weight": 25}, {"weight": 50, "pause": "2m"}]},
+    },
+    "status": {
+        "phase": "Progressing",
+        "stableVersion": "v1",
+        "canaryVersion": "v2",
+        "canaryRevision": "abc",
+        "canaryWeight": {"desired": 50, "applied": 50, "effective": 50},
+        "currentStep": 1,
+        "lastAnalysis": {
+            "at": "2026-01-01T00:00:00Z",
+            "verdict": "inconclusive",
+            "reason": "InsufficientEvidence",
+            "message": "few",
+            "step": 1,
+            "canaryWeight": 50,
+            "gates": [
+                {
+                    "objective": "availability",
+                    "gate": "burnRate",
+                    "outcome": "inconclusive",
+                    "lnEFail": -1.0,
+                    "lnEPass": 2.0,
+                    "failThreshold": 5.3,
+                    "passThreshold": 4.61,
+                    "canary": {"total": 1000, "bad": 1},
+                    "burnRate": 1.0,
+                    "pValue": 1.0,
+                }
+            ],
+        },
+        "someFieldFromANewerVersion": True,
+    },
+}
+
+
+def test_the_tree_shows_steps_weights_and_the_last_verdict_with_numbers() -> None:
+    text = render_tree(BODY)
+    assert "Phase:       Progressing" in text
+    assert "✔ 1. weight 25%" in text
+    assert "▶ 2. weight 50%  pause 2m" in text
+    assert "desired 50%, applied 50%, effective 50%" in text
+    assert "availability/burnRate" in text
+    assert "(1/1000 bad)" in text
+    assert "ln E fail -1.00/5.30, pass 2.00/4.61" in text
+
+
+def test_an_object_without_status_renders() -> None:
+    text = render_tree({**BODY, "status": None})
+    assert "Phase:       Unknown" in text
