@@ -59,13 +59,77 @@ def _cmd_crds(args: argparse.Namespace) -> int:
     from roost.api import crd
 
     if args.write:
-        target = Path(args.write)
-        target.mkdir(parents=True, exist_ok=True)
-        for name, body in crd.crd_files().items():
-            (target / name).write_text(body)
-            print(f"wrote {target / name}")
+        # Repeatable: `--write crds --write charts/roost/crds` keeps the chart's copy identical.
+        for folder in args.write:
+            target = Path(folder)
+            target.mkdir(parents=True, exist_ok=True)
+            for name, body in crd.crd_files().items():
+                (target / name).write_text(body)
+                print(f"wrote {target / name}")
         return 0
     print(crd.render_all(), end="")
+    return 0
+
+
+# --- roost rules ---------------------------------------------------------------
+
+
+def _label_pair(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected LABEL=VALUE, e.g. model=fraud")
+    return name, value
+
+
+def _cmd_rules(args: argparse.Namespace) -> int:
+    """Prometheus recording rules and burn-rate alerts for SLOPolicy manifests."""
+    from roost.api.slopolicy import SLOPolicy
+    from roost.slo.recording import RulesError, rule_file
+
+    try:
+        with open(args.policy, encoding="utf-8") as handle:
+            documents = [d for d in yaml.safe_load_all(handle) if d]
+    except OSError as error:
+        raise InputError(f"{args.policy}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise InputError(f"{args.policy}: not YAML ({error})".replace("\n", " ")) from None
+    if not documents:
+        raise InputError(f"{args.policy}: no SLOPolicy in the file")
+    labels = dict(args.selector_labels or [])
+    outputs = []
+    for document in documents:
+        kind = document.get("kind") if isinstance(document, dict) else None
+        if kind != "SLOPolicy":
+            raise InputError(f"{args.policy}: kind: expected SLOPolicy, got {kind!r}")
+        try:
+            policy = SLOPolicy.model_validate(document)
+        except ValidationError as error:
+            raise InputError(f"{args.policy}: {_validation_line(error)}") from None
+        name = str(policy.metadata.get("name") or "")
+        if not name:
+            raise InputError(f"{args.policy}: metadata.name: an SLOPolicy needs a name")
+        try:
+            rules = rule_file(name, policy.spec, selector_labels=labels, group_by=args.group_by)
+        except RulesError as error:
+            raise InputError(f"{args.policy}: {error}") from None
+        if args.prometheus_rule:
+            metadata: dict[str, Any] = {"name": f"roost-slo-{name}"}
+            if policy.metadata.get("namespace"):
+                metadata["namespace"] = policy.metadata["namespace"]
+            metadata["labels"] = {"app.kubernetes.io/managed-by": "roost"}
+            rules = {
+                "apiVersion": "monitoring.coreos.com/v1",
+                "kind": "PrometheusRule",
+                "metadata": metadata,
+                "spec": rules,
+            }
+        outputs.append(rules)
+    if not args.prometheus_rule:  # one rule file: every policy's groups together
+        outputs = [{"groups": [g for out in outputs for g in out["groups"]]}]
+    if args.output == "json":
+        print(json.dumps(outputs[0] if len(outputs) == 1 else outputs, indent=2))
+    else:
+        print(yaml.safe_dump_all(outputs, sort_keys=False, width=1000), end="")
     return 0
 
 
@@ -308,8 +372,36 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     crds = commands.add_parser("crds", help="print the CRDs generated from the API models")
-    crds.add_argument("--write", metavar="DIR", help="write one file per CRD into DIR")
+    crds.add_argument(
+        "--write",
+        metavar="DIR",
+        action="append",
+        help="write one file per CRD into DIR (repeatable, e.g. crds and charts/roost/crds)",
+    )
     crds.set_defaults(run=_cmd_crds)
+
+    rules = commands.add_parser("rules", help="Prometheus recording rules and SLO burn alerts")
+    rules.add_argument("policy", help="SLOPolicy YAML")
+    rules.add_argument(
+        "--selector-labels",
+        nargs="+",
+        action="extend",
+        type=_label_pair,
+        metavar="LABEL=VALUE",
+        help="equality matchers added to every SLI selector (and labels on every rule)",
+    )
+    rules.add_argument(
+        "--group-by",
+        action="append",
+        default=[],
+        metavar="LABEL",
+        help="keep this label through the sums, e.g. version (repeatable)",
+    )
+    rules.add_argument(
+        "--prometheus-rule", action="store_true", help="wrap as prometheus-operator PrometheusRule"
+    )
+    rules.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml")
+    rules.set_defaults(run=_cmd_rules)
 
     plan = commands.add_parser("plan", help="replicas for a load (Little's law, Erlang C)")
     plan.add_argument("--arrival-rate", type=float, required=True, help="requests per second")
