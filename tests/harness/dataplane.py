@@ -1,0 +1,549 @@
+"""A stand-in data plane for e2e tests: pods on kwok nodes run no containers.
+
+``ModelServerSimulator`` plays one version of a model server: it exports the
+metrics a real one would (requests by status, a latency histogram, in-flight
+requests) on 127.0.0.1, and its error rate and latency can be changed while a
+test runs, so a version can go bad mid-rollout.
+
+``LoadGenerator`` plays the clients and the data plane's router: every tick it
+sends a Poisson number of requests and splits them between the versions the
+way the cluster currently says traffic goes, read from the apiserver each tick:
+
+- ``mode="httproute"``: the weights of the HTTPRoute's backendRefs
+  ``<name>-stable`` and ``<name>-canary`` (Gateway API v1);
+- ``mode="replicas"``: the ready replicas of the Deployments labelled
+  ``roost.dev/model-deployment=<name>`` (a Service spreads requests evenly
+  over ready pods, so each Deployment's share is its ready-replica share).
+
+Which simulator serves a backend is decided by version, not by role, because
+a promotion relabels the canary Deployment as stable without restarting it:
+a role's version is the ``roost.dev/version`` label of the pod template of the
+Deployment(s) with that ``roost.dev/role``. With ``versions={"stable": "v1",
+"canary": "v2"}`` the generator uses that fixed role -> version map instead
+and reads no Deployments in httproute mode (for tests without Deployments).
+
+No real request is made and nothing sleeps per request: a simulator samples
+the outcome and latency of ``n`` requests at once. Everything listens on
+loopback only.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import numpy as np
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+# Includes the thresholds SLOPolicies are written with (e.g. 250ms).
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# z of the 99th percentile of the standard normal: p99 = median * exp(Z_P99 * sigma).
+Z_P99 = 2.3263478740408408
+
+MODEL_DEPLOYMENT_LABEL = "roost.dev/model-deployment"
+ROLE_LABEL = "roost.dev/role"
+VERSION_LABEL = "roost.dev/version"
+ROLES = ("stable", "canary")
+
+GATEWAY_GROUP, GATEWAY_VERSION, HTTPROUTES = "gateway.networking.k8s.io", "v1", "httproutes"
+# Gateway API: a backendRef without a weight has weight 1.
+DEFAULT_BACKEND_WEIGHT = 1
+API_TIMEOUT_S = 5.0
+
+Mode = Literal["httproute", "replicas"]
+
+
+@dataclass(frozen=True)
+class ServerBehaviour:
+    """How a simulated version answers: failure probability and log-normal latency."""
+
+    error_rate: float = 0.0
+    latency_median_s: float = 0.05
+    latency_p99_s: float = 0.2
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.error_rate <= 1.0:
+            raise ValueError(f"error_rate must be in [0, 1], got {self.error_rate}")
+        if not 0.0 < self.latency_median_s <= self.latency_p99_s:
+            raise ValueError(
+                "need 0 < latency_median_s <= latency_p99_s, got "
+                f"{self.latency_median_s} and {self.latency_p99_s}"
+            )
+
+    @property
+    def log_mean(self) -> float:
+        """mu of the log-normal: its median is exp(mu)."""
+        return math.log(self.latency_median_s)
+
+    @property
+    def log_sigma(self) -> float:
+        """sigma of the log-normal, from p99 = exp(mu + z_0.99 * sigma)."""
+        return math.log(self.latency_p99_s / self.latency_median_s) / Z_P99
+
+
+class ModelServerSimulator:
+    """One model version's metrics endpoint, serving from the moment it is made."""
+
+    def __init__(self, model: str, version: str, behaviour: ServerBehaviour | None = None) -> None:
+        self.model = model
+        self.version = version
+        self._behaviour = behaviour or ServerBehaviour()
+        self._lock = threading.Lock()
+        self._ok = 0
+        self._errors = 0
+        # Our own registry: several simulators live in one test process.
+        self.registry = CollectorRegistry()
+        predictions = Counter(
+            "model_predictions_total",
+            "Predictions served, by outcome",
+            ["model", "version", "status"],
+            registry=self.registry,
+        )
+        duration = Histogram(
+            "model_request_duration_seconds",
+            "Time to answer a prediction request",
+            ["model", "version"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        inflight = Gauge(
+            "model_inflight_requests",
+            "Requests being served (mean over the last batch, by Little's law)",
+            ["model", "version"],
+            registry=self.registry,
+        )
+        # Both status series exist from the first scrape, at 0, so the first
+        # error is an increase that rate() sees rather than a new series.
+        self._ok_counter = predictions.labels(model, version, "ok")
+        self._error_counter = predictions.labels(model, version, "error")
+        self._duration = duration.labels(model, version)
+        self._inflight = inflight.labels(model, version)
+        self._inflight.set(0)
+        self._server, self._thread = start_http_server(0, addr="127.0.0.1", registry=self.registry)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_port)
+
+    @property
+    def address(self) -> str:
+        """host:port, as a Prometheus scrape target."""
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}/metrics"
+
+    @property
+    def behaviour(self) -> ServerBehaviour:
+        with self._lock:
+            return self._behaviour
+
+    def set_behaviour(self, behaviour: ServerBehaviour) -> None:
+        with self._lock:
+            self._behaviour = behaviour
+
+    def set_error_rate(self, error_rate: float) -> None:
+        with self._lock:
+            self._behaviour = ServerBehaviour(
+                error_rate, self._behaviour.latency_median_s, self._behaviour.latency_p99_s
+            )
+
+    def set_latency(self, median_s: float, p99_s: float) -> None:
+        with self._lock:
+            self._behaviour = ServerBehaviour(self._behaviour.error_rate, median_s, p99_s)
+
+    @property
+    def handled(self) -> tuple[int, int]:
+        """(ok, error) requests recorded so far: what the counters hold."""
+        with self._lock:
+            return self._ok, self._errors
+
+    def handle(self, n: int, rng: np.random.Generator, interval_s: float | None = None) -> int:
+        """Record ``n`` requests: errors ~ Binomial(n, error_rate), latencies
+        ~ LogNormal(mu, sigma). With ``interval_s`` (the time the batch stands
+        for), the in-flight gauge is set to sum(latency) / interval_s, the mean
+        concurrency by Little's law. Returns the number of errors."""
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        with self._lock:
+            behaviour = self._behaviour
+            errors = int(rng.binomial(n, behaviour.error_rate)) if n else 0
+            latencies = rng.lognormal(behaviour.log_mean, behaviour.log_sigma, n)
+            for latency in latencies:
+                self._duration.observe(float(latency))
+            self._ok_counter.inc(n - errors)
+            self._error_counter.inc(errors)
+            self._ok += n - errors
+            self._errors += errors
+            if interval_s is not None and interval_s > 0:
+                self._inflight.set(float(latencies.sum()) / interval_s)
+        return errors
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> ModelServerSimulator:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"ModelServerSimulator({self.model!r}, {self.version!r}, {self.address})"
+
+
+@dataclass(frozen=True)
+class Dataplane:
+    """The two simulated versions of one model, as the e2e fixtures make them."""
+
+    model: str
+    stable: ModelServerSimulator
+    canary: ModelServerSimulator
+    jobs: Mapping[str, str]  # version -> Prometheus scrape job
+
+    @property
+    def simulators(self) -> tuple[ModelServerSimulator, ModelServerSimulator]:
+        return self.stable, self.canary
+
+    @property
+    def versions(self) -> dict[str, str]:
+        """role -> version, for ``LoadGenerator(versions=...)``."""
+        return {"stable": self.stable.version, "canary": self.canary.version}
+
+    def simulator(self, version: str) -> ModelServerSimulator:
+        for simulator in self.simulators:
+            if simulator.version == version:
+                return simulator
+        raise KeyError(f"no simulator for version {version!r} of {self.model}")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where a share of the traffic goes in one tick."""
+
+    role: str
+    version: str | None  # None: the role has no ready pods (its requests go nowhere)
+    weight: float
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One tick of the load generator, kept for assertions."""
+
+    at: float  # time.time() when the requests were sent
+    backends: tuple[Backend, ...]
+    requests: Mapping[str, int]  # version -> requests its simulator handled
+    unrouted: int  # requests with no backend, or no simulator for the backend's version
+    error: str | None = None  # the apiserver could not be read: last tick's backends reused
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """role -> route weight (httproute) or ready replicas (replicas)."""
+        out: dict[str, float] = {}
+        for backend in self.backends:
+            out[backend.role] = out.get(backend.role, 0.0) + backend.weight
+        return out
+
+    @property
+    def versions(self) -> dict[str, str | None]:
+        """role -> version; with several Deployments in one role, the heaviest."""
+        heaviest: dict[str, Backend] = {}
+        for backend in self.backends:
+            if backend.role not in heaviest or backend.weight > heaviest[backend.role].weight:
+                heaviest[backend.role] = backend
+        return {role: backend.version for role, backend in heaviest.items()}
+
+    def share(self, role: str) -> float:
+        """The role's fraction of the total weight (0 when nothing has weight)."""
+        total = sum(self.weights.values())
+        return self.weights.get(role, 0.0) / total if total > 0 else 0.0
+
+
+class LoadGenerator:
+    """Sends ``rps`` requests per second (Poisson, in ticks) to the simulators,
+    split as the apiserver currently says; stops by itself after
+    ``max_duration_s``. See the module docstring for how traffic is split."""
+
+    def __init__(
+        self,
+        api_client: ApiClient,
+        namespace: str,
+        name: str,
+        simulators: Iterable[ModelServerSimulator],
+        *,
+        mode: Mode = "httproute",
+        route: str | None = None,
+        versions: Mapping[str, str] | None = None,
+        rps: float = 50.0,
+        tick_s: float = 1.0,
+        max_duration_s: float = 600.0,
+        seed: int = 0,
+    ) -> None:
+        if mode not in ("httproute", "replicas"):
+            raise ValueError(f"mode must be 'httproute' or 'replicas', got {mode!r}")
+        if rps < 0 or tick_s <= 0 or max_duration_s <= 0:
+            raise ValueError("need rps >= 0, tick_s > 0 and max_duration_s > 0")
+        self.api_client = api_client
+        self.namespace = namespace
+        self.name = name
+        self.mode: Mode = mode
+        self.route = route or name
+        self.fixed_versions = dict(versions) if versions is not None else None
+        self.simulators = {s.version: s for s in simulators}
+        self.rps = rps
+        self.tick_s = tick_s
+        self.max_duration_s = max_duration_s
+        self._rng = np.random.default_rng(seed)
+        self._history: list[Tick] = []
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
+        self._failure: BaseException | None = None
+        self._last_backends: tuple[Backend, ...] = ()
+        self._thread = threading.Thread(
+            target=self._run, name=f"load-generator-{namespace}/{name}", daemon=True
+        )
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self) -> LoadGenerator:
+        self._thread.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self) -> None:
+        """Stop and wait for the thread; re-raise what killed it, if anything."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.tick_s + 2 * API_TIMEOUT_S + 5)
+        self.check()
+
+    def check(self) -> None:
+        """Raise if the generator's thread died of an unexpected error."""
+        if self._failure is not None:
+            raise RuntimeError(f"load generator failed: {self._failure!r}") from self._failure
+
+    # -- history -----------------------------------------------------------
+
+    def history(self, since: float | None = None) -> list[Tick]:
+        """Ticks so far (at or after ``since``, a time.time() value, if given)."""
+        with self._changed:
+            ticks = list(self._history)
+        return ticks if since is None else [t for t in ticks if t.at >= since]
+
+    def requests(self, version: str, since: float | None = None) -> int:
+        """Requests sent to ``version``'s simulator (at or after ``since``)."""
+        return sum(t.requests.get(version, 0) for t in self.history(since))
+
+    def wait_for(self, condition: Callable[[Tick], bool], timeout_s: float = 30.0) -> Tick:
+        """Block until a tick satisfies ``condition`` (e.g. saw the new weights)."""
+        deadline = time.monotonic() + timeout_s
+        seen = 0
+        with self._changed:
+            while True:
+                for tick in self._history[seen:]:
+                    if condition(tick):
+                        return tick
+                seen = len(self._history)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._thread.is_alive():
+                    last = self._history[-1] if self._history else None
+                    raise TimeoutError(
+                        f"no tick met the condition within {timeout_s:.0f} s; last tick: {last}"
+                    )
+                self._changed.wait(min(remaining, self.tick_s))
+
+    def wait_ticks(self, count: int, timeout_s: float = 60.0) -> Tick:
+        """Block until ``count`` (>= 1) more ticks have run; returns the last one."""
+        if count < 1:
+            raise ValueError(f"count must be >= 1, got {count}")
+        target = len(self.history()) + count
+        with self._changed:
+            ok = self._changed.wait_for(
+                lambda: len(self._history) >= target or not self._thread.is_alive(), timeout_s
+            )
+            if not ok or len(self._history) < target:
+                raise TimeoutError(f"{count} ticks did not run within {timeout_s:.0f} s: {self}")
+            return self._history[-1]
+
+    # -- the loop ----------------------------------------------------------
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        ticks = 0
+        try:
+            while not self._stop.is_set() and time.monotonic() - started < self.max_duration_s:
+                self._tick()
+                ticks += 1
+                # A fixed schedule, so time spent reading the apiserver does not drift it.
+                self._stop.wait(max(0.0, started + ticks * self.tick_s - time.monotonic()))
+        except BaseException as error:  # surfaced by check()/stop() in the test's thread
+            self._failure = error
+        finally:
+            with self._changed:
+                self._changed.notify_all()
+
+    def _tick(self) -> None:
+        error: str | None = None
+        try:
+            backends = self._read_backends()
+            self._last_backends = backends
+        except Exception as exc:
+            if not _is_transient(exc):
+                raise
+            # A data plane keeps routing by its last configuration when the
+            # control plane cannot be reached.
+            backends = self._last_backends
+            error = f"{type(exc).__name__}: {exc}"[:300]
+
+        n = int(self._rng.poisson(self.rps * self.tick_s))
+        targets = [b for b in backends if b.weight > 0]
+        total = sum(b.weight for b in targets)
+        counts = (
+            self._rng.multinomial(n, [b.weight / total for b in targets])
+            if total > 0
+            else np.zeros(0, dtype=int)
+        )
+        requests: dict[str, int] = {}
+        unrouted = n - int(counts.sum())
+        for backend, count in zip(targets, counts, strict=True):
+            simulator = self.simulators.get(backend.version) if backend.version else None
+            if simulator is None:
+                unrouted += int(count)
+                continue
+            requests[simulator.version] = requests.get(simulator.version, 0) + int(count)
+        for version, count in requests.items():
+            self.simulators[version].handle(count, self._rng, interval_s=self.tick_s)
+        tick = Tick(time.time(), backends, requests, unrouted, error)
+        with self._changed:
+            self._history.append(tick)
+            self._changed.notify_all()
+
+    def _read_backends(self) -> tuple[Backend, ...]:
+        if self.mode == "replicas":
+            return tuple(
+                Backend(role, version, ready)
+                for role, version, ready in self._read_deployments()
+                if role in ROLES
+            )
+        route_weights = self._read_route_weights()
+        if self.fixed_versions is not None:
+            return tuple(
+                Backend(role, self.fixed_versions.get(role), weight)
+                for role, weight in route_weights.items()
+            )
+        deployments = self._read_deployments()
+        backends: list[Backend] = []
+        for role, weight in route_weights.items():
+            # A Service spreads its share evenly over the ready pods it selects.
+            pods = [(version, ready) for r, version, ready in deployments if r == role and ready]
+            ready_total = sum(ready for _, ready in pods)
+            if ready_total == 0:
+                backends.append(Backend(role, None, weight))
+            backends += [Backend(role, v, weight * ready / ready_total) for v, ready in pods]
+        return tuple(backends)
+
+    def _read_route_weights(self) -> dict[str, float]:
+        """role -> summed weight of the route's ``<name>-<role>`` backendRefs."""
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            route: dict[str, Any] = client.CustomObjectsApi(
+                self.api_client
+            ).get_namespaced_custom_object(
+                GATEWAY_GROUP,
+                GATEWAY_VERSION,
+                self.namespace,
+                HTTPROUTES,
+                self.route,
+                _request_timeout=API_TIMEOUT_S,
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return {}  # no route: requests have nowhere to go
+            raise
+        names = {f"{self.name}-{role}": role for role in ROLES}
+        weights: dict[str, float] = {}
+        for rule in route.get("spec", {}).get("rules", []):
+            for ref in rule.get("backendRefs", []):
+                role = names.get(ref.get("name", ""))
+                if role is not None:
+                    weight = float(ref.get("weight", DEFAULT_BACKEND_WEIGHT))
+                    weights[role] = weights.get(role, 0.0) + weight
+        return weights
+
+    def _read_deployments(self) -> list[tuple[str, str | None, int]]:
+        """(role, version, ready replicas) of each Deployment of the model."""
+        from kubernetes import client
+
+        listed = client.AppsV1Api(self.api_client).list_namespaced_deployment(
+            self.namespace,
+            label_selector=f"{MODEL_DEPLOYMENT_LABEL}={self.name}",
+            _request_timeout=API_TIMEOUT_S,
+        )
+        out = []
+        for deployment in listed.items:
+            role = (deployment.metadata.labels or {}).get(ROLE_LABEL, "")
+            template = deployment.spec.template.metadata
+            version = ((template.labels if template else None) or {}).get(VERSION_LABEL)
+            ready = int((deployment.status.ready_replicas if deployment.status else 0) or 0)
+            out.append((role, version, ready))
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"LoadGenerator({self.namespace}/{self.name}, mode={self.mode}, rps={self.rps}, "
+            f"ticks={len(self._history)})"
+        )
+
+
+def _is_transient(error: Exception) -> bool:
+    """Errors a flaky or restarting apiserver causes; anything else is a bug."""
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    if isinstance(error, ApiException):
+        return error.status is None or error.status == 429 or error.status >= 500
+    return isinstance(error, HTTPError | OSError | TimeoutError)
+
+
+class MakeDataplane(Protocol):
+    """The ``make_dataplane`` fixture of tests/e2e/conftest.py."""
+
+    def __call__(
+        self,
+        model: str | None = None,
+        stable_version: str = "v1",
+        canary_version: str = "v2",
+    ) -> Dataplane: ...
+
+
+class StartLoad(Protocol):
+    """The ``load_generator`` fixture of tests/e2e/conftest.py."""
+
+    def __call__(
+        self,
+        name: str,
+        *,
+        mode: Mode = "httproute",
+        dataplane: Dataplane | None = None,
+        route: str | None = None,
+        versions: Mapping[str, str] | None = None,
+        rps: float = 50.0,
+        tick_s: float = 1.0,
+        max_duration_s: float = 600.0,
+        seed: int = 0,
+    ) -> LoadGenerator: ...
