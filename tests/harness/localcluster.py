@@ -238,6 +238,9 @@ class LocalCluster:
                 f"--cidr={POD_CIDR}",
                 "--node-ip=127.0.0.1",
                 f"--server-address=127.0.0.1:{ports.kwok}",
+                # Without node Leases the controller manager marks every node NotReady
+                # after ~50 s and the pods on them stay NotReady for good.
+                "--node-lease-duration-seconds=40",
             ],
         )
         tls = unverified_tls()
