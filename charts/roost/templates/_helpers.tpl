@@ -68,11 +68,12 @@ operator/roost/adapters/kube.py, the traffic providers and kopf call.
 - apiGroups: ["roost.dev"]
   resources: ["modeldeployments/finalizers"]
   verbs: ["update"]
-# One Deployment per revision: read (ready replicas), server-side apply (patch; it
-# creates too), relabel on promotion (patch), delete the old revision.
+# One Deployment per revision: read (ready replicas), server-side apply (a patch,
+# which also needs create when the object is new), relabel on promotion (patch),
+# delete the old revision.
 - apiGroups: ["apps"]
   resources: ["deployments"]
-  verbs: ["get", "patch", "delete"]
+  verbs: ["get", "create", "patch", "delete"]
 {{- if has "replicas" .Values.trafficProviders }}
 # The replica-ratio traffic provider splits traffic by scaling the two Deployments.
 - apiGroups: ["apps"]
@@ -82,11 +83,11 @@ operator/roost/adapters/kube.py, the traffic providers and kopf call.
 # Services <name>, <name>-stable, <name>-canary: server-side apply only.
 - apiGroups: [""]
   resources: ["services"]
-  verbs: ["patch"]
+  verbs: ["create", "patch"]
 # HPAs <name>-stable and <name>-canary (spec.autoscaling): apply, delete the canary's.
 - apiGroups: ["autoscaling"]
   resources: ["horizontalpodautoscalers"]
-  verbs: ["patch", "delete"]
+  verbs: ["create", "patch", "delete"]
 {{- if has "gatewayAPI" .Values.trafficProviders }}
 # HTTPRoute weights: read, then replace with the read resourceVersion.
 - apiGroups: ["gateway.networking.k8s.io"]
