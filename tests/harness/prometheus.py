@@ -23,6 +23,7 @@ NAME = "prometheus"
 # Short intervals make a test see a freshly registered exporter within seconds.
 SCRAPE_INTERVAL = "1s"
 TARGETS_FILE = "targets.json"
+RULE_FILES_FILE = "rule_files.json"
 INFO_FILE = "prometheus.json"
 
 
@@ -83,6 +84,15 @@ class PrometheusServer:
     def remove_scrape_target(self, job: str) -> None:
         self._apply([t for t in self._targets() if t.job != job])
 
+    def add_rule_file(self, path: Path) -> None:
+        """Load a rule file (``rule_files:``); a file Prometheus refuses fails the reload."""
+        self._write_rule_files([p for p in self._rule_files() if p != path] + [path])
+        self._apply(self._targets())
+
+    def remove_rule_file(self, path: Path) -> None:
+        self._write_rule_files([p for p in self._rule_files() if p != path])
+        self._apply(self._targets())
+
     def wait_for_target_up(self, job: str, timeout_s: float = 30) -> None:
         """Block until Prometheus has scraped ``job`` successfully."""
         deadline = time.monotonic() + timeout_s
@@ -113,13 +123,23 @@ class PrometheusServer:
             return []
         return [ScrapeTarget(**t) for t in raw]
 
+    def _rule_files(self) -> list[Path]:
+        try:
+            return [Path(p) for p in json.loads((self.state_dir / RULE_FILES_FILE).read_text())]
+        except FileNotFoundError:
+            return []
+
+    def _write_rule_files(self, files: list[Path]) -> None:
+        (self.state_dir / RULE_FILES_FILE).write_text(json.dumps([str(f) for f in files]) + "\n")
+
     def _write_config(self, targets: list[ScrapeTarget]) -> None:
         jobs = list(targets)
         if (self.state_dir / INFO_FILE).exists():
             # Prometheus scrapes itself too: `up{job="prometheus"}` shows it works.
             jobs.insert(0, ScrapeTarget("prometheus", self.url.removeprefix("http://")))
-        config = {
+        config: dict[str, object] = {
             "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL},
+            "rule_files": [str(f) for f in self._rule_files()],
             "scrape_configs": [
                 {
                     "job_name": t.job,
