@@ -67,6 +67,11 @@ def _cmd_crds(args: argparse.Namespace) -> int:
                 (target / name).write_text(body)
                 print(f"wrote {target / name}")
         return 0
+    if args.reference:
+        from roost.api import reference
+
+        print(reference.render(), end="")
+        return 0
     print(crd.render_all(), end="")
     return 0
 
@@ -377,6 +382,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         action="append",
         help="write one file per CRD into DIR (repeatable, e.g. crds and charts/roost/crds)",
+    )
+    crds.add_argument(
+        "--reference", action="store_true", help="print the CRD reference (docs/crd-reference.md)"
     )
     crds.set_defaults(run=_cmd_crds)
 
