@@ -73,12 +73,16 @@ class GatewayAPIProvider:
         return settings.http_route
 
     async def check(self, backends: Backends) -> None:
+        name = self._route_name(backends)
         try:
             route = await self.kube.get_custom(
-                GROUP, VERSION, PLURAL, backends.owner.namespace, self._route_name(backends)
+                GROUP, VERSION, PLURAL, backends.owner.namespace, name
             )
-        except NotFoundError as error:
-            raise TrafficError(str(error)) from None
+        except NotFoundError:
+            raise TrafficError(
+                f"HTTPRoute {backends.owner.namespace}/{name} not found "
+                "(traffic.gatewayAPI.httpRoute)"
+            ) from None
         weighted(route, name=backends.owner.name, port=backends.spec.service.port, canary_weight=0)
 
     async def set_weight(self, backends: Backends, canary_weight: int) -> int:

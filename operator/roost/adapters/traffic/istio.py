@@ -65,8 +65,11 @@ class IstioProvider:
             current = await self.kube.get_custom(
                 GROUP, VERSION, PLURAL, backends.owner.namespace, name
             )
-        except NotFoundError as error:
-            raise TrafficError(str(error)) from None
+        except NotFoundError:
+            raise TrafficError(
+                f"VirtualService {backends.owner.namespace}/{name} not found "
+                "(traffic.istio.virtualService)"
+            ) from None
         weighted(current, name=backends.owner.name, canary_weight=0, routes=routes)
 
     async def set_weight(self, backends: Backends, canary_weight: int) -> int:

@@ -1,0 +1,475 @@
+"""Rollouts end to end: the operator as a process, the local control plane, a real Prometheus.
+
+The data plane is the test harness's (tests/harness/dataplane.py): simulated
+model servers scraped by Prometheus, and a load generator that splits requests
+the way the HTTPRoute (or the replica counts) in the apiserver says. Policies
+use a 99 % target and short intervals so decisions come in tens of seconds;
+the statistics are the same as in production.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+from kubernetes.client import ApiClient
+from kubernetes.client.exceptions import ApiException
+
+from harness.dataplane import Dataplane
+from harness.operator_process import OperatorProcess
+from harness.session import HarnessSession
+
+GROUP, VERSION = "roost.dev", "v1alpha1"
+NAME = "scorer"
+TIMEOUT_S = 240.0
+
+
+# --- fixtures and helpers ---------------------------------------------------------
+
+
+@pytest.fixture
+def operator(
+    kubeconfig: Path,
+    prometheus_url: str,
+    namespace: str,
+    roost_crds: list[str],
+    roost_session: HarnessSession,
+) -> Iterator[OperatorProcess]:
+    process = OperatorProcess(
+        kubeconfig=kubeconfig,
+        namespace=namespace,
+        prometheus_url=prometheus_url,
+        state_dir=roost_session.root / "operator",
+        extra_args=("--tick", "2s"),
+    )
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+        print(f"\n--- operator log tail ({process.log}) ---\n{process.log_tail()}")
+
+
+class Cluster:
+    """Small helpers over the API for one test namespace."""
+
+    def __init__(self, api: ApiClient, namespace: str) -> None:
+        self.ns = namespace
+        self.custom = client.CustomObjectsApi(api)
+        self.apps = client.AppsV1Api(api)
+        self.core = client.CoreV1Api(api)
+
+    def create(self, group: str, version: str, plural: str, body: dict[str, Any]) -> None:
+        self.custom.create_namespaced_custom_object(group, version, self.ns, plural, body)
+
+    def md(self) -> dict[str, Any]:
+        return self.custom.get_namespaced_custom_object(  # type: ignore[no-any-return]
+            GROUP, VERSION, self.ns, "modeldeployments", NAME
+        )
+
+    def status(self) -> dict[str, Any]:
+        return self.md().get("status") or {}
+
+    def patch_md(self, body: dict[str, Any]) -> None:
+        self.custom.patch_namespaced_custom_object(
+            GROUP, VERSION, self.ns, "modeldeployments", NAME, body
+        )
+
+    def route_weights(self) -> dict[str, int]:
+        route = self.custom.get_namespaced_custom_object(
+            "gateway.networking.k8s.io", "v1", self.ns, "httproutes", NAME
+        )
+        refs = route["spec"]["rules"][0]["backendRefs"]
+        return {ref["name"]: int(ref.get("weight", 1)) for ref in refs}
+
+    def deployments(self) -> list[Any]:
+        selector = f"roost.dev/model-deployment={NAME}"
+        return list(self.apps.list_namespaced_deployment(self.ns, label_selector=selector).items)
+
+    def pods(self, version: str) -> set[str]:
+        selector = f"roost.dev/model-deployment={NAME},roost.dev/version={version}"
+        return {
+            p.metadata.uid
+            for p in self.core.list_namespaced_pod(self.ns, label_selector=selector).items
+        }
+
+    def events(self) -> list[Any]:
+        return [
+            e
+            for e in self.core.list_namespaced_event(self.ns).items
+            if e.involved_object.kind == "ModelDeployment"
+        ]
+
+    def wait(
+        self, what: str, predicate: Callable[[dict[str, Any]], bool], timeout_s: float = TIMEOUT_S
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        status: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            status = self.status()
+            if predicate(status):
+                return status
+            time.sleep(1)
+        pytest.fail(f"timed out waiting for {what}; status: {status}")
+
+
+@pytest.fixture
+def k8s(api_client: ApiClient, namespace: str) -> Cluster:
+    return Cluster(api_client, namespace)
+
+
+def policy(**overrides: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "objectives": [
+            {
+                "name": "availability",
+                "target": 0.99,
+                "ratio": {
+                    "errors": 'model_predictions_total{status="error"}',
+                    "total": "model_predictions_total",
+                },
+            }
+        ],
+        "canary": {"maxBurnRate": 2, "minRequests": 50},
+    }
+    spec.update(overrides)
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "SLOPolicy",
+        "metadata": {"name": NAME},
+        "spec": spec,
+    }
+
+
+def model_deployment(
+    model: str, version: str, *, provider: str = "gatewayAPI", **rollout: Any
+) -> dict[str, Any]:
+    traffic: dict[str, Any] = {"provider": provider}
+    if provider == "gatewayAPI":
+        traffic["gatewayAPI"] = {"httpRoute": NAME}
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "ModelDeployment",
+        "metadata": {"name": NAME},
+        "spec": {
+            "model": {"name": model, "version": version},
+            "sloPolicyRef": {"name": NAME},
+            "replicas": 2,
+            "template": {
+                "spec": {"containers": [{"name": "server", "image": f"{model}:{version}"}]}
+            },
+            "traffic": traffic,
+            "rollout": {
+                "steps": [{"weight": 25, "pause": "5s"}, {"weight": 50, "pause": "5s"}],
+                "analysisInterval": "5s",
+                "noDataDeadline": "2m",
+                "progressDeadline": "10m",
+                **rollout,
+            },
+            "metrics": {"versionLabel": "version", "labels": {"model": model}},
+        },
+    }
+
+
+def http_route() -> dict[str, Any]:
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": NAME},
+        "spec": {
+            "parentRefs": [{"name": "gateway"}],
+            "rules": [{"backendRefs": [{"name": f"{NAME}-stable", "port": 8080, "weight": 100}]}],
+        },
+    }
+
+
+def start_stable(k8s: Cluster, dataplane: Dataplane, **policy_overrides: Any) -> None:
+    k8s.create("gateway.networking.k8s.io", "v1", "httproutes", http_route())
+    k8s.create(GROUP, VERSION, "slopolicies", policy(**policy_overrides))
+    k8s.create(GROUP, VERSION, "modeldeployments", model_deployment(dataplane.model, "v1"))
+    k8s.wait("the first version to become stable", lambda s: s.get("stableVersion") == "v1")
+
+
+def roll_out(k8s: Cluster, version: str = "v2") -> None:
+    k8s.patch_md({"spec": {"model": {"version": version}}})
+
+
+def progressing_reason(status: dict[str, Any]) -> str:
+    return next(c["reason"] for c in status.get("conditions", []) if c["type"] == "Progressing")
+
+
+# --- scenarios --------------------------------------------------------------------
+
+
+def test_a_healthy_canary_steps_through_every_weight_and_is_promoted_without_restarts(
+    operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane, load_generator: Any
+) -> None:
+    dataplane.stable.set_error_rate(0.001)
+    dataplane.canary.set_error_rate(0.001)
+    start_stable(k8s, dataplane)
+    load = load_generator(NAME, rps=150)
+    roll_out(k8s)
+    k8s.wait(
+        "the canary at its first step", lambda s: s.get("canaryWeight", {}).get("applied") == 25
+    )
+    canary_pods = k8s.pods("v2")
+    assert canary_pods
+    status = k8s.wait(
+        "promotion", lambda s: s.get("phase") == "Succeeded" and s.get("stableVersion") == "v2"
+    )
+    assert progressing_reason(status) == "Promoted"
+    # Traffic went through both steps, then all to the promoted version.
+    shares = {round(100 * t.share("canary")) for t in load.history() if sum(t.weights.values()) > 0}
+    assert {25, 50} <= shares
+    assert k8s.route_weights() == {f"{NAME}-stable": 100, f"{NAME}-canary": 0}
+    # The promoted pods are the canary's pods: no restart. The old version is gone.
+    deployments = k8s.deployments()
+    assert [d.metadata.labels["roost.dev/version"] for d in deployments] == ["v2"]
+    assert canary_pods <= k8s.pods("v2")
+    assert status["lastAnalysis"]["promotable"] is True
+    reasons = {e.reason for e in k8s.events()}
+    assert {"RolloutStarted", "StepAdvanced", "Promoted"} <= reasons
+
+
+def test_an_error_regression_is_rolled_back_with_its_numbers(
+    operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane, load_generator: Any
+) -> None:
+    dataplane.stable.set_error_rate(0.001)
+    dataplane.canary.set_error_rate(0.2)
+    start_stable(k8s, dataplane)
+    load = load_generator(NAME, rps=100)
+    roll_out(k8s)
+    status = k8s.wait("the rollback", lambda s: s.get("phase") == "RolledBack")
+    assert progressing_reason(status) in {"BurnRateExceeded", "WorseThanStable"}
+    assert status["canaryWeight"]["applied"] == 0
+    assert k8s.route_weights()[f"{NAME}-canary"] == 0
+    analysis = status["lastAnalysis"]
+    assert analysis["verdict"] == "fail"
+    failing = [g for g in analysis["gates"] if g["outcome"] == "fail"]
+    assert failing
+    assert failing[0]["lnEFail"] >= failing[0]["failThreshold"]
+    assert "bad of" in status["message"]
+    assert any(e.reason in {"BurnRateExceeded", "WorseThanStable"} for e in k8s.events())
+    # No request reaches the canary once the route says 0.
+    load.wait_for(lambda t: t.share("canary") == 0, timeout_s=30)
+    since = time.time()
+    load.wait_ticks(3)
+    assert load.requests("v2", since=since) == 0
+
+
+def test_a_latency_regression_is_rolled_back(
+    operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane, load_generator: Any
+) -> None:
+    latency = {
+        "name": "latency",
+        "target": 0.99,
+        "latency": {"histogram": "model_request_duration_seconds", "threshold": "250ms"},
+    }
+    dataplane.stable.set_latency(0.05, 0.2)
+    dataplane.canary.set_latency(0.3, 1.0)
+    start_stable(k8s, dataplane, objectives=[latency])
+    load_generator(NAME, rps=100)
+    roll_out(k8s)
+    status = k8s.wait("the rollback", lambda s: s.get("phase") == "RolledBack")
+    gates = status["lastAnalysis"]["gates"]
+    assert all(g["objective"] == "latency" for g in gates)
+    assert any(g["outcome"] == "fail" for g in gates)
+
+
+def test_without_any_traffic_the_weight_holds_then_rolls_back_at_the_no_data_deadline(
+    operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane
+) -> None:
+    start_stable(k8s, dataplane)
+    k8s.patch_md({"spec": {"rollout": {"noDataDeadline": "30s"}}})
+    roll_out(k8s)
+    held = k8s.wait(
+        "an inconclusive verdict",
+        lambda s: (s.get("lastAnalysis") or {}).get("verdict") == "inconclusive",
+    )
+    assert held["phase"] == "Progressing"
+    assert held["canaryWeight"]["applied"] == 25
+    status = k8s.wait("the no-data rollback", lambda s: s.get("phase") == "RolledBack")
+    assert progressing_reason(status) == "NoDataDeadline"
+
+
+def test_low_traffic_is_held_and_never_promoted(
+    operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane, load_generator: Any
+) -> None:
+    start_stable(k8s, dataplane)
+    load_generator(NAME, rps=1)
+    roll_out(k8s)
+    k8s.wait("the first step", lambda s: s.get("canaryWeight", {}).get("applied") == 25)
+    deadline = time.monotonic() + 45
+    while time.monotonic() < deadline:
+        status = k8s.status()
+        assert status.get("phase") == "Progressing", status.get("message")
+        assert status["canaryWeight"]["applied"] == 25
+        time.sleep(3)
+    assert status["lastAnalysis"]["verdict"] == "inconclusive"
+
+
+def test_the_operator_killed_mid_step_continues_the_same_rollout(
+    operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane, load_generator: Any
+) -> None:
+    start_stable(k8s, dataplane)
+    load_generator(NAME, rps=150)
+    roll_out(k8s)
+    before = k8s.wait("the first step", lambda s: s.get("currentStep") == 0)
+    operator.kill()
+    time.sleep(3)
+    operator.restart()
+    after = k8s.wait(
+        "analysis after the restart",
+        lambda s: s.get("lastAnalysis", {}).get("at") != before.get("lastAnalysis", {}).get("at"),
+    )
+    assert after["rolloutStartedAt"] == before["rolloutStartedAt"]
+    if after["currentStep"] == before["currentStep"]:
+        assert after["stepStartedAt"] == before["stepStartedAt"]
+    status = k8s.wait(
+        "promotion", lambda s: s.get("phase") == "Succeeded" and s.get("stableVersion") == "v2"
+    )
+    assert progressing_reason(status) == "Promoted"
+
+
+def test_a_new_version_mid_rollout_replaces_the_canary(
+    operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane, load_generator: Any
+) -> None:
+    start_stable(k8s, dataplane)
+    load_generator(NAME, rps=20)
+    roll_out(k8s)
+    first = k8s.wait("the first canary", lambda s: s.get("canaryWeight", {}).get("applied") == 25)
+    roll_out(k8s, "v3")
+    status = k8s.wait("the new canary", lambda s: s.get("canaryVersion") == "v3")
+    assert status["canaryRevision"] != first["canaryRevision"]
+    assert status["rolloutStartedAt"] != first["rolloutStartedAt"]
+    versions = {d.metadata.labels["roost.dev/version"] for d in k8s.deployments()}
+    assert versions == {"v1", "v3"}
+    assert any(e.reason == "RolloutRestarted" for e in k8s.events())
+
+
+def test_a_low_stable_error_budget_holds_the_rollout_and_says_why(
+    operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane, load_generator: Any
+) -> None:
+    dataplane.stable.set_error_rate(0.5)
+    start_stable(k8s, dataplane, rolloutGuard={"minBudgetRemaining": 0.5}, period="1h")
+    load_generator(NAME, rps=50)
+    time.sleep(10)  # let the stable burn its budget where Prometheus can see it
+    roll_out(k8s)
+    status = k8s.wait("the guard", lambda s: s.get("phase") == "Pending")
+    condition = next(c for c in status["conditions"] if c["type"] == "Progressing")
+    assert condition["reason"] == "ErrorBudgetLow"
+    assert "availability has" in condition["message"]
+    assert not [d for d in k8s.deployments() if d.metadata.labels["roost.dev/version"] == "v2"]
+
+
+def test_deleting_a_model_deployment_removes_what_it_created(
+    operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane
+) -> None:
+    start_stable(k8s, dataplane)
+    assert k8s.deployments()
+    k8s.custom.delete_namespaced_custom_object(GROUP, VERSION, k8s.ns, "modeldeployments", NAME)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        services = k8s.core.list_namespaced_service(
+            k8s.ns, label_selector=f"roost.dev/model-deployment={NAME}"
+        ).items
+        if not k8s.deployments() and not services:
+            break
+        time.sleep(1)
+    else:
+        pytest.fail("owned Deployments and Services were not garbage-collected")
+    with pytest.raises(ApiException) as gone:
+        k8s.md()
+    assert gone.value.status == 404
+
+
+def test_an_invalid_spec_is_reported_not_half_applied(
+    operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane
+) -> None:
+    k8s.create(GROUP, VERSION, "slopolicies", policy())
+    body = model_deployment(dataplane.model, "v1")
+    body["spec"]["sloPolicyRef"] = {"name": "missing"}
+    k8s.create(GROUP, VERSION, "modeldeployments", body)
+    status = k8s.wait(
+        "Ready=False",
+        lambda s: any(
+            c["type"] == "Ready" and c["status"] == "False" for c in s.get("conditions", [])
+        ),
+    )
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    assert ready["reason"] == "InvalidSpec"
+    assert "spec.sloPolicyRef.name" in ready["message"]
+    assert k8s.deployments() == []
+    # The route is missing too: fixing the policy ref still reports the next problem.
+    k8s.patch_md({"spec": {"sloPolicyRef": {"name": NAME}}})
+    status = k8s.wait("the route problem", lambda s: "HTTPRoute" in s.get("message", ""))
+    assert k8s.deployments() == []
+
+
+def test_manual_pause_resume_and_promote(
+    operator: OperatorProcess,
+    k8s: Cluster,
+    dataplane: Dataplane,
+    load_generator: Any,
+    kubeconfig: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    def roost(*args: str) -> None:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "roost",
+                *args,
+                NAME,
+                "-n",
+                k8s.ns,
+                "--kubeconfig",
+                str(kubeconfig),
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+    start_stable(k8s, dataplane)
+    load_generator(NAME, rps=20)
+    roll_out(k8s)
+    k8s.wait("the first step", lambda s: s.get("currentStep") == 0)
+    roost("pause")
+    k8s.wait("paused", lambda s: s.get("phase") == "Paused")
+    assert "roost.dev/command" not in (k8s.md()["metadata"].get("annotations") or {})
+    roost("resume")
+    k8s.wait("resumed", lambda s: s.get("phase") == "Progressing")
+    roost("promote")
+    status = k8s.wait(
+        "promoted", lambda s: s.get("phase") == "Succeeded" and s.get("stableVersion") == "v2"
+    )
+    assert progressing_reason(status) == "PromotedManually"
+
+
+def test_the_replicas_provider_splits_by_replica_counts_and_promotes(
+    operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane, load_generator: Any
+) -> None:
+    dataplane.stable.set_error_rate(0.001)
+    dataplane.canary.set_error_rate(0.001)
+    k8s.create(GROUP, VERSION, "slopolicies", policy())
+    body = model_deployment(dataplane.model, "v1", provider="replicas")
+    body["spec"]["replicas"] = 4
+    k8s.create(GROUP, VERSION, "modeldeployments", body)
+    k8s.wait("stable", lambda s: s.get("stableVersion") == "v1")
+    load_generator(NAME, mode="replicas", rps=150)
+    roll_out(k8s)
+    started = k8s.wait("the first step", lambda s: s.get("canaryWeight", {}).get("applied") == 25)
+    assert started["canaryWeight"]["effective"] == 25  # 1 of 4 replicas
+    status = k8s.wait(
+        "promotion", lambda s: s.get("phase") == "Succeeded" and s.get("stableVersion") == "v2"
+    )
+    assert progressing_reason(status) == "Promoted"
+    ready = {d.metadata.labels["roost.dev/version"]: d.spec.replicas for d in k8s.deployments()}
+    assert ready == {"v2": 4}
