@@ -473,3 +473,48 @@ def test_the_replicas_provider_splits_by_replica_counts_and_promotes(
     assert progressing_reason(status) == "Promoted"
     ready = {d.metadata.labels["roost.dev/version"]: d.spec.replicas for d in k8s.deployments()}
     assert ready == {"v2": 4}
+
+
+def test_prometheus_stopped_mid_rollout_freezes_the_weight_and_resumes_when_back(
+    operator: OperatorProcess,
+    k8s: Cluster,
+    dataplane: Dataplane,
+    load_generator: Any,
+    prometheus_url: str,
+) -> None:
+    from urllib.parse import urlparse
+
+    from harness.tcpproxy import TcpProxy
+
+    upstream = urlparse(prometheus_url)
+    proxy = TcpProxy(upstream.hostname or "127.0.0.1", upstream.port or 80).start()
+    try:
+        start_stable(k8s, dataplane)
+        k8s.patch_md({"spec": {"prometheus": {"url": proxy.url, "timeout": "2s"}}})
+        load_generator(NAME, rps=150)
+        roll_out(k8s)
+        k8s.wait(
+            "analysis at the first step",
+            lambda s: s.get("currentStep") == 0 and bool(s.get("lastAnalysis")),
+        )
+        proxy.stop()  # Prometheus gone, as far as the operator can tell
+        frozen = k8s.wait(
+            "the metrics outage to show",
+            lambda s: (s.get("lastAnalysis") or {}).get("reason") == "MetricsUnavailable",
+            timeout_s=60,
+        )
+        weight = frozen["canaryWeight"]["applied"]
+        deadline = time.monotonic() + 30  # several step pauses long: nothing may move
+        while time.monotonic() < deadline:
+            status = k8s.status()
+            assert status["phase"] == "Progressing"
+            assert status["canaryWeight"]["applied"] == weight
+            time.sleep(2)
+        proxy.start()
+        status = k8s.wait(
+            "promotion after Prometheus is back",
+            lambda s: s.get("phase") == "Succeeded" and s.get("stableVersion") == "v2",
+        )
+        assert progressing_reason(status) == "Promoted"
+    finally:
+        proxy.stop()

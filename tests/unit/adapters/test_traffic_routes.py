@@ -1,0 +1,102 @@
+"""How each traffic provider rewrites a route (pure transformations; no cluster)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from roost.adapters.traffic import TrafficError, gatewayapi, istio
+from roost.workloads import replicas_for_weight
+
+
+def _route(*refs: dict[str, Any], extra_rule: bool = True) -> dict[str, Any]:
+    rules: list[dict[str, Any]] = [
+        {"matches": [{"path": {"value": "/predict"}}], "backendRefs": list(refs)}
+    ]
+    if extra_rule:
+        rules.append({"backendRefs": [{"name": "other-service", "port": 80}]})
+    return {"metadata": {"name": "r", "namespace": "ns"}, "spec": {"rules": rules}}
+
+
+def test_gateway_rules_pointing_at_the_model_get_stable_and_canary_weights() -> None:
+    route = _route({"name": "scorer-stable", "port": 8080})
+    updated = gatewayapi.weighted(route, name="scorer", port=8080, canary_weight=25)
+    assert updated is not None
+    refs = updated["spec"]["rules"][0]["backendRefs"]
+    assert [(r["name"], r["weight"]) for r in refs] == [
+        ("scorer-stable", 75),
+        ("scorer-canary", 25),
+    ]
+    assert updated["spec"]["rules"][0]["matches"] == route["spec"]["rules"][0]["matches"]
+    assert updated["spec"]["rules"][1] == route["spec"]["rules"][1]  # other rules untouched
+    assert gatewayapi.applied_weight(updated, name="scorer") == 25
+
+
+def test_a_route_already_at_the_weight_is_not_rewritten() -> None:
+    route = _route({"name": "scorer-stable", "port": 8080})
+    once = gatewayapi.weighted(route, name="scorer", port=8080, canary_weight=10)
+    assert once is not None
+    assert gatewayapi.weighted(once, name="scorer", port=8080, canary_weight=10) is None
+
+
+def test_a_route_that_never_points_at_the_model_is_an_error_naming_it() -> None:
+    with pytest.raises(TrafficError, match="HTTPRoute ns/r has no rule with a backendRef"):
+        gatewayapi.weighted(
+            _route({"name": "else", "port": 1}), name="scorer", port=8080, canary_weight=5
+        )
+
+
+def test_a_person_editing_weights_is_overridden_by_the_rollout_weight() -> None:
+    edited = _route(
+        {"name": "scorer-stable", "port": 8080, "weight": 10},
+        {"name": "scorer-canary", "port": 8080, "weight": 90},
+    )
+    updated = gatewayapi.weighted(edited, name="scorer", port=8080, canary_weight=5)
+    assert updated is not None
+    assert gatewayapi.applied_weight(updated, name="scorer") == 5
+
+
+def test_istio_routes_to_the_model_are_weighted_and_keep_their_port() -> None:
+    service = {
+        "metadata": {"name": "vs", "namespace": "ns"},
+        "spec": {
+            "http": [
+                {
+                    "name": "predict",
+                    "route": [
+                        {"destination": {"host": "scorer-stable.ns.svc", "port": {"number": 8080}}}
+                    ],
+                },
+                {"name": "admin", "route": [{"destination": {"host": "admin"}}]},
+            ]
+        },
+    }
+    updated = istio.weighted(service, name="scorer", canary_weight=50, routes=None)
+    assert updated is not None
+    route = updated["spec"]["http"][0]["route"]
+    assert [(d["destination"]["host"], d["weight"]) for d in route] == [
+        ("scorer-stable", 50),
+        ("scorer-canary", 50),
+    ]
+    assert route[1]["destination"]["port"] == {"number": 8080}
+    assert updated["spec"]["http"][1] == service["spec"]["http"][1]
+    with pytest.raises(TrafficError, match="VirtualService ns/vs has no http route"):
+        istio.weighted(service, name="scorer", canary_weight=5, routes=["admin"])
+
+
+@pytest.mark.parametrize(
+    ("total", "weight", "expected"),
+    [
+        (4, 0, (4, 0)),
+        (4, 25, (3, 1)),
+        (4, 50, (2, 2)),
+        (4, 100, (0, 4)),
+        (1, 10, (1, 1)),
+        (10, 5, (9, 1)),
+    ],
+)
+def test_replica_ratio_gives_the_canary_at_least_one_replica(
+    total: int, weight: int, expected: tuple[int, int]
+) -> None:
+    assert replicas_for_weight(total, weight) == expected
