@@ -1,0 +1,1 @@
+"""Roost benchmarks (issue 7): canary decision quality and autoscaling efficiency."""

@@ -1,0 +1,178 @@
+"""The three arms of B1: one seeded rollout each, same scenario and traffic model.
+
+Roost runs through ``roost.simulation.simulate``, the driver ``roost simulate``
+uses, which calls the real ``analyze`` and ``decide`` every analysis tick.
+Flagger and Argo Rollouts are re-implementations of documented behaviour
+(``bench.canary.flagger``, ``bench.canary.argo``). Harmed requests are the
+canary's requests times the probability that one is bad on the regressed
+objective (the expectation given the realised canary traffic), for every arm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bench.canary import argo, flagger
+from bench.canary.cases import (
+    HEALTHY_P99_SECONDS,
+    HORIZON_SECONDS,
+    LATENCY_THRESHOLD_SECONDS,
+    MEDIAN_SECONDS,
+    STABLE_ERROR_RATE,
+    Case,
+)
+from bench.canary.traffic import Bins
+from roost import simulation
+
+ARMS = ("roost", "flagger", "argo")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    outcome: str  # promoted | rolled_back | timed_out
+    reason: str
+    seconds: float  # from the new revision to the decision (or promotion complete)
+    harmed: float
+    canary_requests: int
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:g}ms"
+
+
+def roost_document(case: Case, seed: int) -> dict[str, Any]:
+    """The shipped healthy-canary scenario (steps 10/25/50, 2 m pauses, 30 s analysis)."""
+    latency = {"median": _ms(MEDIAN_SECONDS), "p99": _ms(HEALTHY_P99_SECONDS)}
+    canary_latency = {"median": _ms(MEDIAN_SECONDS), "p99": _ms(case.canary_p99_seconds)}
+    return {
+        "seed": seed,
+        "duration": f"{int(HORIZON_SECONDS)}s",
+        "traffic": {"rps": case.rps},
+        "stable": {"errorRate": STABLE_ERROR_RATE, "latency": latency},
+        "canary": {"errorRate": case.canary_error_rate, "latency": canary_latency},
+        "metricGaps": [
+            {"from": f"{int(a)}s", "to": f"{int(b)}s", "kind": "absent"} for a, b in case.gaps
+        ],
+        "sloPolicy": {
+            "period": "30d",
+            "objectives": [
+                {
+                    "name": "availability",
+                    "target": 0.999,
+                    "ratio": {
+                        "errors": 'model_predictions_total{status="error"}',
+                        "total": "model_predictions_total",
+                    },
+                },
+                {
+                    "name": "latency",
+                    "target": 0.99,
+                    "latency": {
+                        "histogram": "model_request_duration_seconds",
+                        "threshold": _ms(LATENCY_THRESHOLD_SECONDS),
+                    },
+                },
+            ],
+        },
+        "modelDeployment": {
+            "model": {"name": "bench", "version": "v2"},
+            "sloPolicyRef": {"name": "bench"},
+            "template": {"spec": {"containers": [{"name": "server", "image": "bench:v2"}]}},
+            "rollout": {
+                "steps": [
+                    {"weight": 10, "pause": "2m"},
+                    {"weight": 25, "pause": "2m"},
+                    {"weight": 50, "pause": "2m"},
+                ],
+                "analysisInterval": "30s",
+                "progressDeadline": "3h",
+            },
+        },
+    }
+
+
+def run_roost(case: Case, seed: int) -> Outcome:
+    result = simulation.simulate(simulation.load(roost_document(case, seed)))
+    return Outcome(
+        outcome=result.outcome,
+        reason=result.reason,
+        seconds=result.duration_seconds,
+        harmed=result.canary_requests * case.harm_probability,
+        canary_requests=result.canary_requests,
+    )
+
+
+def run_flagger(case: Case, seed: int, settings: flagger.FlaggerSettings | None = None) -> Outcome:
+    """Tick 0 notices the revision; tick 1 sets ``stepWeight``; checks from tick 2 on."""
+    s = settings or flagger.FlaggerSettings()
+    rng = np.random.default_rng(seed)
+    bins = Bins(case, rng)
+    dt = s.interval_seconds
+    t = dt
+    bins.advance(t, 0)
+    state = flagger.FlaggerState(weight=s.step_weight)
+    while t < HORIZON_SECONDS:
+        t += dt
+        bins.advance(t, state.weight)
+        if case.in_gap(t):
+            check = flagger.Check(success_rate_percent=None)
+        else:
+            n, errors = bins.window(t, dt)
+            rate = None if n == 0 else 100.0 * (n - errors) / n
+            check = flagger.Check(success_rate_percent=rate, p99_seconds=bins.p99(n))
+        state, action = flagger.tick(state, check, s)
+        harmed = bins.canary_requests * case.harm_probability
+        if action is flagger.Action.ROLLBACK:
+            return Outcome("rolled_back", "FailedChecks", t, harmed, bins.canary_requests)
+        if action is flagger.Action.PROMOTE:
+            done = t + s.promotion_ticks * dt
+            return Outcome("promoted", "Promoted", done, harmed, bins.canary_requests)
+    return Outcome("timed_out", "", t, bins.canary_requests * case.harm_probability, 0)
+
+
+def run_argo(case: Case, seed: int, settings: argo.ArgoSettings | None = None) -> Outcome:
+    """Background analysis from ``startingStep``; an abort sends the weight to 0 at once."""
+    s = settings or argo.ArgoSettings()
+    rng = np.random.default_rng(seed)
+    bins = Bins(case, rng)
+    metrics = {"success-rate": argo.MetricState(), "latency": argo.MetricState()}
+    t = argo.analysis_start(s)
+    end = argo.rollout_end(s)
+    while t < end:
+        bins.advance(t - t % 10.0, lambda at: argo.weight_at(at, s))
+        n, errors = bins.window(t - t % 10.0, s.interval_seconds)
+        results: dict[str, bool | None]
+        if case.in_gap(t) or n == 0:
+            results = {"success-rate": None, "latency": None}
+        else:
+            p99 = bins.p99(n)
+            results = {
+                "success-rate": (n - errors) / n >= s.min_success_ratio,
+                "latency": s.max_p99_seconds is None
+                or (p99 is not None and p99 <= s.max_p99_seconds),
+            }
+        delay = s.interval_seconds
+        for name, passed in results.items():
+            metrics[name], next_delay = argo.measure(metrics[name], passed, s)
+            delay = min(delay, next_delay)
+        failed = [m for m in metrics.values() if m.phase is not argo.Phase.RUNNING]
+        if failed:
+            harmed = bins.canary_requests * case.harm_probability
+            return Outcome("rolled_back", failed[0].phase.value, t, harmed, bins.canary_requests)
+        t += delay
+    bins.advance(end, lambda at: argo.weight_at(at, s))
+    harmed = bins.canary_requests * case.harm_probability
+    return Outcome("promoted", "Completed", end, harmed, bins.canary_requests)
+
+
+def run(arm: str, case: Case, seed: int) -> Outcome:
+    if arm == "roost":
+        return run_roost(case, seed)
+    if arm == "flagger":
+        return run_flagger(case, seed)
+    if arm == "argo":
+        return run_argo(case, seed)
+    raise ValueError(f"unknown arm {arm!r}")
