@@ -1,0 +1,1 @@
+"""B2: autoscaling efficiency on a request-level queue simulator."""
