@@ -9,6 +9,17 @@ started (docs/decisions.md; sequential-testing reference §3.4):
   provably within ``maxRelativeRate`` of it (or within its own SLO)? A
   conditional-binomial mixture on per-tick increments of both versions.
 
+Per distribution check (``policy.distributions``, compareTo stable) a third test:
+
+* ``distribution``: do the canary's prediction-histogram bucket counts come from the
+  stable's distribution? An anytime-valid multinomial e-process conditioned per window
+  on the observed split (``roost.analysis.distribution``), with PSI, KS distance and
+  chi-squared beside it as effect sizes. It fails when the e-process crosses its
+  threshold and the chosen statistic is at or above ``threshold``; it passes once the
+  canary has ``minSamples`` observations without failing; fewer is inconclusive.
+  ``action: rollback`` fails the verdict (reason ``PredictionDistributionShift``),
+  ``pause`` asks the state machine to pause, ``alert`` only records.
+
 Verdict rules: any fail test crossing its threshold fails the step. A step
 passes when every objective's burn-rate test passes on at least ``minRequests``
 canary requests. Promotion additionally needs every comparison test to pass.
@@ -18,14 +29,26 @@ The false-rollback budget α = 1 − confidence is split over all fail tests.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from roost.analysis import onesample, sequential, twosample
+from roost.analysis import distribution, onesample, sequential, twosample
 from roost.analysis.outcome import Outcome
-from roost.api.modeldeployment import ArmCounts, ComparisonState, GateEvidence
-from roost.api.slopolicy import Objective, SLOPolicySpec
+from roost.api.modeldeployment import (
+    ArmCounts,
+    ComparisonState,
+    DistributionEvidence,
+    GateEvidence,
+)
+from roost.api.slopolicy import (
+    CompareTo,
+    DistributionCheck,
+    DriftAction,
+    DriftStatistic,
+    Objective,
+    SLOPolicySpec,
+)
 from roost.slo.promql import Counts
 
 # Relative evidence is waived once the canary is provably within its own SLO (κ = 1).
@@ -46,15 +69,32 @@ class SLIReading:
 
 
 @dataclass(frozen=True)
+class HistogramReading:
+    """One distribution check's histogram in one window: cumulative count per ``le``.
+
+    Keys are bucket upper bounds (``math.inf`` for ``+Inf``), values the window's
+    ``increase`` of ``<histogram>_bucket``; None = no data for that version.
+    """
+
+    name: str
+    canary: Mapping[float, float] | None
+    stable: Mapping[float, float] | None
+
+
+@dataclass(frozen=True)
 class Measurements:
     """What Prometheus said about the window ending at ``at``; ``error`` when it could not."""
 
     at: datetime
     readings: tuple[SLIReading, ...] = ()
     error: str | None = None
+    histograms: tuple[HistogramReading, ...] = ()
 
     def reading(self, objective: str) -> SLIReading | None:
         return next((r for r in self.readings if r.objective == objective), None)
+
+    def histogram(self, name: str) -> HistogramReading | None:
+        return next((h for h in self.histograms if h.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -68,12 +108,21 @@ class StepVerdict:
     gates: tuple[GateEvidence, ...] = ()
     comparison: tuple[ComparisonState, ...] = field(default=())
     canary_burn_rate: float | None = None
+    pause: bool = False  # a distribution check with action pause found a shift
+
+
+def _checks(policy: SLOPolicySpec) -> list[DistributionCheck]:
+    return [d for d in policy.distributions if d.compare_to is CompareTo.STABLE]
 
 
 def _thresholds(policy: SLOPolicySpec) -> tuple[float, float]:
-    """(ln 1/α_i, ln 1/β): α = 1 − confidence split over 2 fail tests per objective; β = α."""
+    """(ln 1/α_i, ln 1/β): α = 1 − confidence split over all fail tests; β = α.
+
+    Two fail tests per objective, one per distribution check that acts on the rollout.
+    """
     alpha = 1.0 - policy.canary.confidence
-    alpha_i = sequential.split_alpha(alpha, 2 * len(policy.objectives))
+    acting = sum(1 for d in _checks(policy) if d.gates_rollout)
+    alpha_i = sequential.split_alpha(alpha, 2 * len(policy.objectives) + acting)
     return sequential.ln_threshold(alpha_i), sequential.ln_threshold(alpha)
 
 
@@ -198,7 +247,105 @@ def _describe(gate: GateEvidence) -> str:
     )
 
 
-_FAIL_REASONS = {"burnRate": "BurnRateExceeded", "comparison": "WorseThanStable"}
+_FAIL_REASONS = {
+    "burnRate": "BurnRateExceeded",
+    "comparison": "WorseThanStable",
+    "distribution": "PredictionDistributionShift",
+}
+
+
+def _previous_distribution(
+    name: str, previous: Sequence[ComparisonState]
+) -> distribution.DistributionState:
+    for stored in previous:
+        if stored.gate == "distribution" and stored.objective == name:
+            return distribution.DistributionState.from_dict(stored.test)
+    return distribution.DistributionState()
+
+
+def _effect(check: DistributionCheck, state: distribution.DistributionState) -> float | None:
+    if check.statistic is DriftStatistic.PSI:
+        return distribution.psi(state.canary, state.stable)
+    if check.statistic is DriftStatistic.KS:
+        return distribution.ks_distance(state.canary, state.stable)
+    return distribution.cohens_w(state.canary, state.stable)
+
+
+def _bound(value: float) -> str:
+    return "+Inf" if value == float("inf") else f"{value:g}"
+
+
+def _shares(counts: Sequence[float]) -> list[float]:
+    total = sum(counts)
+    return [round(c / total, 6) if total > 0 else 0.0 for c in counts]
+
+
+def _judge_distribution(
+    check: DistributionCheck, state: distribution.DistributionState, policy: SLOPolicySpec
+) -> GateEvidence:
+    """Fail: the e-process crossed 1/α_i and the statistic reached ``threshold``.
+
+    Pass: ``minSamples`` canary observations and no fail. Else inconclusive.
+    """
+    fail_at, pass_at = _thresholds(policy)
+    ln_e = state.ln_e_combined
+    value = _effect(check, state)
+    shifted = ln_e >= fail_at and value is not None and value >= check.fail_threshold
+    if shifted:
+        outcome = Outcome.FAIL
+    elif state.canary_total >= check.min_samples and state.stable_total > 0:
+        outcome = Outcome.PASS
+    else:
+        outcome = Outcome.INCONCLUSIVE
+    return GateEvidence(
+        objective=check.name,
+        gate="distribution",
+        outcome=outcome.value,
+        ln_e_fail=ln_e,
+        ln_e_pass=0.0,
+        fail_threshold=fail_at,
+        pass_threshold=pass_at,
+        canary=ArmCounts(total=state.canary_total, bad=0.0),
+        stable=ArmCounts(total=state.stable_total, bad=0.0),
+        p_value=sequential.sequential_p_value(ln_e),
+        distribution=DistributionEvidence(
+            statistic=check.statistic.value,
+            value=value,
+            threshold=check.fail_threshold,
+            warn_threshold=check.warn_level,
+            action=check.action.value,
+            min_samples=check.min_samples,
+            windows=state.windows,
+            psi=distribution.psi(state.canary, state.stable),
+            ks=distribution.ks_distance(state.canary, state.stable),
+            chi2=distribution.chi_squared(state.canary, state.stable),
+            cohens_w=distribution.cohens_w(state.canary, state.stable),
+            bounds=[_bound(b) for b in state.bounds],
+            canary_shares=_shares(state.canary),
+            stable_shares=_shares(state.stable),
+        ),
+    )
+
+
+def _describe_distribution(gate: GateEvidence) -> str:
+    d = gate.distribution
+    assert d is not None
+    value = "n/a" if d.value is None else f"{d.value:.3f}"
+    psi = "n/a" if d.psi is None else f"{d.psi:.3f}"
+    ks = "n/a" if d.ks is None else f"{d.ks:.3f}"
+    chi2 = "n/a" if d.chi2 is None else f"{d.chi2:.1f}"
+    n_c = 0 if gate.canary is None else round(gate.canary.total)
+    n_s = 0 if gate.stable is None else round(gate.stable.total)
+    return (
+        f"{gate.objective}/distribution: {d.statistic} {value} (fails at {d.threshold:g}); "
+        f"PSI {psi}, KS {ks}, chi2 {chi2} on {n_c} canary vs {n_s} stable predictions "
+        f"over {d.windows} windows; ln E {gate.ln_e_fail:.2f} (fails at "
+        f"{gate.fail_threshold:.2f}), action {d.action}"
+    )
+
+
+def _describe_any(gate: GateEvidence) -> str:
+    return _describe_distribution(gate) if gate.gate == "distribution" else _describe(gate)
 
 
 def analyze(
@@ -232,6 +379,28 @@ def analyze(
         if reading is not None and reading.canary is not None:
             new_requests = max(new_requests, reading.canary.total)
 
+    drift: list[tuple[DistributionCheck, GateEvidence]] = []
+    for check in _checks(policy):
+        hist = measurements.histogram(check.name)
+        state = _previous_distribution(check.name, previous)
+        if hist is not None:
+            state = distribution.update(state, hist.canary, hist.stable)
+        drift.append((check, _judge_distribution(check, state, policy)))
+        states.append(
+            ComparisonState(
+                objective=check.name,
+                gate="distribution",
+                canary=ArmCounts(total=state.canary_total, bad=0.0),
+                test=dict(state.to_dict()),
+            )
+        )
+    gates += [gate for _, gate in drift]
+    shifted = [(c, g) for c, g in drift if g.outcome == Outcome.FAIL.value]
+    rollback = [g for c, g in shifted if c.action is DriftAction.ROLLBACK]
+    pause = [g for c, g in shifted if c.action is DriftAction.PAUSE]
+    alerts = [g for c, g in shifted if c.action is DriftAction.ALERT]
+    waiting_drift = [g for c, g in drift if c.gates_rollout and g.outcome != Outcome.PASS.value]
+
     burns = [g.burn_rate for g in gates if g.gate == "burnRate" and g.burn_rate is not None]
     common = {
         "at": measurements.at,
@@ -240,23 +409,36 @@ def analyze(
         "has_new_data": new_requests > 0,
         "canary_burn_rate": max(burns) if burns else None,
     }
-    failed = [g for g in gates if g.outcome == Outcome.FAIL.value]
+    failed = [g for g in gates if g.outcome == Outcome.FAIL.value and g.gate != "distribution"]
+    failed += rollback
+    notes = [f"alert: {_describe_distribution(g)}" for g in alerts]
     if failed:
         first = failed[0]
         return StepVerdict(
             outcome=Outcome.FAIL,
             reason=_FAIL_REASONS[first.gate],
-            message="; ".join(_describe(g) for g in failed),
+            message="; ".join([*(_describe_any(g) for g in failed), *notes]),
+            **common,  # type: ignore[arg-type]
+        )
+    if pause:
+        return StepVerdict(
+            outcome=Outcome.INCONCLUSIVE,
+            reason="PredictionDistributionShift",
+            message="; ".join([*(_describe_distribution(g) for g in pause), *notes]),
+            pause=True,
             **common,  # type: ignore[arg-type]
         )
     burn_gates = [g for g in gates if g.gate == "burnRate"]
     if all(g.outcome == Outcome.PASS.value for g in burn_gates):
         compare_gates = [g for g in gates if g.gate == "comparison"]
-        promotable = all(g.outcome == Outcome.PASS.value for g in compare_gates)
+        promotable = not waiting_drift and all(
+            g.outcome == Outcome.PASS.value for g in compare_gates
+        )
+        shown = gates if promotable else [*burn_gates, *waiting_drift]
         return StepVerdict(
             outcome=Outcome.PASS,
             reason="CanaryHealthy" if promotable else "CanaryWithinBudget",
-            message="; ".join(_describe(g) for g in (burn_gates if not promotable else gates)),
+            message="; ".join([*(_describe_any(g) for g in shown), *notes]),
             promotable=promotable,
             **common,  # type: ignore[arg-type]
         )
@@ -265,6 +447,6 @@ def analyze(
     return StepVerdict(
         outcome=Outcome.INCONCLUSIVE,
         reason="NoData" if no_data else "InsufficientEvidence",
-        message="; ".join(_describe(g) for g in waiting),
+        message="; ".join([*(_describe(g) for g in waiting), *notes]),
         **common,  # type: ignore[arg-type]
     )

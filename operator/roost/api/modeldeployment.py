@@ -298,11 +298,34 @@ class ArmCounts(RoostModel):
     bad: Annotated[float, Field(ge=0)]
 
 
+class DistributionEvidence(RoostModel):
+    """A prediction-distribution check's effect sizes on the counts since the canary started."""
+
+    statistic: Literal["psi", "ks", "chi2"]
+    value: float | None = Field(
+        default=None, description="The statistic judged (chi2 as Cohen's w); None = no data."
+    )
+    threshold: float = Field(description="Fail at or above (with a significant test).")
+    warn_threshold: float
+    action: Literal["rollback", "pause", "alert"]
+    min_samples: int
+    windows: int = Field(description="Windows in which both versions were read.")
+    psi: float | None = None
+    ks: float | None = None
+    chi2: float | None = None
+    cohens_w: float | None = None
+    bounds: Annotated[list[str], Field(max_length=64)] = Field(
+        default_factory=list, description="Bucket upper bounds (le)."
+    )
+    canary_shares: Annotated[list[float], Field(max_length=64)] = Field(default_factory=list)
+    stable_shares: Annotated[list[float], Field(max_length=64)] = Field(default_factory=list)
+
+
 class GateEvidence(RoostModel):
     """One statistical test at one tick, with everything needed to check it by hand."""
 
-    objective: str
-    gate: Literal["burnRate", "comparison"]
+    objective: str = Field(description="The objective, or the distribution check's name.")
+    gate: Literal["burnRate", "comparison", "distribution"]
     outcome: Literal["pass", "fail", "inconclusive"]
     ln_e_fail: float = Field(description="log e-value against 'the canary is fine'.")
     ln_e_pass: float = Field(description="log e-value against 'the canary is bad'.")
@@ -316,6 +339,7 @@ class GateEvidence(RoostModel):
         description="min(1, 1/E_fail) at this tick: evidence against 'the canary is fine'; "
         "valid however often it is looked at."
     )
+    distribution: DistributionEvidence | None = None
 
 
 class Analysis(RoostModel):
@@ -339,7 +363,12 @@ class ComparisonState(RoostModel):
     grids and the counts of the windows in which both versions were read.
     """
 
-    objective: str
+    objective: str = Field(description="The objective, or the distribution check's name.")
+    gate: Literal["comparison", "distribution"] = Field(
+        default="comparison",
+        description="comparison: twosample state; distribution: "
+        "roost.analysis.distribution.DistributionState.",
+    )
     canary: ArmCounts = Field(description="Canary counts since the rollout started.")
     test: Annotated[
         dict[str, Any], Field(json_schema_extra={"x-kubernetes-preserve-unknown-fields": True})
@@ -386,7 +415,7 @@ class ModelDeploymentStatus(RoostModel):
     failed_checks: int = 0
     inconclusive_checks: int = 0
     last_analysis: Analysis | None = None
-    comparison: Annotated[list[ComparisonState], Field(max_length=16)] = Field(default_factory=list)
+    comparison: Annotated[list[ComparisonState], Field(max_length=24)] = Field(default_factory=list)
     canary_burn_rate: float | None = Field(
         default=None, description="Highest canary burn rate at the last analysis (display)."
     )

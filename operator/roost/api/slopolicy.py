@@ -185,6 +185,128 @@ class CanaryGate(RoostModel):
     )
 
 
+class DriftStatistic(StrEnum):
+    PSI = "psi"
+    KS = "ks"
+    CHI2 = "chi2"
+
+
+class DriftAction(StrEnum):
+    ROLLBACK = "rollback"
+    PAUSE = "pause"
+    ALERT = "alert"
+
+
+class CompareTo(StrEnum):
+    STABLE = "stable"
+    REFERENCE = "reference"
+
+
+# (warn, fail) defaults per statistic and the highest threshold accepted (docs/decisions.md).
+# PSI: the conventional credit-scoring bands (Siddiqi 2006; Yurdakul 2018): < 0.1 stable,
+# 0.1-0.25 moderate shift, > 0.25 significant shift. chi2 is judged as Cohen's w =
+# sqrt(chi2 / N) with Cohen's (1988) small/medium bands 0.1/0.3. KS distance has no
+# conventional band; 0.05/0.1 is Roost's choice.
+DRIFT_DEFAULTS: dict[DriftStatistic, tuple[float, float]] = {
+    DriftStatistic.PSI: (0.1, 0.25),
+    DriftStatistic.KS: (0.05, 0.1),
+    DriftStatistic.CHI2: (0.1, 0.3),
+}
+DRIFT_MAX_THRESHOLD: dict[DriftStatistic, float] = {
+    DriftStatistic.PSI: 10.0,
+    DriftStatistic.KS: 1.0,
+    DriftStatistic.CHI2: 1.0,
+}
+
+
+class DistributionCheck(RoostModel):
+    """A prediction-distribution gate: canary vs stable bucket counts of a classic histogram."""
+
+    model_config = cel_rules(
+        {
+            "rule": "!has(self.threshold) || self.statistic == 'psi' || self.threshold <= 1.0",
+            "message": "threshold for ks (distance) or chi2 (Cohen's w) must lie in (0, 1]",
+            "fieldPath": ".threshold",
+        },
+        {
+            "rule": "!has(self.warnThreshold) || !has(self.threshold) "
+            "|| self.warnThreshold <= self.threshold",
+            "message": "warnThreshold must not exceed threshold",
+            "fieldPath": ".warnThreshold",
+        },
+    )
+
+    name: ObjectName
+    histogram: SeriesSelector = Field(
+        description="Classic histogram of the model's output (base name without _bucket), "
+        "e.g. model_prediction_score."
+    )
+    compare_to: CompareTo = Field(
+        default=CompareTo.STABLE,
+        description="stable: canary vs stable during a rollout. reference (not yet "
+        "implemented): the stable vs a snapshot taken after promotion.",
+    )
+    statistic: DriftStatistic = Field(
+        default=DriftStatistic.PSI,
+        description="Effect size reported and compared with threshold: psi, ks (max CDF "
+        "distance over bucket bounds) or chi2 (judged as Cohen's w = sqrt(chi2/N)).",
+    )
+    threshold: Annotated[float, Field(gt=0, le=10)] | None = Field(
+        default=None,
+        description="Fail when the sequential test finds a shift and the statistic is at or "
+        "above this. Default psi 0.25, ks 0.1, chi2 0.3.",
+    )
+    warn_threshold: Annotated[float, Field(gt=0, le=10)] | None = Field(
+        default=None,
+        description="Record a warning at or above this. Default psi 0.1, ks 0.05, chi2 0.1.",
+    )
+    action: DriftAction = Field(
+        default=DriftAction.ROLLBACK,
+        description="What a shift does: rollback, pause the rollout, or alert (record only).",
+    )
+    min_samples: Annotated[int, Field(ge=1, le=100_000_000)] = Field(
+        default=1000,
+        description="Canary observations needed before the gate can pass; fewer is "
+        "inconclusive, never pass.",
+    )
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> Self:
+        if self.compare_to is CompareTo.REFERENCE:
+            raise ValueError(
+                f"distribution {self.name!r}: compareTo reference (a post-promotion snapshot) "
+                "is not implemented yet; use compareTo stable"
+            )
+        top = DRIFT_MAX_THRESHOLD[self.statistic]
+        for name, value in (("threshold", self.threshold), ("warnThreshold", self.warn_threshold)):
+            if value is not None and value > top:
+                raise ValueError(
+                    f"distribution {self.name!r}: {name} {value} is out of range for statistic "
+                    f"{self.statistic.value} (0, {top}]"
+                )
+        if self.fail_threshold < self.warn_level:
+            raise ValueError(
+                f"distribution {self.name!r}: warnThreshold {self.warn_level} exceeds "
+                f"threshold {self.fail_threshold}"
+            )
+        return self
+
+    @property
+    def fail_threshold(self) -> float:
+        return self.threshold if self.threshold is not None else DRIFT_DEFAULTS[self.statistic][1]
+
+    @property
+    def warn_level(self) -> float:
+        if self.warn_threshold is not None:
+            return self.warn_threshold
+        return min(DRIFT_DEFAULTS[self.statistic][0], self.fail_threshold)
+
+    @property
+    def gates_rollout(self) -> bool:
+        """A check whose failure acts on the rollout (spends part of the α budget)."""
+        return self.compare_to is CompareTo.STABLE and self.action is not DriftAction.ALERT
+
+
 class RolloutGuard(RoostModel):
     min_budget_remaining: Annotated[float, Field(ge=0, le=1)] | None = Field(
         default=None,
@@ -199,7 +321,13 @@ class SLOPolicySpec(RoostModel):
             "rule": "self.objectives.all(o, self.objectives.exists_one(p, p.name == o.name))",
             "message": "objective names must be unique",
             "fieldPath": ".objectives",
-        }
+        },
+        {
+            "rule": "!has(self.distributions) || self.distributions.all(d, "
+            "self.distributions.exists_one(e, e.name == d.name))",
+            "message": "distribution names must be unique",
+            "fieldPath": ".distributions",
+        },
     )
 
     period: Duration = Field(default="30d", description="SLO period, e.g. 28d or 30d.")
@@ -210,6 +338,10 @@ class SLOPolicySpec(RoostModel):
         "(14.4/6/3/1 for 30d) scaled to the period.",
     )
     canary: CanaryGate = Field(default_factory=CanaryGate)
+    distributions: Annotated[list[DistributionCheck], Field(max_length=8)] = Field(
+        default_factory=list,
+        description="Prediction-distribution gates (ML-aware): canary vs stable histograms.",
+    )
     rollout_guard: RolloutGuard = Field(default_factory=RolloutGuard)
 
     @model_validator(mode="after")
@@ -218,6 +350,10 @@ class SLOPolicySpec(RoostModel):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"objective names must be unique; repeated: {', '.join(duplicates)}")
+        drift = [d.name for d in self.distributions]
+        repeated = sorted({n for n in drift if drift.count(n) > 1})
+        if repeated:
+            raise ValueError(f"distribution names must be unique; repeated: {', '.join(repeated)}")
         period = durations.parse_seconds(self.period)
         for index, rule in enumerate(self.burn_rate_rules or ()):
             if durations.parse_seconds(rule.long_window) > period:

@@ -453,6 +453,8 @@ def decide(
         tick.record(verdict)
         if verdict.outcome is Outcome.FAIL:  # a fail rolls back even while paused
             return tick.rollback(verdict.reason, verdict.message)
+        if verdict.pause and phase is Phase.PROGRESSING:  # e.g. a distribution shift
+            return tick.pause(verdict.reason, verdict.message)
 
     if phase is Phase.PAUSED:
         if command is Command.RESUME:
