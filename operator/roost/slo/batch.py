@@ -1,5 +1,8 @@
 """One query per SLI per analysis window for every ModelDeployment that shares a Prometheus.
 
+Distribution checks likewise: one bucket query per histogram (and version label and
+label keys) per window, grouped by ``le`` too, split back per ModelDeployment and version.
+
 ModelDeployments whose objectives read the same series (same SLI, same
 selectors, same version label and the same set of ``metrics.labels`` keys) are
 asked together: the label values and versions of all of them go into one
@@ -14,9 +17,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from roost.analysis.verdict import Measurements, SLIReading
+from roost.analysis.verdict import HistogramReading, Measurements, SLIReading
 from roost.api.modeldeployment import MetricLabels
-from roost.api.slopolicy import Objective, SLOPolicySpec
+from roost.api.slopolicy import CompareTo, DistributionCheck, Objective, SLOPolicySpec
 from roost.slo import promql, selectors
 from roost.slo.promql import SLIQueries
 
@@ -89,6 +92,33 @@ class _Group:
         )
 
 
+@dataclass
+class _HistogramGroup:
+    """Every ModelDeployment whose distribution checks read the same histogram."""
+
+    histogram: str
+    version_label: str
+    label_keys: tuple[str, ...]
+    label_values: dict[str, set[str]] = field(default_factory=dict)
+    versions: set[str] = field(default_factory=set)
+
+    def query(self, seconds: float) -> tuple[str, tuple[str, ...]]:
+        matchers = [
+            selectors.one_of(key, sorted(self.label_values[key])) for key in self.label_keys
+        ]
+        matchers.append(selectors.one_of(self.version_label, sorted(self.versions)))
+        return promql.histogram_buckets_query(
+            histogram=selectors.parse(self.histogram),
+            seconds=seconds,
+            matchers=matchers,
+            group_by=(*self.label_keys, self.version_label),
+        )
+
+
+def _distribution_checks(policy: SLOPolicySpec) -> list[DistributionCheck]:
+    return [d for d in policy.distributions if d.compare_to is CompareTo.STABLE]
+
+
 @dataclass(frozen=True)
 class QueryPlan:
     """The queries for one window and how to read their answers back per target."""
@@ -100,6 +130,10 @@ class QueryPlan:
     _reads: Mapping[tuple[str, str], tuple[str, str, tuple[str, ...], tuple[str, ...]]]
     _targets: tuple[Target, ...]
     _group_by: Mapping[str, tuple[str, ...]]
+    # (target key, distribution name) -> (bucket query, canary key, stable key)
+    _histograms: Mapping[tuple[str, str], tuple[str, tuple[str, ...], tuple[str, ...]]] = field(
+        default_factory=dict
+    )
 
     def group_by(self, query: str) -> tuple[str, ...]:
         """The labels a query's answer is grouped by, in key order."""
@@ -124,10 +158,28 @@ class QueryPlan:
                         stable=promql.arm_counts(total=total, bad=bad, key=stable_key),
                     )
                 )
+            histograms: list[HistogramReading] = []
+            for check in _distribution_checks(target.policy):
+                if error is not None:
+                    break
+                query, canary_key, stable_key = self._histograms[(target.key, check.name)]
+                buckets = answers.get(query, "not asked")
+                if isinstance(buckets, str):
+                    error = f"{check.name}: {buckets}"
+                    break
+                histograms.append(
+                    HistogramReading(
+                        name=check.name,
+                        canary=promql.arm_histogram(buckets, canary_key),
+                        stable=promql.arm_histogram(buckets, stable_key),
+                    )
+                )
             result[target.key] = (
                 Measurements(at=self.end, error=error)
                 if error is not None
-                else Measurements(at=self.end, readings=tuple(readings))
+                else Measurements(
+                    at=self.end, readings=tuple(readings), histograms=tuple(histograms)
+                )
             )
         return result
 
@@ -160,7 +212,41 @@ def plan(targets: Sequence[Target], *, start: datetime, end: datetime) -> QueryP
             group.versions |= {target.canary_version, target.stable_version}
             membership[(target.key, objective.name)] = (identity, label_values)
 
+    hist_groups: dict[tuple[object, ...], _HistogramGroup] = {}
+    hist_membership: dict[tuple[str, str], tuple[tuple[object, ...], tuple[str, ...]]] = {}
+    for target in targets:
+        label_keys = tuple(sorted(target.metrics.labels))
+        label_values = tuple(target.metrics.labels[k] for k in label_keys)
+        for check in _distribution_checks(target.policy):
+            hist_id: tuple[object, ...] = (
+                check.histogram,
+                target.metrics.version_label,
+                label_keys,
+            )
+            hist_group = hist_groups.setdefault(
+                hist_id,
+                _HistogramGroup(
+                    histogram=check.histogram,
+                    version_label=target.metrics.version_label,
+                    label_keys=label_keys,
+                    label_values={k: set() for k in label_keys},
+                ),
+            )
+            for key, value in zip(label_keys, label_values, strict=True):
+                hist_group.label_values[key].add(value)
+            hist_group.versions |= {target.canary_version, target.stable_version}
+            hist_membership[(target.key, check.name)] = (hist_id, label_values)
+
     seconds = (end - start).total_seconds()
+    rendered_hist = {hist_id: g.query(seconds) for hist_id, g in hist_groups.items()}
+    hist_reads = {}
+    for (target_key, check_name), (hist_id, label_values) in hist_membership.items():
+        target = by_key[target_key]
+        hist_reads[(target_key, check_name)] = (
+            rendered_hist[hist_id][0],
+            (*label_values, target.canary_version),
+            (*label_values, target.stable_version),
+        )
     rendered = {identity: group.queries(seconds) for identity, group in groups.items()}
     reads = {}
     for (target_key, objective_name), (group_id, label_values) in membership.items():
@@ -182,6 +268,10 @@ def plan(targets: Sequence[Target], *, start: datetime, end: datetime) -> QueryP
         for queries in rendered.values()
         for text in (queries.total, queries.bad)
     }
+    for text, labels in rendered_hist.values():
+        if text not in ordered:
+            ordered.append(text)
+        group_by[text] = labels
     return QueryPlan(
         start=start,
         end=end,
@@ -189,4 +279,5 @@ def plan(targets: Sequence[Target], *, start: datetime, end: datetime) -> QueryP
         _reads=reads,
         _targets=tuple(targets),
         _group_by=group_by,
+        _histograms=hist_reads,
     )

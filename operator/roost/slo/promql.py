@@ -110,6 +110,51 @@ def latency_queries(
     return SLIQueries(total=total, bad=bad, group_by=tuple(group_by))
 
 
+def histogram_buckets_query(
+    *,
+    histogram: Selector,
+    seconds: float,
+    matchers: Sequence[Matcher],
+    group_by: Sequence[str],
+) -> tuple[str, tuple[str, ...]]:
+    """Cumulative count per ``le`` bucket over the window, per version: one query for all.
+
+    ``sum by (<group_by>, le) (increase(<h>_bucket{...}[w]))``; the answer's keys end
+    with ``le``. The distribution gate differences them into per-bucket counts
+    (``roost.analysis.distribution.bucket_counts``). Returns (query, its group-by labels).
+    """
+    rng = window(seconds)
+    labels = (*group_by, "le")
+    bucket = _scoped(histogram.with_metric(histogram.metric + "_bucket"), matchers)
+    return f"{_by(labels)} (increase({bucket.render()}[{rng}]))", labels
+
+
+def bucket_bound(le: str) -> float | None:
+    """An ``le`` label value as a float (``+Inf`` -> inf); None when it is not a number."""
+    try:
+        value = float(le)
+    except ValueError:
+        return None
+    return None if math.isnan(value) else value
+
+
+def arm_histogram(
+    answer: Mapping[tuple[str, ...], float], key: tuple[str, ...]
+) -> dict[float, float] | None:
+    """One version's cumulative ``le`` counts from a grouped bucket answer; None = no series.
+
+    ``key`` is the group key without ``le``; NaN values (no samples) are skipped.
+    """
+    result: dict[float, float] = {}
+    for group, value in answer.items():
+        if group[:-1] != key or math.isnan(value):
+            continue
+        bound = bucket_bound(group[-1])
+        if bound is not None:
+            result[bound] = value
+    return result or None
+
+
 def quality_queries(
     *,
     metric: Selector,

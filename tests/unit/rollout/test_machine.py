@@ -333,3 +333,17 @@ def test_the_same_inputs_give_the_same_outputs(history: list[tuple[Any, ...]]) -
     first = [d for d, _ in _run(history)]
     second = [d for d, _ in _run(history)]
     assert first == second
+
+
+def test_a_distribution_shift_with_action_pause_pauses_with_the_reason() -> None:
+    shift = StepVerdict(
+        Outcome.INCONCLUSIVE,
+        "PredictionDistributionShift",
+        "score/distribution: psi 0.41",
+        pause=True,
+        has_new_data=True,
+    )
+    decision = _tick(_started(), 60, shift)
+    assert decision.status.phase is Phase.PAUSED
+    assert decision.status.pause_reason == "PredictionDistributionShift"
+    assert _kinds(decision) == []  # traffic stays where it was

@@ -85,3 +85,59 @@ def test_deployments_with_other_label_keys_get_their_own_query() -> None:
     plan = batch.plan([_target("a", "v2", "v1"), other], start=START, end=END)
     assert len(plan.queries) == 8
     assert any("sum by (revision)" in q for q in plan.queries)
+
+
+DRIFT_POLICY = SLOPolicySpec.model_validate(
+    {
+        "objectives": POLICY.model_dump(by_alias=True)["objectives"],
+        "distributions": [{"name": "score", "histogram": "model_prediction_score"}],
+    }
+)
+
+
+def _drift_target(model: str, canary: str, stable: str) -> batch.Target:
+    return batch.Target(
+        key=f"ns/{model}",
+        policy=DRIFT_POLICY,
+        metrics=MetricLabels(labels={"model": model}),
+        canary_version=canary,
+        stable_version=stable,
+    )
+
+
+def test_one_bucket_query_per_histogram_per_window_for_all_deployments() -> None:
+    targets = [_drift_target(f"m{i}", "v2", "v1") for i in range(50)]
+    plan = batch.plan(targets, start=START, end=END)
+    assert len(plan.queries) == 5  # 4 SLI counts + 1 histogram
+    query = plan.queries[-1]
+    assert query.startswith("sum by (model, version, le) (increase(model_prediction_score_bucket{")
+    assert query.endswith("[30s]))")
+    assert plan.group_by(query) == ("model", "version", "le")
+
+
+def test_bucket_answers_are_split_back_per_deployment_and_version() -> None:
+    targets = [_drift_target("a", "v2", "v1"), _drift_target("b", "v9", "v1")]
+    plan = batch.plan(targets, start=START, end=END)
+    answers: dict[str, batch.Answer] = {q: {} for q in plan.queries}
+    answers[plan.queries[-1]] = {
+        ("a", "v2", "0.5"): 10.0,
+        ("a", "v2", "+Inf"): 30.0,
+        ("a", "v1", "0.5"): 200.0,
+        ("a", "v1", "+Inf"): 270.0,
+        ("b", "v9", "0.5"): float("nan"),
+    }
+    measured = plan.measurements(answers)
+    hist = measured["ns/a"].histogram("score")
+    assert hist is not None
+    assert hist.canary == {0.5: 10.0, float("inf"): 30.0}
+    assert hist.stable == {0.5: 200.0, float("inf"): 270.0}
+    other = measured["ns/b"].histogram("score")
+    assert other is not None
+    assert other.canary is None  # NaN only: no data
+
+
+def test_a_failed_bucket_query_is_a_measurement_error_naming_the_check() -> None:
+    plan = batch.plan([_drift_target("a", "v2", "v1")], start=START, end=END)
+    answers: dict[str, batch.Answer] = {q: {} for q in plan.queries}
+    answers[plan.queries[-1]] = "timeout"
+    assert plan.measurements(answers)["ns/a"].error == "score: timeout"
