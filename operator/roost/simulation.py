@@ -11,7 +11,10 @@ machine returns are applied to the simulated world.
 
 The traffic model is deliberately simple and stated: Poisson arrivals per
 tick, each request independently bad with the version's probability, latency
-log-normal with the given median and p99.
+log-normal with the given median and p99. When the policy has distribution checks,
+each request's prediction falls in a histogram bucket drawn from the version's
+``predictions`` (bucket probabilities, or a Beta(a, b) score on [0, 1]), so a
+drift policy can be tried offline.
 """
 
 from __future__ import annotations
@@ -19,14 +22,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 import numpy as np
-from pydantic import Field
+from numpy.typing import NDArray
+from pydantic import Field, model_validator
 from scipy import stats
 
 from roost import durations
-from roost.analysis.verdict import Measurements, SLIReading, analyze
+from roost.analysis.verdict import HistogramReading, Measurements, SLIReading, analyze
 from roost.api.base import Duration, RoostModel
 from roost.api.modeldeployment import ModelDeploymentSpec, Phase
 from roost.api.slopolicy import Objective, SLOPolicySpec
@@ -54,7 +58,60 @@ class Behaviour(RoostModel):
     quality: float | None = Field(default=None, description="Mean of the quality gauge.")
 
 
+class BetaShape(RoostModel):
+    a: Annotated[float, Field(gt=0)]
+    b: Annotated[float, Field(gt=0)]
+
+
+DEFAULT_SCORE_BOUNDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+class Predictions(RoostModel):
+    """A version's prediction distribution over histogram buckets (upper bounds, +Inf last).
+
+    Either ``probabilities`` (one per bound plus one for +Inf; normalised) or ``beta``
+    (a score on [0, 1] ~ Beta(a, b), bucketed at ``bounds``).
+    """
+
+    bounds: Annotated[list[float], Field(min_length=1, max_length=63)] = Field(
+        default_factory=lambda: list(DEFAULT_SCORE_BOUNDS)
+    )
+    probabilities: list[Annotated[float, Field(ge=0)]] | None = None
+    beta: BetaShape | None = None
+
+    @model_validator(mode="after")
+    def _valid(self) -> Self:
+        self.shares()
+        return self
+
+    def shares(self) -> NDArray[np.float64]:
+        bounds = np.asarray(self.bounds, dtype=np.float64)
+        if np.any(np.diff(bounds) <= 0):
+            raise ValueError("predictions.bounds must increase")
+        if self.probabilities is not None:
+            if len(self.probabilities) != len(self.bounds) + 1:
+                raise ValueError(
+                    f"predictions.probabilities needs {len(self.bounds) + 1} entries "
+                    "(one per bound and one for +Inf)"
+                )
+            p = np.asarray(self.probabilities, dtype=np.float64)
+        else:
+            shape = self.beta or BetaShape(a=2.0, b=5.0)
+            cdf = stats.beta.cdf(np.clip(bounds, 0.0, 1.0), shape.a, shape.b)
+            p = np.diff(np.concatenate([[0.0], cdf, [1.0]]))
+        total = p.sum()
+        if total <= 0:
+            raise ValueError("predictions.probabilities must not all be 0")
+        result: NDArray[np.float64] = np.maximum(p, 0.0) / total
+        return result
+
+
 class Version(RoostModel):
+    predictions: Predictions = Field(
+        default_factory=Predictions,
+        description="Prediction distribution (default Beta(2, 5) scores), used when the "
+        "policy has distribution checks.",
+    )
     error_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
     latency: Latency = Field(default_factory=Latency)
     quality: float = 1.0
@@ -129,6 +186,8 @@ class _Window:
     end: datetime
     canary: dict[str, tuple[float, float]] = field(default_factory=dict)
     stable: dict[str, tuple[float, float]] = field(default_factory=dict)
+    canary_buckets: NDArray[np.int64] | None = None  # predictions per bucket, +Inf last
+    stable_buckets: NDArray[np.int64] | None = None
 
 
 @dataclass
@@ -212,6 +271,33 @@ def _traffic_tick(
             arm[objective.name] = (total, bad)
             if arm is window.canary and objective.name == harm_objective:
                 world.harmed += bad
+    if scenario.slo_policy.distributions:
+        window.canary_buckets = rng.multinomial(
+            canary_requests, scenario.canary.predictions.shares()
+        )
+        window.stable_buckets = rng.multinomial(
+            stable_requests, scenario.stable.predictions.shares()
+        )
+
+
+def _histogram(windows: list[_Window], arm: str, bounds: list[float]) -> dict[float, float] | None:
+    """Cumulative ``le`` counts over the windows, as Prometheus's bucket query answers."""
+    counts = [getattr(w, arm) for w in windows if getattr(w, arm) is not None]
+    if not counts:
+        return None
+    cumulative = np.cumsum(np.sum(counts, axis=0))
+    return dict(zip([*bounds, math.inf], cumulative.astype(float).tolist(), strict=True))
+
+
+def _histograms(scenario: Scenario, windows: list[_Window]) -> tuple[HistogramReading, ...]:
+    return tuple(
+        HistogramReading(
+            name=check.name,
+            canary=_histogram(windows, "canary_buckets", scenario.canary.predictions.bounds),
+            stable=_histogram(windows, "stable_buckets", scenario.stable.predictions.bounds),
+        )
+        for check in scenario.slo_policy.distributions
+    )
 
 
 def _sum(windows: list[_Window], arm: str, objective: str) -> Counts:
@@ -245,6 +331,7 @@ def _measure(scenario: Scenario, world: _World, start: datetime, end: datetime) 
             )
             for o in scenario.slo_policy.objectives
         ),
+        histograms=_histograms(scenario, windows),
     )
 
 

@@ -69,3 +69,24 @@ def test_a_canary_that_degrades_after_promotion_starts_is_caught_mid_rollout() -
 def test_the_result_serialises_to_json_keys_the_cli_documents() -> None:
     data = _run("error-regression.yaml").to_dict()
     assert {"outcome", "harmed_requests", "duration_seconds", "timeline"} <= data.keys()
+
+
+def test_shifted_predictions_are_rolled_back_with_the_statistic() -> None:
+    result = _run("prediction-drift.yaml")
+    assert result.outcome == "rolled_back"
+    assert result.reason == "PredictionDistributionShift"
+    rollback = next(e for e in result.timeline if e.kind == "PredictionDistributionShift")
+    assert "PSI" in rollback.message
+    assert result.harmed_requests == 0  # no errors: only the distribution gate sees it
+
+
+def test_the_same_predictions_are_promoted() -> None:
+    document = yaml.safe_load((SCENARIOS / "prediction-drift.yaml").read_text())
+    document["canary"] = {"predictions": document["stable"]["predictions"]}
+    result = simulation.simulate(simulation.load(document))
+    assert result.outcome == "promoted"
+
+
+def test_prediction_probabilities_must_match_the_bounds() -> None:
+    with pytest.raises(ValueError, match="probabilities needs 3 entries"):
+        simulation.Predictions(bounds=[0.5, 1.0], probabilities=[0.5, 0.5])
