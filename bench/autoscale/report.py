@@ -1,0 +1,147 @@
+"""Tables, goal checks and Pareto plots for B2 from ``bench/results/autoscale.json``."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from scipy import stats
+
+from bench.autoscale import replay, traces
+
+Rows = list[dict[str, Any]]
+BASELINES = ("cpu", "keda", "kpa")  # B1–B4 of the reference's §7.2 we run (static is a bound)
+ROOST = ("roost", "roost-rec")
+
+
+def ci(values: list[float]) -> tuple[float, float]:
+    """Mean and the half-width of a Student-t 95 % interval over seeds."""
+    if len(values) < 2:
+        return (values[0] if values else math.nan), math.nan
+    half = float(stats.t.ppf(0.975, len(values) - 1)) * statistics.stdev(values)
+    return statistics.fmean(values), half / math.sqrt(len(values))
+
+
+Point = dict[str, Any]
+
+
+def points(rows: Rows) -> dict[tuple[str, str], list[Point]]:
+    """Per (trace, routing): one point per policy with means and CIs over seeds."""
+    groups: dict[tuple[str, str, str], Rows] = defaultdict(list)
+    for row in rows:
+        groups[(row["trace"], row["routing"], row["policy"])].append(row)
+    out: dict[tuple[str, str], list[Point]] = defaultdict(list)
+    for (trace, routing, key), group in groups.items():
+        point: Point = {"policy": key, "name": group[0]["name"], "seeds": len(group)}
+        for metric in ("replica_hours", "violation_minutes", "attainment", "p99"):
+            point[metric], point[metric + "_ci"] = ci([float(r[metric]) for r in group])
+        out[(trace, routing)].append(point)
+    return out
+
+
+def tables(rows: Rows) -> str:
+    out: list[str] = []
+    order = {k: i for i, k in enumerate(replay.policy_keys())}
+    for (trace, routing), pts in sorted(points(rows).items()):
+        out.append(f"#### {trace}, {routing} routing\n")
+        out.append(
+            "| policy | seeds | replica-hours | SLO-violation minutes | attainment | p99 (s) |"
+        )
+        out.append("|---|---:|---:|---:|---:|---:|")
+        for p in sorted(pts, key=lambda p: order[p["policy"]]):
+            out.append(
+                f"| {p['name']} | {p['seeds']} "
+                f"| {p['replica_hours']:.2f} ± {p['replica_hours_ci']:.2f} "
+                f"| {p['violation_minutes']:.1f} ± {p['violation_minutes_ci']:.1f} "
+                f"| {100 * p['attainment']:.2f} % ± {100 * p['attainment_ci']:.2f} "
+                f"| {p['p99']:.3f} ± {p['p99_ci']:.3f} |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+def goals(rows: Rows) -> str:
+    out = [
+        "| trace, routing | Roost variant | primary: violation-min vs best baseline at ≤ its "
+        "replica-hours | secondary: replica-hours vs cheapest baseline at ≥ 99 % |",
+        "|---|---|---|---|",
+    ]
+    for (trace, routing), pts in sorted(points(rows).items()):
+        base = [p for p in pts if replay.family(p["policy"]) in BASELINES]
+        for roost in (p for p in pts if p["policy"] in ROOST):
+            cheaper = [p for p in base if p["replica_hours"] <= roost["replica_hours"] * 1.05]
+            if cheaper:
+                best = min(cheaper, key=lambda p: p["violation_minutes"])
+                vm_r, vm_b = roost["violation_minutes"], best["violation_minutes"]
+                met = vm_b > 0 and vm_r <= 0.5 * vm_b
+                verdict = (
+                    "tie at 0, not met"
+                    if vm_b == 0 and vm_r == 0
+                    else ("met" if met else "**not met**")
+                )
+                primary = (
+                    f"{vm_r:.1f} vs {vm_b:.1f} ({best['name']}, "
+                    f"{best['replica_hours']:.2f} h vs {roost['replica_hours']:.2f} h): {verdict}"
+                )
+            else:
+                primary = "no baseline at or below Roost's replica-hours"
+            ok = [p for p in base if p["attainment"] >= 0.99]
+            if roost["attainment"] < 0.99:
+                attained = 100 * roost["attainment"]
+                secondary = f"Roost attainment {attained:.2f} % < 99 %: **not met**"
+            elif not ok:
+                secondary = "no baseline reaches 99 %: Roost does (met)"
+            else:
+                cheapest = min(ok, key=lambda p: p["replica_hours"])
+                saving = 1 - roost["replica_hours"] / cheapest["replica_hours"]
+                secondary = (
+                    f"{roost['replica_hours']:.2f} h vs {cheapest['replica_hours']:.2f} h "
+                    f"({cheapest['name']}): {100 * saving:+.0f} % saved, "
+                    f"{'met' if saving >= 0.15 else '**not met**'}"
+                )
+            out.append(f"| {trace}, {routing} | {roost['name']} | {primary} | {secondary} |")
+    return "\n".join(out)
+
+
+def plot(rows: Rows, img_dir: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pts = points(rows)
+    files: list[str] = []
+    img_dir.mkdir(parents=True, exist_ok=True)
+    for routing in replay.ROUTINGS:
+        names = list(traces.TRACES)
+        fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.8))
+        for ax, trace in zip(axes, names, strict=True):
+            by_family: dict[str, list[Point]] = defaultdict(list)
+            for p in pts.get((trace, routing), []):
+                by_family[replay.family(p["policy"])].append(p)
+            for fam, group in sorted(by_family.items()):
+                group.sort(key=lambda p: p["replica_hours"])
+                ax.errorbar(
+                    [p["replica_hours"] for p in group],
+                    [p["violation_minutes"] for p in group],
+                    xerr=[p["replica_hours_ci"] for p in group],
+                    yerr=[p["violation_minutes_ci"] for p in group],
+                    marker="o" if fam.startswith("roost") else ".",
+                    markersize=8 if fam.startswith("roost") else 5,
+                    capsize=2,
+                    label=fam,
+                )
+            ax.set_title(trace, fontsize=9)
+            ax.set_xlabel("replica-hours")
+        axes[0].set_ylabel("SLO-violation minutes (mean, 95 % CI)")
+        axes[0].legend(fontsize=7)
+        fig.suptitle(f"{routing} routing", fontsize=10)
+        fig.tight_layout()
+        name = f"autoscale-pareto-{routing}.png"
+        fig.savefig(img_dir / name, dpi=110)
+        plt.close(fig)
+        files.append(f"img/{name}")
+    return files

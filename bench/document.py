@@ -1,0 +1,161 @@
+"""Rewrite docs/benchmarks.md from the JSON results of B1 and B2."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.autoscale import report as autoscale_report
+from bench.canary import report as canary_report
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "benchmarks.md"
+IMG = ROOT / "docs" / "img"
+
+B1_METHOD = """\
+Every run is one rollout of a new version, from the moment the new revision is seen
+to a decision, fed by one seeded traffic model (`bench/canary/cases.py`): Poisson
+arrivals at a constant rate, a binomial split by the canary weight each arm has
+applied, each request independently an error with the version's probability, latency
+log-normal (median 60 ms). Stable errors 0.04 %, p99 200 ms. The SLO is 99.9 %
+availability and 99 % of requests under 250 ms.
+
+- **Roost (real core):** `roost.simulation.simulate` (the `roost simulate` driver,
+  unchanged), which calls `roost.analysis.verdict.analyze` and
+  `roost.rollout.machine.decide` every 30 s analysis tick. Spec: the shipped
+  `healthy-canary` scenario's rollout (steps 10/25/50 % with 2 m pauses, analysis
+  every 30 s, progress deadline 3 h).
+- **Flagger (re-implementation of documented behaviour, `bench/canary/flagger.py`,
+  not Flagger's code):** tutorial settings interval 1m, threshold 5, stepWeight 10,
+  maxWeight 50; request-success-rate ≥ 99 %; a p99 request-duration check at the
+  SLO's 250 ms; a NaN / empty result (no canary requests in the minute, or a metrics
+  gap) is a failed check; failedChecks cumulative; promotion complete two ticks after
+  the last passing check.
+- **Argo Rollouts (re-implementation of documented AnalysisRun semantics,
+  `bench/canary/argo.py`, not Argo's code):** the docs' background-analysis example
+  (setWeight 20/40/60/80 with 10 m pauses, analysis from startingStep 2,
+  `interval: 5m`, `successCondition: result[0] >= 0.95`, `failureLimit: 3`) plus a
+  p99 ≤ 250 ms metric with the same interval and limit; an empty result is a
+  measurement error, retried after 10 s, and the 5th consecutive error errors the run
+  (consecutiveErrorLimit 4); Failed or Error aborts at once.
+
+The peers re-draw the same traffic model with the same seeds, but their weights
+differ, so the request streams are not bit-identical across arms. **Harmed requests**
+are, for every arm, the canary's realised requests until the decision times the
+probability that a canary request is bad on the regressed objective (errors, or
+slower than 250 ms for the latency scenario): an expectation given the realised
+traffic, the same estimator for all arms. For a bad canary that is *promoted*, harm is
+counted only up to promotion, so it is a lower bound (all traffic is harmed after
+it). "No-evidence deadline" rollbacks are Roost's `ProgressDeadlineExceeded` /
+`NoDataDeadline`: it refuses to promote without enough evidence. The intermittent
+no-data scenario removes all metrics for 2 minutes in every 15 (from minute 5).
+"""
+
+B2_METHOD = """\
+A request-level discrete-event simulator (`bench/autoscale/sim.py`): replicas with
+K = 4 slots and a local FIFO queue each, service times log-normal with mean 100 ms
+and CV 0.3, least-request or random routing in front, pod start-up uniform in
+45–75 s (cost from creation), scale-down drains. Metrics pipeline: Prometheus scrape
+every 15 s (in-flight gauge; request counter for `rate[2m]`), CPU as metrics-server
+15 s window averages (`cpu = 10 % + 90 % × busy slots / K`, capped at the request);
+the HPA syncs every 15 s at a random phase. SLO: a request is good at ≤ 300 ms; a
+violation minute is a minute (by arrival) whose p99 exceeds 300 ms. Traces
+(`bench/autoscale/traces.py`, 45 min each, seeded): diurnal cycle compressed, with 3×
+bursts; steady 15 req/s with 4× bursts; flash crowd 10 → 50 req/s within 30 s for
+15 min; ramp 5 → 60 req/s. Each (trace, routing, policy) is run with seeds 0..N−1.
+
+Policies (`bench/autoscale/policies.py`): **Roost** re-plans every 60 s with
+`roost.capacity.plan_capacity` (λ = scraped `rate[2m]`, S = 100 ms, K = 4, wait budget
+= SLO − 2·S at p99) and writes `build_hpa_spec` (minReplicas = plan, Roost's
+behavior), run by the restated HPA, in both of the spec's metric shapes: the default
+in-flight-per-pod Pods target (L*/N*) and the recommended-replicas External metric;
+**CPU HPA** at 50–90 % (default behavior); **KEDA-style** External AverageValue on
+`rate[2m]` with ρ·K/S req/s per pod, ρ ∈ {0.5, 0.7, 0.9}; **KPA-like** concurrency
+target K·TU with 60 s stable / 6 s panic windows and scale-down rate 2; **static**
+at the plan for the trace's peak rate (a bound, not a baseline). The HPA is
+`bench/autoscale/hpa.py`, tested against the reference's vectors V1–V9
+(`tests/unit/bench/test_hpa_vectors.py`). Simplifications: no CPU initialisation
+period nuance (a pod that is not Ready is unready, a Ready pod without a sample is
+missing), no KEDA polling cache, no forecast in Roost's re-plan.
+"""
+
+
+def _git_head() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def write(canary: Path | None, autoscale: Path | None, total_seconds: float | None) -> None:
+    parts = [
+        "# Benchmarks",
+        "",
+        "Generated by `bench/run` (issue 7); do not edit by hand. "
+        f"Last run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC at commit {_git_head()} on "
+        f"{platform.machine()}, Python {platform.python_version()}"
+        + (f"; `bench/run` took {total_seconds / 60:.1f} min." if total_seconds else "."),
+        "",
+        "Outcomes are measured, never asserted in tests. B3 (operator scale on the "
+        "control plane) is not implemented yet.",
+        "",
+    ]
+    if canary is not None and canary.exists():
+        data = json.loads(canary.read_text())
+        meta, rows = data["meta"], data["rows"]
+        imgs = canary_report.plot(rows, IMG)
+        parts += [
+            "## B1 canary decision quality",
+            "",
+            B1_METHOD,
+            f"Runs: {meta['healthy_runs']} seeds (0..{meta['healthy_runs'] - 1}) per traffic "
+            f"level for the healthy scenario, {meta['bad_runs']} per level for the others; "
+            f"wall time {meta['wall_seconds'] / 60:.1f} min on {meta['workers']} workers; "
+            "CPU per run: "
+            + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in meta["cpu_seconds_per_run"].items())
+            + ".",
+            "",
+            "### Goals",
+            "",
+            canary_report.goals(rows),
+            "",
+            *[f"![{Path(i).stem}]({i})" for i in imgs],
+            "",
+            "### Per scenario and traffic level",
+            "",
+            canary_report.tables(rows),
+        ]
+    if autoscale is not None and autoscale.exists():
+        data = json.loads(autoscale.read_text())
+        meta, rows = data["meta"], data["rows"]
+        imgs = autoscale_report.plot(rows, IMG)
+        parts += [
+            "## B2 autoscaling",
+            "",
+            B2_METHOD,
+            f"Runs: {meta['runs']} ({meta['seeds']} seeds per point, 95 % Student-t "
+            f"intervals); wall time {meta['wall_seconds'] / 60:.1f} min on "
+            f"{meta['workers']} workers.",
+            "",
+            "### Goals",
+            "",
+            autoscale_report.goals(rows),
+            "",
+            "### Pareto fronts (x: replica-hours, y: SLO-violation minutes)",
+            "",
+            *[f"![{Path(i).stem}]({i})" for i in imgs],
+            "",
+            "### Per trace and routing",
+            "",
+            autoscale_report.tables(rows),
+        ]
+    DOC.write_text("\n".join(parts).rstrip() + "\n")
