@@ -94,11 +94,15 @@ def goals(rows: Rows) -> str:
                 continue
             if not spec["bad"]:
                 k = sum(r["outcome"] == "rolled_back" for r in roost)
+                deadline = sum(
+                    r["reason"] in {"ProgressDeadlineExceeded", "NoDataDeadline"} for r in roost
+                )
                 low, high = wilson(k, len(roost))
                 rate = k / len(roost)
                 out.append(
                     f"| ≤ 1 % false rollbacks | {name} | {rps:g} | {100 * rate:.1f} % "
-                    f"({k}/{len(roost)}, 95 % CI {100 * low:.1f}–{100 * high:.1f} %) "
+                    f"({k}/{len(roost)}, 95 % CI {100 * low:.1f}–{100 * high:.1f} %; "
+                    f"{deadline} at the no-evidence deadline) "
                     f"| {'yes' if rate <= 0.01 else '**no**'} |"
                 )
                 continue
@@ -107,9 +111,11 @@ def goals(rows: Rows) -> str:
                 base = groups.get((name, rps, arm), [])
                 b_harm = statistics.fmean(r["harmed"] for r in base)
                 ratio = r_harm / b_harm if b_harm > 0 else math.inf
+                promoted = sum(r["outcome"] == "promoted" for r in base)
                 out.append(
                     f"| harmed ≤ 1/{factor} of {arm} | {name} | {rps:g} | "
-                    f"{r_harm:.1f} vs {b_harm:.1f} (ratio {ratio:.2f}) "
+                    f"{r_harm:.1f} vs {b_harm:.1f} (ratio {ratio:.2f}; {arm} promoted "
+                    f"{promoted}/{len(base)}, harm counted to promotion) "
                     f"| {'yes' if ratio <= 1 / factor else '**no**'} |"
                 )
             if rps in LOW_TRAFFIC:
