@@ -2,8 +2,9 @@
 
 ``ModelServerSimulator`` plays one version of a model server: it exports the
 metrics a real one would (requests by status, a latency histogram, in-flight
-requests) on 127.0.0.1, and its error rate and latency can be changed while a
-test runs, so a version can go bad mid-rollout.
+requests, a histogram of its prediction scores) on 127.0.0.1, and its error
+rate, latency and score distribution (Beta(a, b) on [0, 1]) can be changed while
+a test runs, so a version can go bad mid-rollout.
 
 ``LoadGenerator`` plays the clients and the data plane's router: every tick it
 sends a Poisson number of requests and splits them between the versions the
@@ -29,6 +30,7 @@ loopback only.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
 
 # Includes the thresholds SLOPolicies are written with (e.g. 250ms).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# model_prediction_score: the model's output, a score in [0, 1].
+SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 # z of the 99th percentile of the standard normal: p99 = median * exp(Z_P99 * sigma).
 Z_P99 = 2.3263478740408408
 
@@ -62,11 +66,13 @@ Mode = Literal["httproute", "replicas"]
 
 @dataclass(frozen=True)
 class ServerBehaviour:
-    """How a simulated version answers: failure probability and log-normal latency."""
+    """How a simulated version answers: failure probability, log-normal latency and
+    the distribution of its prediction scores, Beta(a, b) on [0, 1]."""
 
     error_rate: float = 0.0
     latency_median_s: float = 0.05
     latency_p99_s: float = 0.2
+    prediction_beta: tuple[float, float] = (2.0, 5.0)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.error_rate <= 1.0:
@@ -76,6 +82,8 @@ class ServerBehaviour:
                 "need 0 < latency_median_s <= latency_p99_s, got "
                 f"{self.latency_median_s} and {self.latency_p99_s}"
             )
+        if min(self.prediction_beta) <= 0:
+            raise ValueError(f"prediction_beta must be positive, got {self.prediction_beta}")
 
     @property
     def log_mean(self) -> float:
@@ -113,6 +121,13 @@ class ModelServerSimulator:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        scores = Histogram(
+            "model_prediction_score",
+            "The model's output score",
+            ["model", "version"],
+            buckets=SCORE_BUCKETS,
+            registry=self.registry,
+        )
         inflight = Gauge(
             "model_inflight_requests",
             "Requests being served (mean over the last batch, by Little's law)",
@@ -124,6 +139,7 @@ class ModelServerSimulator:
         self._ok_counter = predictions.labels(model, version, "ok")
         self._error_counter = predictions.labels(model, version, "error")
         self._duration = duration.labels(model, version)
+        self._scores = scores.labels(model, version)
         self._inflight = inflight.labels(model, version)
         self._inflight.set(0)
         self._server, self._thread = start_http_server(0, addr="127.0.0.1", registry=self.registry)
@@ -152,13 +168,18 @@ class ModelServerSimulator:
 
     def set_error_rate(self, error_rate: float) -> None:
         with self._lock:
-            self._behaviour = ServerBehaviour(
-                error_rate, self._behaviour.latency_median_s, self._behaviour.latency_p99_s
-            )
+            self._behaviour = dataclasses.replace(self._behaviour, error_rate=error_rate)
 
     def set_latency(self, median_s: float, p99_s: float) -> None:
         with self._lock:
-            self._behaviour = ServerBehaviour(self._behaviour.error_rate, median_s, p99_s)
+            self._behaviour = dataclasses.replace(
+                self._behaviour, latency_median_s=median_s, latency_p99_s=p99_s
+            )
+
+    def set_predictions(self, a: float, b: float) -> None:
+        """Scores from now on ~ Beta(a, b)."""
+        with self._lock:
+            self._behaviour = dataclasses.replace(self._behaviour, prediction_beta=(a, b))
 
     @property
     def handled(self) -> tuple[int, int]:
@@ -168,7 +189,7 @@ class ModelServerSimulator:
 
     def handle(self, n: int, rng: np.random.Generator, interval_s: float | None = None) -> int:
         """Record ``n`` requests: errors ~ Binomial(n, error_rate), latencies
-        ~ LogNormal(mu, sigma). With ``interval_s`` (the time the batch stands
+        ~ LogNormal(mu, sigma), scores ~ Beta(a, b). With ``interval_s`` (the time the batch stands
         for), the in-flight gauge is set to sum(latency) / interval_s, the mean
         concurrency by Little's law. Returns the number of errors."""
         if n < 0:
@@ -179,6 +200,8 @@ class ModelServerSimulator:
             latencies = rng.lognormal(behaviour.log_mean, behaviour.log_sigma, n)
             for latency in latencies:
                 self._duration.observe(float(latency))
+            for score in rng.beta(*behaviour.prediction_beta, n):
+                self._scores.observe(float(score))
             self._ok_counter.inc(n - errors)
             self._error_counter.inc(errors)
             self._ok += n - errors
