@@ -58,6 +58,16 @@ def render_tree(body: dict[str, Any]) -> str:
             f"weight {analysis.canary_weight}%"
         )
         for gate in analysis.gates:
+            if gate.distribution is not None:
+                d = gate.distribution
+                lines.append(
+                    f"  {gate.objective + '/' + gate.gate:<28} {gate.outcome:<12} "
+                    f"{d.statistic} {_fmt(d.value)} (fails at {_fmt(d.threshold)}), "
+                    f"PSI {_fmt(d.psi)}, KS {_fmt(d.ks)}; "
+                    f"{round(gate.canary.total) if gate.canary else 0} canary predictions; "
+                    f"ln E fail {_fmt(gate.ln_e_fail)}/{_fmt(gate.fail_threshold)}"
+                )
+                continue
             counts = (
                 f"{round(gate.canary.bad)}/{round(gate.canary.total)}" if gate.canary else "0/0"
             )

@@ -60,3 +60,33 @@ def test_the_tree_shows_steps_weights_and_the_last_verdict_with_numbers() -> Non
 def test_an_object_without_status_renders() -> None:
     text = render_tree({**BODY, "status": None})
     assert "Phase:       Unknown" in text
+
+
+def test_a_distribution_gate_shows_its_statistic_and_counts() -> None:
+    gate = {
+        "objective": "score",
+        "gate": "distribution",
+        "outcome": "fail",
+        "lnEFail": 17.7,
+        "lnEPass": 0.0,
+        "failThreshold": 5.7,
+        "passThreshold": 4.61,
+        "canary": {"total": 159, "bad": 0},
+        "pValue": 0.0,
+        "distribution": {
+            "statistic": "psi",
+            "value": 0.719,
+            "threshold": 0.25,
+            "warnThreshold": 0.1,
+            "action": "rollback",
+            "minSamples": 1000,
+            "windows": 1,
+            "psi": 0.719,
+            "ks": 0.338,
+        },
+    }
+    body = {**BODY, "status": {**BODY["status"]}}
+    body["status"]["lastAnalysis"] = {**BODY["status"]["lastAnalysis"], "gates": [gate]}
+    text = render_tree(body)
+    assert "score/distribution" in text
+    assert "psi 0.72 (fails at 0.25), PSI 0.72, KS 0.34; 159 canary predictions" in text
