@@ -293,7 +293,11 @@ def _judge_distribution(
     shifted = ln_e >= fail_at and value is not None and value >= check.fail_threshold
     if shifted:
         outcome = Outcome.FAIL
-    elif state.canary_total >= check.min_samples and state.stable_total > 0:
+    elif (
+        state.canary_total >= check.min_samples
+        and state.stable_total > 0
+        and len(state.bounds) > 1  # a lone +Inf bucket compares nothing
+    ):
         outcome = Outcome.PASS
     else:
         outcome = Outcome.INCONCLUSIVE
@@ -336,6 +340,16 @@ def _describe_distribution(gate: GateEvidence) -> str:
     chi2 = "n/a" if d.chi2 is None else f"{d.chi2:.1f}"
     n_c = 0 if gate.canary is None else round(gate.canary.total)
     n_s = 0 if gate.stable is None else round(gate.stable.total)
+    if not d.bounds:
+        return (
+            f"{gate.objective}/distribution: no histogram buckets read for both versions yet "
+            "(is <histogram>_bucket exported with the version label?)"
+        )
+    if len(d.bounds) == 1:
+        return (
+            f"{gate.objective}/distribution: the histogram has only a +Inf bucket "
+            f"({n_c} canary, {n_s} stable predictions); nothing to compare"
+        )
     return (
         f"{gate.objective}/distribution: {d.statistic} {value} (fails at {d.threshold:g}); "
         f"PSI {psi}, KS {ks}, chi2 {chi2} on {n_c} canary vs {n_s} stable predictions "

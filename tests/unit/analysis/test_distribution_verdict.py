@@ -165,3 +165,40 @@ def test_distribution_names_must_be_unique() -> None:
                 ],
             }
         )
+
+
+def test_a_missing_histogram_never_passes_and_says_so() -> None:
+    window = Measurements(
+        at=NOW,
+        readings=(
+            SLIReading(objective="availability", canary=Counts(1000, 0), stable=Counts(9000, 0)),
+        ),
+        histograms=(HistogramReading(name="score", canary=None, stable=None),),
+    )
+    previous: tuple[ComparisonState, ...] = ()
+    for _ in range(20):
+        verdict = analyze(_policy(minSamples=10), window, previous)
+        previous = verdict.comparison
+    gate = next(g for g in verdict.gates if g.gate == "distribution")
+    assert gate.outcome == "inconclusive"
+    assert not verdict.promotable
+    assert "no histogram buckets read" in verdict.message
+
+
+def test_a_histogram_with_only_the_inf_bucket_never_passes() -> None:
+    window = Measurements(
+        at=NOW,
+        readings=(
+            SLIReading(objective="availability", canary=Counts(1000, 0), stable=Counts(9000, 0)),
+        ),
+        histograms=(
+            HistogramReading(name="score", canary={math.inf: 1000.0}, stable={math.inf: 9000.0}),
+        ),
+    )
+    previous: tuple[ComparisonState, ...] = ()
+    for _ in range(20):
+        verdict = analyze(_policy(minSamples=10), window, previous)
+        previous = verdict.comparison
+    gate = next(g for g in verdict.gates if g.gate == "distribution")
+    assert gate.outcome == "inconclusive"
+    assert "only a +Inf bucket" in verdict.message
