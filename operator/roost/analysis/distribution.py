@@ -17,11 +17,20 @@ Bayes factor of c_t against the window's pooled shares p_tj = n_tj / (C_t + S_t)
 It is a mixture over theta ~ Dirichlet(k p_t) of prod_j (theta_j / p_tj)^c_tj, a convex
 function of c_t, so its mean under sampling without replacement (hypergeometric) is at
 most its mean under sampling with replacement, Multinomial(C_t, p_t), which is 1
-(Hoeffding 1963, Thm 4). The product over windows, E_T = prod_t BF_t, is therefore a
-test supermartingale: FAIL when ln E_T >= ln(1/alpha_i) keeps the false-rollback rate
-<= alpha_i however often it is checked. Windows are never pooled: each is conditioned
-on its own observed split (pitfall §6, V9). Windows where either version saw nothing,
-or where only one bucket is non-empty, carry no evidence (BF = 1).
+(Hoeffding 1963, Thm 4; its argument carries over to vectors, and the null
+simulations in tests/unit/analysis/test_distribution.py agree).
+
+The mixture pays its prior penalty in every window, which is slow at low traffic, so a
+second e-value accumulates across windows: a predictable plug-in,
+prod_j (q_tj / p_tj)^c_tj with q_tj proportional to p_tj r_j / (rho_t r_j + 1 - rho_t),
+r_j the canary/stable share ratio estimated from the windows before t and rho_t the
+window's observed canary share (``window_ln_e_plugin``). It is exp-linear in c_t with
+mean 1 under the multinomial, so the same argument applies. The gate decides on
+E_T = (prod_t BF_t + prod_t PI_t) / 2, an average of test supermartingales: FAIL when
+ln E_T >= ln(1/alpha_i) keeps the false-rollback rate <= alpha_i however often it is
+checked. Windows are never pooled: each is conditioned on its own observed split
+(pitfall §6, V9). Windows where either version saw nothing carry no evidence; nor does
+the mixture where only one bucket is non-empty.
 
 Effect sizes (reported, and required for a FAIL so that a statistically clear but tiny
 shift at high traffic does not roll back): on the cumulative counts since the canary
