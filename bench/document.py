@@ -7,6 +7,7 @@ import platform
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench.autoscale import report as autoscale_report
 from bench.canary import report as canary_report
@@ -96,6 +97,13 @@ def _git_head() -> str:
         return "unknown"
 
 
+def _provenance(meta: dict[str, Any]) -> str:
+    text = f"operator code at {meta.get('git_head', 'unrecorded')}"
+    if meta.get("tree_dirty_outside_bench"):
+        text += " with uncommitted edits under operator/"
+    return text
+
+
 def write(canary: Path | None, autoscale: Path | None, total_seconds: float | None) -> None:
     parts = [
         "# Benchmarks",
@@ -120,6 +128,8 @@ def write(canary: Path | None, autoscale: Path | None, total_seconds: float | No
             f"Runs: {meta['healthy_runs']} seeds (0..{meta['healthy_runs'] - 1}) per traffic "
             f"level for the healthy scenario, {meta['bad_runs']} per level for the others; "
             f"wall time {meta['wall_seconds'] / 60:.1f} min on {meta['workers']} workers; "
+            + _provenance(meta)
+            + "; "
             "CPU per run: "
             + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in meta["cpu_seconds_per_run"].items())
             + ".",
@@ -144,7 +154,7 @@ def write(canary: Path | None, autoscale: Path | None, total_seconds: float | No
             B2_METHOD,
             f"Runs: {meta['runs']} ({meta['seeds']} seeds per point, 95 % Student-t "
             f"intervals); wall time {meta['wall_seconds'] / 60:.1f} min on "
-            f"{meta['workers']} workers.",
+            f"{meta['workers']} workers; " + _provenance(meta) + ".",
             "",
             "### Goals",
             "",

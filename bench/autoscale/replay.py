@@ -9,6 +9,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,18 @@ def run_one(task: Task) -> dict[str, Any]:
     }
 
 
+def _git_head() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return out.stdout.strip() or "unknown"
+
+
+def _dirty() -> bool:
+    out = subprocess.run(
+        ["git", "status", "--porcelain", "--", "operator"], capture_output=True, text=True
+    )
+    return bool(out.stdout.strip())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=10)
@@ -113,6 +126,8 @@ def main(argv: list[str] | None = None) -> None:
     with multiprocessing.Pool(args.workers) as pool:
         rows = pool.map(run_one, todo, chunksize=4)
     meta = {
+        "git_head": _git_head(),
+        "tree_dirty_outside_bench": _dirty(),
         "seeds": args.seeds,
         "runs": len(rows),
         "workers": args.workers,

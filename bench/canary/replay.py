@@ -9,6 +9,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import subprocess
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -42,6 +43,18 @@ def tasks(healthy_runs: int, bad_runs: int) -> list[Task]:
     return sorted(out, key=lambda t: (t[0] != "roost", t[2]))
 
 
+def _git_head() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return out.stdout.strip() or "unknown"
+
+
+def _dirty() -> bool:
+    out = subprocess.run(
+        ["git", "status", "--porcelain", "--", "operator"], capture_output=True, text=True
+    )
+    return bool(out.stdout.strip())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--healthy-runs", type=int, default=1000)
@@ -62,6 +75,8 @@ def main(argv: list[str] | None = None) -> None:
             counts[task[0]] = counts.get(task[0], 0) + len(chunk)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     meta = {
+        "git_head": _git_head(),
+        "tree_dirty_outside_bench": _dirty(),
         "healthy_runs": args.healthy_runs,
         "bad_runs": args.bad_runs,
         "workers": args.workers,
