@@ -54,3 +54,9 @@ def test_violation_minutes_count_minutes_whose_p99_exceeds_the_slo() -> None:
     arrivals = np.array([1.0, 2.0, 61.0, 62.0])
     latency = np.array([0.1, 0.1, 0.1, 5.0])
     assert replay.violation_minutes(arrivals, latency, 0.3) == 1
+
+
+def test_a_minute_with_unfinished_requests_is_a_violation() -> None:
+    arrivals = np.array([1.0, 2.0, 3.0])
+    latency = np.array([0.1, np.inf, np.inf])
+    assert replay.violation_minutes(arrivals, latency, 0.3) == 1
