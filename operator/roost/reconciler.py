@@ -392,18 +392,7 @@ class Reconciler:
         window = schedule.due_window(current.analyzed_until, now, spec.rollout.interval_seconds)
         if window is None or not current.stable_version:
             return None
-        due = DueTarget(
-            target=batch.Target(
-                key=key,
-                policy=policy,
-                metrics=spec.metrics,
-                canary_version=current.canary_version,
-                stable_version=current.stable_version,
-            ),
-            prometheus=client,
-            start=window[0],
-            end=window[1],
-        )
+        due = _due_target(key, spec, policy, current, client, *window)
         self.rt.due[key] = due
         with self.rt.telemetry.analysis_seconds.time():
             measurements = await self.rt.reader.read(due)
@@ -430,18 +419,31 @@ class Reconciler:
         end = schedule.floor_to(now, interval)
         start = status.analyzed_until
         nxt = datetime.fromtimestamp(end.timestamp() + interval, tz=end.tzinfo)
-        self.rt.due[key] = DueTarget(
-            target=batch.Target(
-                key=key,
-                policy=policy,
-                metrics=spec.metrics,
-                canary_version=status.canary_version,
-                stable_version=status.stable_version,
-            ),
-            prometheus=client,
-            start=start,
-            end=nxt if start >= end else end,
+        self.rt.due[key] = _due_target(
+            key, spec, policy, status, client, start, nxt if start >= end else end
         )
+
+
+def _due_target(
+    key: str,
+    spec: ModelDeploymentSpec,
+    policy: SLOPolicySpec,
+    status: ModelDeploymentStatus,
+    client: PrometheusClient,
+    start: datetime,
+    end: datetime,
+) -> DueTarget:
+    """This object's analysis window, as the batching reader groups it."""
+    assert status.canary_version is not None
+    assert status.stable_version is not None
+    target = batch.Target(
+        key=key,
+        policy=policy,
+        metrics=spec.metrics,
+        canary_version=status.canary_version,
+        stable_version=status.stable_version,
+    )
+    return DueTarget(target=target, prometheus=client, start=start, end=end)
 
 
 _STATUS_FIELDS = {info.alias or n for n, info in ModelDeploymentStatus.model_fields.items()}

@@ -64,31 +64,8 @@ class _Group:
             selectors.one_of(key, sorted(self.label_values[key])) for key in self.label_keys
         ]
         matchers.append(selectors.one_of(self.version_label, sorted(self.versions)))
-        objective = self.objective
-        if objective.ratio is not None:
-            return promql.ratio_queries(
-                errors=selectors.parse(objective.ratio.errors),
-                total=selectors.parse(objective.ratio.total),
-                seconds=seconds,
-                matchers=matchers,
-                group_by=self.group_by,
-            )
-        if objective.latency is not None:
-            return promql.latency_queries(
-                histogram=selectors.parse(objective.latency.histogram),
-                threshold_seconds=objective.latency.threshold_seconds,
-                seconds=seconds,
-                matchers=matchers,
-                group_by=self.group_by,
-            )
-        assert objective.quality is not None
-        return promql.quality_queries(
-            metric=selectors.parse(objective.quality.metric),
-            low=objective.quality.min,
-            high=objective.quality.max,
-            seconds=seconds,
-            matchers=matchers,
-            group_by=self.group_by,
+        return promql.objective_queries(
+            self.objective, seconds=seconds, matchers=matchers, group_by=self.group_by
         )
 
 

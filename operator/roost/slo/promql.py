@@ -21,11 +21,14 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from roost import durations
 from roost.slo import selectors
 from roost.slo.selectors import Matcher, Selector
+
+if TYPE_CHECKING:
+    from roost.api.slopolicy import Objective
 
 # Subquery resolution for gauge (quality) SLIs: one sample per 30 s.
 QUALITY_RESOLUTION = "30s"
@@ -184,15 +187,39 @@ def quality_queries(
     )
 
 
-def bucket_exists_query(
-    *, histogram: Selector, threshold_seconds: float, matchers: Sequence[Matcher]
-) -> str:
-    """Non-empty when the histogram has a bucket at the threshold (admission-time preflight)."""
-    bucket = _scoped(
-        histogram.with_metric(histogram.metric + "_bucket"),
-        [*matchers, bucket_bound_matcher(threshold_seconds)],
+def objective_queries(
+    objective: Objective,
+    *,
+    seconds: float,
+    matchers: Sequence[Matcher],
+    group_by: Sequence[str],
+) -> SLIQueries:
+    """The count queries of one objective's SLI, whichever kind it is."""
+    if objective.ratio is not None:
+        return ratio_queries(
+            errors=selectors.parse(objective.ratio.errors),
+            total=selectors.parse(objective.ratio.total),
+            seconds=seconds,
+            matchers=matchers,
+            group_by=group_by,
+        )
+    if objective.latency is not None:
+        return latency_queries(
+            histogram=selectors.parse(objective.latency.histogram),
+            threshold_seconds=objective.latency.threshold_seconds,
+            seconds=seconds,
+            matchers=matchers,
+            group_by=group_by,
+        )
+    assert objective.quality is not None  # an objective has exactly one SLI
+    return quality_queries(
+        metric=selectors.parse(objective.quality.metric),
+        low=objective.quality.min,
+        high=objective.quality.max,
+        seconds=seconds,
+        matchers=matchers,
+        group_by=group_by,
     )
-    return f"count({bucket.render()})"
 
 
 @dataclass(frozen=True)

@@ -205,31 +205,8 @@ class _ObjectiveRules:
 
     def raw_counts(self, seconds: float) -> promql.SLIQueries:
         """Counts over one window from the raw series, by the analysis' own PromQL builders."""
-        objective = self.objective
-        if objective.ratio is not None:
-            return promql.ratio_queries(
-                errors=selectors.parse(objective.ratio.errors),
-                total=selectors.parse(objective.ratio.total),
-                seconds=seconds,
-                matchers=self.matchers,
-                group_by=self.group_by,
-            )
-        if objective.latency is not None:
-            return promql.latency_queries(
-                histogram=selectors.parse(objective.latency.histogram),
-                threshold_seconds=objective.latency.threshold_seconds,
-                seconds=seconds,
-                matchers=self.matchers,
-                group_by=self.group_by,
-            )
-        assert objective.quality is not None
-        return promql.quality_queries(
-            metric=selectors.parse(objective.quality.metric),
-            low=objective.quality.min,
-            high=objective.quality.max,
-            seconds=seconds,
-            matchers=self.matchers,
-            group_by=self.group_by,
+        return promql.objective_queries(
+            self.objective, seconds=seconds, matchers=self.matchers, group_by=self.group_by
         )
 
     def raw_window(self, seconds: float) -> list[RecordingRule]:
