@@ -99,7 +99,9 @@ class Step(RoostModel):
     )
 
 
-class NoDataAction(StrEnum):
+class DeadlineAction(StrEnum):
+    """What a deadline does: roll back, or pause for a person to decide."""
+
     ROLLBACK = "rollback"
     PAUSE = "pause"
 
@@ -124,11 +126,16 @@ class Rollout(RoostModel):
         default="10m",
         description="Longest the canary may go without any measurement before onNoData applies.",
     )
-    on_no_data: NoDataAction = NoDataAction.ROLLBACK
+    on_no_data: DeadlineAction = DeadlineAction.ROLLBACK
     progress_deadline: Duration = Field(
         default="2h",
-        description="Longest a rollout may take from start to promotion; then it rolls back "
-        "(outcome timed_out). Time spent paused does not count.",
+        description="Longest a rollout may take from start to promotion; then onProgressDeadline "
+        "applies. Time spent paused does not count.",
+    )
+    on_progress_deadline: DeadlineAction = Field(
+        default=DeadlineAction.ROLLBACK,
+        description="rollback, or pause so a person decides (a canary at low traffic may be "
+        "healthy but unproven); resuming gives it a new progressDeadline.",
     )
 
     @model_validator(mode="after")

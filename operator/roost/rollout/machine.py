@@ -23,9 +23,9 @@ from roost.api.modeldeployment import (
     TERMINAL_PHASES,
     Analysis,
     CanaryWeight,
+    DeadlineAction,
     ModelDeploymentSpec,
     ModelDeploymentStatus,
-    NoDataAction,
     Phase,
 )
 from roost.api.status import Condition, ConditionStatus, set_condition
@@ -69,6 +69,7 @@ class Decision:
     requeue_after: float | None = None  # seconds until the next tick; None = on change only
 
 
+PROGRESS_DEADLINE = "ProgressDeadlineExceeded"
 ACTIVE_PHASES = frozenset({Phase.PROGRESSING, Phase.PAUSED, Phase.PENDING})
 
 
@@ -263,11 +264,19 @@ class _Tick:
         return self.done(self.interval)
 
     def resume(self) -> Decision:
-        """Back to Progressing; clocks move forward by the time spent paused."""
+        """Back to Progressing; clocks move forward by the time spent paused.
+
+        A rollout paused at its progress deadline gets a new one from now: the
+        person who resumed it decided it deserves more time.
+        """
         paused = timedelta(seconds=_seconds_since(self.status.paused_at, self.now))
 
         def shift(value: datetime | None) -> datetime | None:
             return None if value is None else value + paused
+
+        started = shift(self.status.rollout_started_at)
+        if self.status.pause_reason == PROGRESS_DEADLINE:
+            started = self.now
 
         message = f"resumed after {durations.format_seconds(max(paused.total_seconds(), 0.001))}"
         self.event(EventType.NORMAL, "RolloutResumed", message)
@@ -278,7 +287,7 @@ class _Tick:
             phase=Phase.PROGRESSING,
             paused_at=None,
             pause_reason=None,
-            rollout_started_at=shift(self.status.rollout_started_at),
+            rollout_started_at=started,
             step_started_at=shift(self.status.step_started_at),
             last_data_at=shift(self.status.last_data_at),
         )
@@ -350,7 +359,7 @@ class _Tick:
                 f"no canary data for {durations.format_seconds(round(silent))} "
                 f"(noDataDeadline {rollout.no_data_deadline})"
             )
-            if rollout.on_no_data is NoDataAction.PAUSE:
+            if rollout.on_no_data is DeadlineAction.PAUSE:
                 return self.pause("NoDataDeadline", text)
             return self.rollback("NoDataDeadline", text)
         step = self.status.current_step
@@ -466,11 +475,13 @@ def decide(
     deadline = durations.parse_seconds(spec.rollout.progress_deadline)
     elapsed = _seconds_since(current.rollout_started_at, now)
     if elapsed > deadline:
-        return tick.rollback(
-            "ProgressDeadlineExceeded",
+        text = (
             f"no promotion within progressDeadline {spec.rollout.progress_deadline} "
-            f"(inconclusive checks: {current.inconclusive_checks})",
+            f"(inconclusive checks: {current.inconclusive_checks})"
         )
+        if spec.rollout.on_progress_deadline is DeadlineAction.PAUSE:
+            return tick.pause(PROGRESS_DEADLINE, text)
+        return tick.rollback(PROGRESS_DEADLINE, text)
     pending = tick.apply_pending_weight()
     if pending is not None:
         return pending

@@ -10,7 +10,12 @@ from hypothesis import strategies as st
 
 from roost.analysis.outcome import Outcome
 from roost.analysis.verdict import StepVerdict
-from roost.api.modeldeployment import ModelDeploymentSpec, ModelDeploymentStatus, Phase
+from roost.api.modeldeployment import (
+    DeadlineAction,
+    ModelDeploymentSpec,
+    ModelDeploymentStatus,
+    Phase,
+)
 from roost.rollout.actions import (
     DeployCanary,
     DeployStable,
@@ -347,3 +352,36 @@ def test_a_distribution_shift_with_action_pause_pauses_with_the_reason() -> None
     assert decision.status.phase is Phase.PAUSED
     assert decision.status.pause_reason == "PredictionDistributionShift"
     assert _kinds(decision) == []  # traffic stays where it was
+
+
+def test_the_progress_deadline_can_pause_for_a_person_instead_of_rolling_back() -> None:
+    patient = SPEC.model_copy(
+        update={
+            "rollout": SPEC.rollout.model_copy(
+                update={"on_progress_deadline": DeadlineAction.PAUSE}
+            )
+        }
+    )
+
+    def tick(status: ModelDeploymentStatus, seconds: float, **kwargs: Any) -> Decision:
+        return decide(
+            patient,
+            status,
+            observed=Observed(revision="r2", canary_capacity=100),
+            verdict=kwargs.get("verdict"),
+            now=T0 + timedelta(seconds=seconds),
+            command=kwargs.get("command"),
+        )
+
+    status = _started()
+    for second in range(60, 3600, 30):
+        status = tick(status, second, verdict=HOLD).status
+    paused = tick(status, 3601, verdict=HOLD)
+    assert paused.status.phase is Phase.PAUSED
+    assert paused.status.pause_reason == "ProgressDeadlineExceeded"
+    assert _kinds(paused) == []  # traffic stays where it was
+    assert tick(paused.status, 3700, verdict=FAIL).status.phase is Phase.ROLLED_BACK
+    resumed = tick(paused.status, 4000, command=Command.RESUME).status
+    assert resumed.phase is Phase.PROGRESSING
+    assert resumed.rollout_started_at == T0 + timedelta(seconds=4000)  # a new deadline
+    assert tick(resumed, 4030, verdict=HOLD).status.phase is Phase.PROGRESSING
