@@ -299,7 +299,7 @@ class DistributionState:
         )
 
 
-def _align(
+def align(
     bounds: tuple[float, ...], counts: Sequence[float], onto: tuple[float, ...]
 ) -> tuple[float, ...]:
     """Merge per-bucket counts onto coarser bounds (a subset of ``bounds``, +Inf last)."""
@@ -334,10 +334,10 @@ def update(
     common = tuple(sorted(bounds))
     c_bounds, c_counts = bucket_counts(canary)
     s_bounds, s_counts = bucket_counts(stable)
-    c = _align(c_bounds, c_counts, common)
-    s = _align(s_bounds, s_counts, common)
-    old_c = _align(state.bounds, state.canary, common) if state.bounds else (0.0,) * len(common)
-    old_s = _align(state.bounds, state.stable, common) if state.bounds else (0.0,) * len(common)
+    c = align(c_bounds, c_counts, common)
+    s = align(s_bounds, s_counts, common)
+    old_c = align(state.bounds, state.canary, common) if state.bounds else (0.0,) * len(common)
+    old_s = align(state.bounds, state.stable, common) if state.bounds else (0.0,) * len(common)
     ln_bf = float(window_ln_e(c, s, state.concentration))
     ln_plugin = float(window_ln_e_plugin(c, s, plugin_tilt(old_c, old_s)))
     informative = sum(c) > 0 and sum(s) > 0
