@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -116,6 +117,7 @@ async def reconcile(
     policies = {
         key[1]: next(iter(store)) for key, store in slo_policies.items() if key[0] == namespace
     }
+    started = time.perf_counter()
     async with runtime.lock(uid):
         result = await Reconciler(runtime).tick(
             namespace=namespace,
@@ -129,6 +131,7 @@ async def reconcile(
             now=datetime.now(UTC),
             events=emit,
         )
+    runtime.telemetry.tick_seconds.observe(time.perf_counter() - started)
     patch.status.update(result.status)
     if result.clear_command:
         patch.metadata.setdefault("annotations", {})[ANNOTATION_COMMAND] = None

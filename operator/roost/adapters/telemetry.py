@@ -49,6 +49,19 @@ class Telemetry:
             ["prometheus"],
             registry=self.registry,
         )
+        self.tick_seconds = Histogram(
+            "roost_tick_duration_seconds",
+            "Time of one ModelDeployment's reconcile tick in the handler (reading, analysis, "
+            "actions), without kopf's status patch.",
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+        )
+        self.status_patches = Counter(
+            "roost_status_patches_total",
+            "Ticks by whether their status patch had changes (sent) or none (skipped).",
+            ["result"],
+            registry=self.registry,
+        )
 
     def serve(self, port: int, address: str = "0.0.0.0") -> None:
         start_http_server(port, addr=address, registry=self.registry)
