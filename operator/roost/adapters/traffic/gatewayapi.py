@@ -1,12 +1,26 @@
-"""Gateway API: weights on an HTTPRoute's backendRefs (<name>-stable, <name>-canary)."""
+"""Gateway API: weights on an HTTPRoute's backendRefs (<name>-stable, <name>-canary).
+
+Writes are a read-modify-replace with the read resourceVersion, retried on 409
+(``Kube.update_custom``): only the rules that point at the model change, every
+other rule and field of the route is the route owner's. Edits by others to
+those weights are undone by ``check()`` on the next tick (see the package
+docstring).
+"""
 
 from __future__ import annotations
 
-import copy
+import logging
 from typing import Any
 
 from roost.adapters.kube import Kube, NotFoundError
-from roost.adapters.traffic import Backends, TrafficError
+from roost.adapters.traffic import (
+    Backends,
+    TrafficError,
+    recorded_weight,
+    with_recorded_weight,
+)
+
+_log = logging.getLogger(__name__)
 
 GROUP, VERSION, PLURAL = "gateway.networking.k8s.io", "v1", "httproutes"
 
@@ -14,7 +28,8 @@ GROUP, VERSION, PLURAL = "gateway.networking.k8s.io", "v1", "httproutes"
 def weighted(
     route: dict[str, Any], *, name: str, port: int, canary_weight: int
 ) -> dict[str, Any] | None:
-    """The route with every rule that points at the model weighted; None if unchanged.
+    """The route with every rule that points at the model weighted and the weight
+    recorded in its annotation; None if unchanged.
 
     A rule points at the model when one of its backendRefs names the Service
     ``<name>``, ``<name>-stable`` or ``<name>-canary``. Other rules are left alone.
@@ -32,7 +47,7 @@ def weighted(
         },
         {"group": "", "kind": "Service", "name": canary, "port": port, "weight": canary_weight},
     ]
-    updated = copy.deepcopy(route)
+    updated = with_recorded_weight(route, name, canary_weight)
     matched = False
     for rule in updated.get("spec", {}).get("rules", []):
         refs = rule.get("backendRefs") or []
@@ -73,17 +88,34 @@ class GatewayAPIProvider:
         return settings.http_route
 
     async def check(self, backends: Backends) -> None:
-        name = self._route_name(backends)
+        """Raise TrafficError when the route is missing or has no rule for the model;
+        restore the weights Roost last wrote when someone else changed them."""
+        name, port = backends.owner.name, backends.spec.service.port
+        route_name = self._route_name(backends)
         try:
             route = await self.kube.get_custom(
-                GROUP, VERSION, PLURAL, backends.owner.namespace, name
+                GROUP, VERSION, PLURAL, backends.owner.namespace, route_name
             )
         except NotFoundError:
             raise TrafficError(
-                f"HTTPRoute {backends.owner.namespace}/{name} not found "
+                f"HTTPRoute {backends.owner.namespace}/{route_name} not found "
                 "(traffic.gatewayAPI.httpRoute)"
             ) from None
-        weighted(route, name=backends.owner.name, port=backends.spec.service.port, canary_weight=0)
+        recorded = recorded_weight(route, name)
+        if recorded is None:
+            weighted(route, name=name, port=port, canary_weight=0)  # raises if unusable
+            return
+        if weighted(route, name=name, port=port, canary_weight=recorded) is not None:
+            _log.warning(
+                "HTTPRoute %s/%s: the weights for %s were changed by someone else "
+                "(canary now %s%%); restoring Roost's %d%%",
+                backends.owner.namespace,
+                route_name,
+                name,
+                applied_weight(route, name=name),
+                recorded,
+            )
+            await self.set_weight(backends, recorded)
 
     async def set_weight(self, backends: Backends, canary_weight: int) -> int:
         name, port = backends.owner.name, backends.spec.service.port

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import copy
+import logging
 from typing import Any
 
 from roost.adapters.kube import Kube, NotFoundError
-from roost.adapters.traffic import Backends, TrafficError
+from roost.adapters.traffic import (
+    Backends,
+    TrafficError,
+    recorded_weight,
+    with_recorded_weight,
+)
+
+_log = logging.getLogger(__name__)
 
 GROUP, VERSION, PLURAL = "networking.istio.io", "v1", "virtualservices"
 
@@ -18,10 +25,11 @@ def _short_host(host: str) -> str:
 def weighted(
     service: dict[str, Any], *, name: str, canary_weight: int, routes: list[str] | None
 ) -> dict[str, Any] | None:
-    """The VirtualService with the model's http routes weighted; None if unchanged."""
+    """The VirtualService with the model's http routes weighted and the weight recorded
+    in its annotation; None if unchanged."""
     stable, canary = f"{name}-stable", f"{name}-canary"
     ours = {name, stable, canary}
-    updated = copy.deepcopy(service)
+    updated = with_recorded_weight(service, name, canary_weight)
     matched = False
     for http in updated.get("spec", {}).get("http", []):
         if routes and http.get("name") not in routes:
@@ -60,7 +68,10 @@ class IstioProvider:
         return istio.virtual_service, istio.routes
 
     async def check(self, backends: Backends) -> None:
+        """Raise TrafficError when the VirtualService is missing or has no route to the
+        model; restore the weights Roost last wrote when someone else changed them."""
         name, routes = self._settings(backends)
+        model = backends.owner.name
         try:
             current = await self.kube.get_custom(
                 GROUP, VERSION, PLURAL, backends.owner.namespace, name
@@ -70,7 +81,20 @@ class IstioProvider:
                 f"VirtualService {backends.owner.namespace}/{name} not found "
                 "(traffic.istio.virtualService)"
             ) from None
-        weighted(current, name=backends.owner.name, canary_weight=0, routes=routes)
+        recorded = recorded_weight(current, model)
+        if recorded is None:
+            weighted(current, name=model, canary_weight=0, routes=routes)  # raises if unusable
+            return
+        if weighted(current, name=model, canary_weight=recorded, routes=routes) is not None:
+            _log.warning(
+                "VirtualService %s/%s: the weights for %s were changed by someone else; "
+                "restoring Roost's %d%%",
+                backends.owner.namespace,
+                name,
+                model,
+                recorded,
+            )
+            await self.set_weight(backends, recorded)
 
     async def set_weight(self, backends: Backends, canary_weight: int) -> int:
         vs_name, routes = self._settings(backends)
