@@ -371,6 +371,179 @@ def _cmd_status(args: argparse.Namespace) -> int:
         time.sleep(args.interval)
 
 
+# --- roost drift ------------------------------------------------------------------
+
+
+def _histogram_from_file(path: str, name: str | None, match: Sequence[tuple[str, str]]) -> Any:
+    """Cumulative counts per le from a JSON mapping or a Prometheus text exposition."""
+    import math
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise InputError(f"{path}: {error.strerror}") from None
+    if path.endswith(".json"):
+        try:
+            raw = json.loads(text)
+            return {math.inf if k == "+Inf" else float(k): float(v) for k, v in raw.items()}
+        except (ValueError, AttributeError) as error:
+            raise InputError(
+                f"{path}: expected a JSON object of le bound to cumulative count, e.g. "
+                f'{{"0.1": 4, "+Inf": 10}} ({error})'
+            ) from None
+    counts: dict[float, float] = {}
+    found: set[str] = set()
+    try:
+        families = list(text_string_to_metric_families(text))
+    except ValueError as error:
+        raise InputError(f"{path}: not Prometheus text exposition format ({error})") from None
+    for family in families:
+        for sample in family.samples:
+            if not sample.name.endswith("_bucket") or "le" not in sample.labels:
+                continue
+            base = sample.name.removesuffix("_bucket")
+            if name is not None and base != name:
+                continue
+            if any(sample.labels.get(k) != v for k, v in match):
+                continue
+            found.add(base)
+            bound = float(sample.labels["le"])
+            counts[bound] = counts.get(bound, 0.0) + float(sample.value)
+    if len(found) > 1:
+        raise InputError(
+            f"{path}: several histograms ({', '.join(sorted(found))}); use --histogram"
+        )
+    if not counts:
+        raise InputError(
+            f"{path}: no histogram buckets"
+            + (f" named {name}_bucket" if name else "")
+            + (" matching " + ",".join(f"{k}={v}" for k, v in match) if match else "")
+        )
+    return counts
+
+
+def _histograms_from_prometheus(args: argparse.Namespace) -> tuple[Any, Any]:
+    import asyncio
+    from datetime import UTC, datetime
+
+    from roost.adapters.metrics_reader import answer
+    from roost.adapters.prometheus import PrometheusClient
+    from roost.slo import promql, selectors
+
+    if not args.histogram:
+        raise InputError("--histogram is required with --prometheus")
+    if not (args.baseline and args.candidate):
+        raise InputError("--baseline and --candidate (version label values) are required")
+    try:
+        histogram = selectors.parse(args.histogram)
+        matchers = [selectors.equal(k, v) for k, v in args.match]
+        matchers.append(selectors.one_of(args.version_label, [args.baseline, args.candidate]))
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    query, group_by = promql.histogram_buckets_query(
+        histogram=histogram, seconds=args.window, matchers=matchers, group_by=(args.version_label,)
+    )
+    client = PrometheusClient(url=args.prometheus, timeout=30.0)
+    result = asyncio.run(client.query(query, at=datetime.now(UTC)))
+    answered = answer(result, group_by)
+    if isinstance(answered, str):
+        raise InputError(f"Prometheus: {answered} (query: {query})")
+    a = promql.arm_histogram(answered, (args.baseline,))
+    b = promql.arm_histogram(answered, (args.candidate,))
+    for version, counts in ((args.baseline, a), (args.candidate, b)):
+        if counts is None:
+            raise InputError(
+                f"Prometheus has no {args.histogram}_bucket series with "
+                f"{args.version_label}={version} over the last {args.window:g}s (query: {query})"
+            )
+    return a, b
+
+
+def _cmd_drift(args: argparse.Namespace) -> int:
+    """Compare two prediction histograms: PSI, KS, chi-squared and the sequential test."""
+    import math
+
+    from roost.analysis import distribution, sequential
+
+    if not 0 < args.alpha < 1:
+        raise InputError(f"--alpha: expected a level in (0, 1), got {args.alpha:g}")
+    if args.threshold is not None and not args.threshold > 0:
+        raise InputError(f"--threshold: expected a positive number, got {args.threshold:g}")
+    if args.prometheus:
+        if args.files:
+            raise InputError("give two histogram files or --prometheus, not both")
+        a, b = _histograms_from_prometheus(args)
+        names = (f"{args.version_label}={args.baseline}", f"{args.version_label}={args.candidate}")
+    else:
+        if len(args.files) != 2:
+            raise InputError("give two histogram files (baseline, candidate) or --prometheus URL")
+        a = _histogram_from_file(args.files[0], args.histogram, args.match)
+        b = _histogram_from_file(args.files[1], args.histogram, args.match)
+        names = (args.files[0], args.files[1])
+    try:
+        result = distribution.compare(a, b)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    from roost.api.slopolicy import DRIFT_DEFAULTS, DriftStatistic
+
+    statistic = DriftStatistic(args.statistic)
+    threshold = args.threshold if args.threshold is not None else DRIFT_DEFAULTS[statistic][1]
+    value = result.statistic(statistic.value)
+    ln_alarm = sequential.ln_threshold(args.alpha)
+    drift = value is not None and value >= threshold and result.ln_e >= ln_alarm
+    report = {
+        "baseline": names[0],
+        "candidate": names[1],
+        "observations": {"baseline": sum(result.a), "candidate": sum(result.b)},
+        "psi": result.psi,
+        "ks": result.ks,
+        "chi2": result.chi2,
+        "cohensW": result.cohens_w,
+        "statistic": statistic.value,
+        "value": value,
+        "threshold": threshold,
+        "lnE": result.ln_e,
+        "pValueBound": result.p_value,
+        "alpha": args.alpha,
+        "drift": drift,
+        "buckets": [
+            {
+                "le": "+Inf" if math.isinf(bound) else bound,
+                "baseline": x,
+                "candidate": y,
+            }
+            for bound, x, y in zip(result.bounds, result.a, result.b, strict=True)
+        ],
+    }
+    if args.output == "json":
+        print(json.dumps(report, indent=2))
+    else:
+        total_a, total_b = sum(result.a), sum(result.b)
+        print(f"baseline  {names[0]}: {total_a:.0f} observations")
+        print(f"candidate {names[1]}: {total_b:.0f} observations")
+        print(f"{'le':>10}  {'baseline':>9}  {'candidate':>9}")
+        for bound, x, y in zip(result.bounds, result.a, result.b, strict=True):
+            le = "+Inf" if math.isinf(bound) else f"{bound:g}"
+            print(f"{le:>10}  {x / total_a:>9.1%}  {y / total_b:>9.1%}")
+
+        def fmt(v: float | None) -> str:
+            return "n/a" if v is None else f"{v:.4f}"
+
+        print(
+            f"PSI {fmt(result.psi)}  KS {fmt(result.ks)}  chi2 {fmt(result.chi2)}  "
+            f"Cohen's w {fmt(result.cohens_w)}"
+        )
+        print(
+            f"test: ln e {result.ln_e:.2f} (significant at alpha {args.alpha:g} from "
+            f"{ln_alarm:.2f}; p <= {result.p_value:.3g})"
+        )
+        verdict = "DRIFT" if drift else "no drift"
+        print(f"{verdict}: {statistic.value} {fmt(value)} vs threshold {threshold:g}")
+    return 1 if drift else 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="roost", description=__doc__)
     parser.add_argument("--version", action="version", version=f"roost {__version__}")
@@ -460,6 +633,7 @@ def _parser() -> argparse.ArgumentParser:
         ("abort", "roll the canary back now"),
         ("pause", "hold the rollout at its current weight"),
         ("resume", "continue a paused rollout (or one held by the budget guard)"),
+        ("reset-reference", "collect a new drift reference for the stable version"),
     ):
         control = commands.add_parser(verb, help=text)
         control.add_argument("name")
@@ -474,6 +648,36 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("-w", "--watch", action="store_true")
     status.add_argument("--interval", type=float, default=2.0)
     status.set_defaults(run=_cmd_status)
+
+    drift = commands.add_parser(
+        "drift",
+        help="compare two prediction histograms (files or Prometheus); exit 1 on drift",
+    )
+    drift.add_argument(
+        "files",
+        nargs="*",
+        help="baseline and candidate: JSON {le: cumulative count} or Prometheus text format",
+    )
+    drift.add_argument("--histogram", help="histogram base name (without _bucket)")
+    drift.add_argument(
+        "--match",
+        nargs="+",
+        action="extend",
+        type=_label_pair,
+        default=[],
+        metavar="LABEL=VALUE",
+        help="only series with these labels",
+    )
+    drift.add_argument("--prometheus", metavar="URL", help="query the two versions from here")
+    drift.add_argument("--version-label", default="version")
+    drift.add_argument("--baseline", metavar="VERSION")
+    drift.add_argument("--candidate", metavar="VERSION")
+    drift.add_argument("--window", type=_duration, default=3600.0, help="e.g. 1h (Prometheus)")
+    drift.add_argument("--statistic", choices=("psi", "ks", "chi2"), default="psi")
+    drift.add_argument("--threshold", type=float, help="default psi 0.25, ks 0.1, chi2 (w) 0.3")
+    drift.add_argument("--alpha", type=float, default=0.01, help="test level (default 0.01)")
+    drift.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    drift.set_defaults(run=_cmd_drift)
 
     validate = commands.add_parser("validate", help="check manifests offline")
     validate.add_argument("files", nargs="+")

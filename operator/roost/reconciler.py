@@ -41,8 +41,9 @@ from roost.api.modeldeployment import (
 from roost.api.slopolicy import SLOPolicySpec
 from roost.api.status import Condition, ConditionStatus, set_condition
 from roost.capacity.sizing import size
+from roost.rollout import drift as drift_watch
 from roost.rollout import schedule
-from roost.rollout.actions import EmitEvent
+from roost.rollout.actions import EmitEvent, EventType
 from roost.rollout.machine import ACTIVE_PHASES, Command, Observed, decide
 from roost.slo import batch, selectors
 from roost.slo.budget import BudgetReport
@@ -330,12 +331,14 @@ class Reconciler:
                 ),
             }
         )
+        status = await self._watch(key, spec, policy, status, client, command, now, events)
         self._register_due(key, spec, policy, status, client, now)
         telemetry = self.rt.telemetry
         telemetry.record_phase(namespace, name, status.phase)
         telemetry.record_weight(namespace, name, weight.desired, weight.applied)
         if verdict is not None:
             telemetry.verdicts.labels(namespace, name, verdict.outcome.value, verdict.reason).inc()
+            await self._alerts(namespace, name, current, verdict, events)
         return TickResult(status=status_patch(status), clear_command=command is not None)
 
     async def _observe(
@@ -365,7 +368,7 @@ class Reconciler:
         starting = rev not in (current.stable_revision, current.canary_revision) or (
             current.phase is not None and current.phase.value == "Pending"
         )
-        allowed, message = True, ""
+        allowed, message, reason = True, "", "ErrorBudgetLow"
         if (
             starting
             and current.stable_version
@@ -374,8 +377,15 @@ class Reconciler:
             reports = await self._stable_budgets(client, spec, policy, current.stable_version, now)
             guard = budget_guard(policy, reports)
             allowed, message = guard.allowed, guard.message
+        held = drift_watch.holds_rollouts(current.drift) if starting else None
+        if allowed and held is not None:
+            allowed, message, reason = False, held, "StableDrifted"
         return Observed(
-            revision=rev, canary_capacity=capacity, rollout_allowed=allowed, guard_message=message
+            revision=rev,
+            canary_capacity=capacity,
+            rollout_allowed=allowed,
+            guard_message=message,
+            guard_reason=reason,
         )
 
     async def _analyse(
@@ -399,6 +409,90 @@ class Reconciler:
         if measurements.error is not None:
             self.rt.telemetry.query_errors.labels(client.url).inc()
         return analyze(policy, measurements, current.comparison)
+
+    async def _alerts(
+        self,
+        namespace: str,
+        name: str,
+        current: ModelDeploymentStatus,
+        verdict: StepVerdict,
+        events: EventSink,
+    ) -> None:
+        """Distribution gates: their statistic as a metric; an Event when an alert-only one first
+        finds a shift (rollback and pause ones speak through the rollout's own events)."""
+        before = {
+            g.objective
+            for g in (current.last_analysis.gates if current.last_analysis else [])
+            if g.gate == "distribution" and g.outcome == "fail"
+        }
+        for gate in verdict.gates:
+            if gate.gate != "distribution":
+                continue
+            self.rt.telemetry.record_drift(namespace, name, gate.objective, gate.distribution)
+            if gate.objective in verdict.alerts and gate.objective not in before:
+                await events(
+                    EmitEvent(
+                        EventType.WARNING,
+                        "PredictionDistributionShift",
+                        f"alert only (action alert): {verdict.message}",
+                    )
+                )
+
+    async def _watch(
+        self,
+        key: str,
+        spec: ModelDeploymentSpec,
+        policy: SLOPolicySpec,
+        status: ModelDeploymentStatus,
+        client: PrometheusClient,
+        command: Command | None,
+        now: datetime,
+        events: EventSink,
+    ) -> ModelDeploymentStatus:
+        """compareTo-reference checks: read the stable's due window, advance the drift watch."""
+        watch_key = f"{key}#watch"
+        stable = status.stable_version
+        reset = command is Command.RESET_REFERENCE
+        interval = spec.rollout.interval_seconds
+        start = drift_watch.watched_until(status.drift, stable)
+        if start is None or reset:
+            # A new watch begins at the next boundary: no window mixes two versions.
+            start = schedule.ceil_to(now, interval)
+        window = None
+        histograms = None
+        reading = (
+            drift_watch.reference_checks(policy)
+            and stable is not None
+            and status.phase not in ACTIVE_PHASES
+        )
+        due_window = schedule.due_window(start, now, interval) if reading else None
+        if due_window is not None:
+            due = _due_target(watch_key, spec, policy, status, client, *due_window, watch=True)
+            self.rt.due[watch_key] = due
+            measurements = await self.rt.reader.read(due)
+            if measurements.error is not None:
+                self.rt.telemetry.query_errors.labels(client.url).inc()
+            else:
+                window, histograms = due_window, measurements.histograms
+        update = drift_watch.advance(
+            policy,
+            stable_version=stable,
+            current=status.drift,
+            conditions=status.conditions,
+            start=start,
+            window=window,
+            histograms=histograms,
+            reset=reset,
+            now=now,
+            generation=status.observed_generation or 0,
+        )
+        for event in update.events:
+            await events(event)
+        namespace, name = key.split("/", 1)
+        self.rt.telemetry.record_watch(namespace, name, update.drift)
+        if not update.drift:
+            self.rt.due.pop(watch_key, None)
+        return status.model_copy(update={"drift": update.drift, "conditions": update.conditions})
 
     def _register_due(
         self,
@@ -432,16 +526,20 @@ def _due_target(
     client: PrometheusClient,
     start: datetime,
     end: datetime,
+    *,
+    watch: bool = False,
 ) -> DueTarget:
-    """This object's analysis window, as the batching reader groups it."""
-    assert status.canary_version is not None
+    """This object's analysis window (or, ``watch``, its drift watch's), as batches group it."""
     assert status.stable_version is not None
+    canary = status.stable_version if watch else status.canary_version
+    assert canary is not None
     target = batch.Target(
         key=key,
         policy=policy,
         metrics=spec.metrics,
-        canary_version=status.canary_version,
+        canary_version=canary,
         stable_version=status.stable_version,
+        watch=watch,
     )
     return DueTarget(target=target, prometheus=client, start=start, end=end)
 

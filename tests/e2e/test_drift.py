@@ -88,3 +88,79 @@ def test_a_canary_with_the_same_predictions_is_promoted(
     gate = next(g for g in status["lastAnalysis"]["gates"] if g["gate"] == "distribution")
     assert gate["outcome"] == "pass"
     assert gate["canary"]["total"] >= 500
+
+
+WATCH = {
+    "name": "score-watch",
+    "histogram": "model_prediction_score",
+    "compareTo": "reference",
+    "statistic": "psi",
+    "threshold": 0.25,
+    "minSamples": 300,
+    "meanWindowsToFalseAlarm": 1000,
+}
+
+
+def _watch(status: dict[str, Any]) -> dict[str, Any]:
+    return next((d for d in status.get("drift", []) if d["name"] == "score-watch"), {})
+
+
+def _drifted(status: dict[str, Any]) -> dict[str, Any]:
+    return next((c for c in status.get("conditions", []) if c["type"] == "Drifted"), {})
+
+
+def test_after_promotion_the_stable_is_watched_against_its_reference_and_drift_is_reported(
+    operator: OperatorProcess,  # noqa: F811
+    k8s: Cluster,  # noqa: F811
+    dataplane: Dataplane,
+    load_generator: Any,
+) -> None:
+    for simulator in dataplane.simulators:
+        simulator.set_error_rate(0.0)
+        simulator.set_predictions(2.0, 5.0)
+    start_stable(k8s, dataplane, distributions=[*DISTRIBUTIONS, WATCH])
+    load_generator(NAME, rps=100)
+    status = k8s.wait("the reference of v1", lambda s: _watch(s).get("stage") == "Watching")
+    assert _watch(status)["version"] == "v1"
+    assert _drifted(status)["status"] == "False"
+
+    roll_out(k8s)
+    k8s.wait(
+        "promotion", lambda s: s.get("phase") == "Succeeded" and s.get("stableVersion") == "v2"
+    )
+    status = k8s.wait(
+        "the reference of the promoted version",
+        lambda s: _watch(s).get("version") == "v2" and _watch(s).get("stage") == "Watching",
+    )
+    watch = _watch(status)
+    assert watch["referenceSamples"] >= 300
+    assert watch["referenceTakenAt"] is not None
+    assert _drifted(status)["reason"] == "NoDrift"
+
+    dataplane.simulator("v2").set_predictions(5.0, 2.0)  # the stable's scores move: PSI > 1
+    status = k8s.wait("the drift", lambda s: _drifted(s).get("status") == "True", timeout_s=180)
+    watch = _watch(status)
+    assert watch["stage"] == "Drifted"
+    assert watch["psi"] >= 0.25
+    assert watch["lnM"] >= watch["lnAlarm"]
+    assert _drifted(status)["reason"] == "PredictionDrift"
+    assert "psi" in _drifted(status)["message"]
+    reasons = {e.reason for e in k8s.events()}
+    assert {"DriftReferenceTaken", "PredictionDrift"} <= reasons
+    assert status["phase"] == "Succeeded"  # action alert: nothing else changes
+
+    # A person accepts the new behaviour: the reference is collected again, from now.
+    k8s.custom.patch_namespaced_custom_object(
+        "roost.dev",
+        "v1alpha1",
+        k8s.ns,
+        "modeldeployments",
+        NAME,
+        {"metadata": {"annotations": {"roost.dev/command": "reset-reference"}}},
+    )
+    status = k8s.wait(
+        "a new reference", lambda s: _watch(s).get("stage") in ("CollectingReference", "Watching")
+    )
+    status = k8s.wait("watching again", lambda s: _watch(s).get("stage") == "Watching")
+    assert _drifted(status)["status"] == "False"
+    assert "DriftReferenceReset" in {e.reason for e in k8s.events()}

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from roost.api.modeldeployment import Phase
+from roost.api.modeldeployment import DistributionEvidence, DriftWatchStatus, Phase
 
 
 class Telemetry:
@@ -63,6 +64,20 @@ class Telemetry:
             registry=self.registry,
         )
 
+        self.drift_value = Gauge(
+            "roost_prediction_drift",
+            "A distribution check's statistic (psi, ks, or chi2 as Cohen's w): canary vs stable "
+            "(compare_to=stable) or stable vs its reference (compare_to=reference).",
+            [*labels, "check", "statistic", "compare_to"],
+            registry=self.registry,
+        )
+        self.drifted = Gauge(
+            "roost_drifted",
+            "1 while a compareTo-reference check finds the stable version drifted, else 0.",
+            [*labels, "check"],
+            registry=self.registry,
+        )
+
     def serve(self, port: int, address: str = "0.0.0.0") -> None:
         start_http_server(port, addr=address, registry=self.registry)
 
@@ -75,6 +90,26 @@ class Telemetry:
     def record_weight(self, namespace: str, name: str, desired: int, applied: int) -> None:
         self.canary_weight.labels(namespace, name, "desired").set(desired)
         self.canary_weight.labels(namespace, name, "applied").set(applied)
+
+    def record_drift(
+        self, namespace: str, name: str, check: str, evidence: DistributionEvidence | None
+    ) -> None:
+        """A compareTo-stable check's statistic at this analysis tick."""
+        if evidence is not None and evidence.value is not None:
+            self.drift_value.labels(namespace, name, check, evidence.statistic, "stable").set(
+                evidence.value
+            )
+
+    def record_watch(self, namespace: str, name: str, drift: Sequence[DriftWatchStatus]) -> None:
+        """The drift watch's statistic and Drifted flag per compareTo-reference check."""
+        for entry in drift:
+            if entry.value is not None:
+                self.drift_value.labels(
+                    namespace, name, entry.name, entry.statistic, "reference"
+                ).set(entry.value)
+            self.drifted.labels(namespace, name, entry.name).set(
+                1.0 if entry.stage == "Drifted" else 0.0
+            )
 
     def forget(self, namespace: str, name: str) -> None:
         for candidate in Phase:

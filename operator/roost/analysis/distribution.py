@@ -350,3 +350,53 @@ def update(
         canary=tuple(a + b for a, b in zip(old_c, c, strict=True)),
         stable=tuple(a + b for a, b in zip(old_s, s, strict=True)),
     )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two histograms side by side, as ``roost drift`` prints them (b is judged against a)."""
+
+    bounds: tuple[float, ...]
+    a: tuple[float, ...]
+    b: tuple[float, ...]
+    psi: float | None
+    ks: float | None
+    chi2: float | None
+    cohens_w: float | None
+    ln_e: float
+    """ln of the one-window conditional e-value (b's counts against the pooled shares)."""
+
+    @property
+    def p_value(self) -> float:
+        """Its e-value as a p-value bound, min(1, 1/e)."""
+        return min(1.0, math.exp(-self.ln_e))
+
+    def statistic(self, name: str) -> float | None:
+        return {"psi": self.psi, "ks": self.ks, "chi2": self.cohens_w}[name]
+
+
+def compare(a: Mapping[float, float], b: Mapping[float, float]) -> Comparison:
+    """Effect sizes and the conditional multinomial test of b against a, on common bounds.
+
+    ``a`` and ``b`` are cumulative counts per ``le`` bound. Raises ValueError when the
+    two share no bound or either has no observations.
+    """
+    common = tuple(sorted(set(a) & set(b)))
+    if not common:
+        raise ValueError("the two histograms share no bucket bound (le)")
+    a_bounds, a_counts = bucket_counts(a)
+    b_bounds, b_counts = bucket_counts(b)
+    x = align(a_bounds, a_counts, common)
+    y = align(b_bounds, b_counts, common)
+    if sum(x) <= 0 or sum(y) <= 0:
+        raise ValueError("a histogram has no observations")
+    return Comparison(
+        bounds=common,
+        a=x,
+        b=y,
+        psi=psi(y, x),
+        ks=ks_distance(y, x),
+        chi2=chi_squared(y, x),
+        cohens_w=cohens_w(y, x),
+        ln_e=float(window_ln_e(y, x)),
+    )

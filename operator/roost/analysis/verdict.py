@@ -109,6 +109,7 @@ class StepVerdict:
     comparison: tuple[ComparisonState, ...] = field(default=())
     canary_burn_rate: float | None = None
     pause: bool = False  # a distribution check with action pause found a shift
+    alerts: tuple[str, ...] = ()  # distribution checks with action alert that found a shift
 
 
 def _checks(policy: SLOPolicySpec) -> list[DistributionCheck]:
@@ -317,7 +318,7 @@ def _judge_distribution(
             value=value,
             threshold=check.fail_threshold,
             warn_threshold=check.warn_level,
-            action=check.action.value,
+            action=check.effective_action.value,
             min_samples=check.min_samples,
             windows=state.windows,
             psi=distribution.psi(state.canary, state.stable),
@@ -410,9 +411,9 @@ def analyze(
         )
     gates += [gate for _, gate in drift]
     shifted = [(c, g) for c, g in drift if g.outcome == Outcome.FAIL.value]
-    rollback = [g for c, g in shifted if c.action is DriftAction.ROLLBACK]
-    pause = [g for c, g in shifted if c.action is DriftAction.PAUSE]
-    alerts = [g for c, g in shifted if c.action is DriftAction.ALERT]
+    rollback = [g for c, g in shifted if c.effective_action is DriftAction.ROLLBACK]
+    pause = [g for c, g in shifted if c.effective_action is DriftAction.PAUSE]
+    alerts = [g for c, g in shifted if c.effective_action is DriftAction.ALERT]
     waiting_drift = [g for c, g in drift if c.gates_rollout and g.outcome != Outcome.PASS.value]
 
     burns = [g.burn_rate for g in gates if g.gate == "burnRate" and g.burn_rate is not None]
@@ -422,6 +423,7 @@ def analyze(
         "comparison": tuple(states),
         "has_new_data": new_requests > 0,
         "canary_burn_rate": max(burns) if burns else None,
+        "alerts": tuple(g.objective for g in alerts),
     }
     failed = [g for g in gates if g.outcome == Outcome.FAIL.value and g.gate != "distribution"]
     failed += rollback

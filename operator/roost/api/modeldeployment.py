@@ -382,6 +382,52 @@ class ComparisonState(RoostModel):
     ]
 
 
+class DriftWatchStatus(RoostModel):
+    """A compareTo-reference check watching the stable version after promotion.
+
+    ``state`` is ``roost.analysis.watch.WatchState.to_dict()``: the reference's bucket
+    counts, the e-detector's ln M and the counts of its current run. The rest is the
+    same evidence in a form a person reads.
+    """
+
+    name: str = Field(description="The distribution check's name.")
+    version: str = Field(description="The stable version the reference belongs to.")
+    stage: Literal["CollectingReference", "Watching", "Drifted"]
+    watched_until: datetime | None = Field(
+        default=None, description="End of the last analysis window read (aligned)."
+    )
+    reference_since: datetime | None = Field(
+        default=None, description="Start of the first window in the reference."
+    )
+    reference_taken_at: datetime | None = Field(
+        default=None, description="When the reference reached minSamples and was frozen."
+    )
+    drifted_at: datetime | None = None
+    statistic: Literal["psi", "ks", "chi2"]
+    value: float | None = Field(
+        default=None, description="The statistic of the detector's current run vs the reference."
+    )
+    threshold: float
+    warn_threshold: float
+    action: Literal["alert", "pause"]
+    psi: float | None = None
+    ks: float | None = None
+    cohens_w: float | None = None
+    ln_m: float = Field(default=0.0, description="ln of the CUSUM e-detector statistic.")
+    ln_alarm: float = Field(description="ln(meanWindowsToFalseAlarm): ln_m at or above alarms.")
+    samples: float = Field(default=0.0, description="Observations in the detector's run.")
+    reference_samples: float = 0.0
+    bounds: Annotated[list[str], Field(max_length=64)] = Field(default_factory=list)
+    reference_shares: Annotated[list[float], Field(max_length=64)] = Field(default_factory=list)
+    recent_shares: Annotated[list[float], Field(max_length=64)] = Field(
+        default_factory=list, description="Shares over the detector's current run."
+    )
+    message: str = ""
+    state: Annotated[
+        dict[str, Any], Field(json_schema_extra={"x-kubernetes-preserve-unknown-fields": True})
+    ]
+
+
 class CapacityStatus(RoostModel):
     arrival_rate: float
     offered_load: float
@@ -427,6 +473,10 @@ class ModelDeploymentStatus(RoostModel):
         default=None, description="Highest canary burn rate at the last analysis (display)."
     )
     capacity: CapacityStatus | None = None
+    drift: Annotated[list[DriftWatchStatus], Field(max_length=16)] = Field(
+        default_factory=list,
+        description="compareTo-reference distribution checks watching the stable version.",
+    )
     conditions: list[Condition] = Field(default_factory=list)
 
 

@@ -219,8 +219,16 @@ DRIFT_MAX_THRESHOLD: dict[DriftStatistic, float] = {
 }
 
 
+DEFAULT_MEAN_WINDOWS_TO_FALSE_ALARM = 10_000
+"""compareTo reference: the e-detector's threshold A (docs/decisions.md)."""
+
+
 class DistributionCheck(RoostModel):
-    """A prediction-distribution gate: canary vs stable bucket counts of a classic histogram."""
+    """A prediction-distribution check on a classic histogram of the model's output.
+
+    compareTo stable gates a rollout (canary vs stable); compareTo reference watches the
+    stable version after promotion against a snapshot of its own first windows.
+    """
 
     model_config = cel_rules(
         {
@@ -234,6 +242,19 @@ class DistributionCheck(RoostModel):
             "message": "warnThreshold must not exceed threshold",
             "fieldPath": ".warnThreshold",
         },
+        {
+            "rule": "!has(self.action) || self.action != 'rollback' "
+            "|| !has(self.compareTo) || self.compareTo == 'stable'",
+            "message": "action rollback needs compareTo stable: after promotion there is no "
+            "previous version to roll back to; use alert or pause",
+            "fieldPath": ".action",
+        },
+        {
+            "rule": "!has(self.meanWindowsToFalseAlarm) "
+            "|| (has(self.compareTo) && self.compareTo == 'reference')",
+            "message": "meanWindowsToFalseAlarm applies to compareTo reference only",
+            "fieldPath": ".meanWindowsToFalseAlarm",
+        },
     )
 
     name: ObjectName
@@ -243,8 +264,9 @@ class DistributionCheck(RoostModel):
     )
     compare_to: CompareTo = Field(
         default=CompareTo.STABLE,
-        description="stable: canary vs stable during a rollout. reference (not yet "
-        "implemented): the stable vs a snapshot taken after promotion.",
+        description="stable: canary vs stable during a rollout. reference: after promotion, "
+        "the stable version's later windows vs a snapshot of its first minSamples "
+        "observations (sets the Drifted condition).",
     )
     statistic: DriftStatistic = Field(
         default=DriftStatistic.PSI,
@@ -260,22 +282,37 @@ class DistributionCheck(RoostModel):
         default=None,
         description="Record a warning at or above this. Default psi 0.1, ks 0.05, chi2 0.1.",
     )
-    action: DriftAction = Field(
-        default=DriftAction.ROLLBACK,
-        description="What a shift does: rollback, pause the rollout, or alert (record only).",
+    action: DriftAction | None = Field(
+        default=None,
+        description="What a shift does. compareTo stable: rollback (default), pause the "
+        "rollout, or alert (Event and metric only). compareTo reference: alert (default) or "
+        "pause (no new rollout starts while the stable has drifted, until the reference is "
+        "reset or the rollout resumed by hand).",
     )
     min_samples: Annotated[int, Field(ge=1, le=100_000_000)] = Field(
         default=1000,
         description="Canary observations needed before the gate can pass; fewer is "
-        "inconclusive, never pass.",
+        "inconclusive, never pass. compareTo reference: the reference's size, and the "
+        "observations a drift needs before it is reported.",
+    )
+    mean_windows_to_false_alarm: Annotated[int, Field(ge=2, le=1_000_000_000)] | None = Field(
+        default=None,
+        description="compareTo reference: when nothing changed, the detector alarms on "
+        "average no sooner than after this many analysis windows (its threshold; the "
+        "effect-size threshold makes alarms rarer still). Default 10000.",
     )
 
     @model_validator(mode="after")
     def _thresholds(self) -> Self:
-        if self.compare_to is CompareTo.REFERENCE:
+        if self.compare_to is CompareTo.REFERENCE and self.action is DriftAction.ROLLBACK:
             raise ValueError(
-                f"distribution {self.name!r}: compareTo reference (a post-promotion snapshot) "
-                "is not implemented yet; use compareTo stable"
+                f"distribution {self.name!r}: action rollback needs compareTo stable: after "
+                "promotion there is no previous version to roll back to; use alert or pause"
+            )
+        if self.compare_to is CompareTo.STABLE and self.mean_windows_to_false_alarm is not None:
+            raise ValueError(
+                f"distribution {self.name!r}: meanWindowsToFalseAlarm applies to compareTo "
+                "reference only"
             )
         top = DRIFT_MAX_THRESHOLD[self.statistic]
         for name, value in (("threshold", self.threshold), ("warnThreshold", self.warn_threshold)):
@@ -302,9 +339,22 @@ class DistributionCheck(RoostModel):
         return min(DRIFT_DEFAULTS[self.statistic][0], self.fail_threshold)
 
     @property
+    def effective_action(self) -> DriftAction:
+        if self.action is not None:
+            return self.action
+        return DriftAction.ROLLBACK if self.compare_to is CompareTo.STABLE else DriftAction.ALERT
+
+    @property
+    def alarm_windows(self) -> int:
+        """compareTo reference: the e-detector's threshold A."""
+        return self.mean_windows_to_false_alarm or DEFAULT_MEAN_WINDOWS_TO_FALSE_ALARM
+
+    @property
     def gates_rollout(self) -> bool:
         """A check whose failure acts on the rollout (spends part of the α budget)."""
-        return self.compare_to is CompareTo.STABLE and self.action is not DriftAction.ALERT
+        return (
+            self.compare_to is CompareTo.STABLE and self.effective_action is not DriftAction.ALERT
+        )
 
 
 class RolloutGuard(RoostModel):

@@ -50,6 +50,7 @@ class Command(StrEnum):
     ABORT = "abort"
     PAUSE = "pause"
     RESUME = "resume"
+    RESET_REFERENCE = "reset-reference"  # the drift watch's; the rollout ignores it
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,9 @@ class Observed:
 
     revision: str  # hash of the spec's pod template and model version
     canary_capacity: int = 0  # the largest weight (%) the canary's ready replicas can carry
-    rollout_allowed: bool = True  # the stable's error budget permits a rollout
+    rollout_allowed: bool = True  # the stable's error budget (and drift watch) permit a rollout
     guard_message: str = ""
+    guard_reason: str = "ErrorBudgetLow"
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ class _Tick:
             self.status = _with(
                 self.status,
                 self.now,
-                progressing=(False, "ErrorBudgetLow", self.observed.guard_message),
+                progressing=(False, self.observed.guard_reason, self.observed.guard_message),
                 phase=Phase.PENDING,
                 canary_revision=self.observed.revision,
                 canary_version=version,
@@ -491,11 +493,16 @@ def decide(
 
 
 def _forced(tick: _Tick) -> Decision:
-    """A person resumed a rollout the budget guard held back."""
+    """A person resumed a rollout the guard (error budget or drift) held back."""
+    reason = tick.observed.guard_reason
     tick.observed = Observed(
         revision=tick.observed.revision,
         canary_capacity=tick.observed.canary_capacity,
         rollout_allowed=True,
     )
-    tick.event(EventType.WARNING, "GuardOverridden", "rollout started despite the budget guard")
+    tick.event(
+        EventType.WARNING,
+        "GuardOverridden",
+        f"rollout started by a person despite the guard ({reason})",
+    )
     return tick.start(superseded=False)

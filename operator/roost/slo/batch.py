@@ -36,6 +36,17 @@ class Target:
     metrics: MetricLabels
     canary_version: str
     stable_version: str
+    watch: bool = False
+    """After promotion: only the compareTo-reference checks, for the stable version."""
+
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        return () if self.watch else tuple(self.policy.objectives)
+
+    @property
+    def checks(self) -> tuple[DistributionCheck, ...]:
+        wanted = CompareTo.REFERENCE if self.watch else CompareTo.STABLE
+        return tuple(d for d in self.policy.distributions if d.compare_to is wanted)
 
 
 def _sli_identity(objective: Objective) -> tuple[object, ...]:
@@ -92,10 +103,6 @@ class _HistogramGroup:
         )
 
 
-def _distribution_checks(policy: SLOPolicySpec) -> list[DistributionCheck]:
-    return [d for d in policy.distributions if d.compare_to is CompareTo.STABLE]
-
-
 @dataclass(frozen=True)
 class QueryPlan:
     """The queries for one window and how to read their answers back per target."""
@@ -122,7 +129,7 @@ class QueryPlan:
         for target in self._targets:
             readings: list[SLIReading] = []
             error: str | None = None
-            for objective in target.policy.objectives:
+            for objective in target.objectives:
                 total_q, bad_q, canary_key, stable_key = self._reads[(target.key, objective.name)]
                 total, bad = answers.get(total_q, "not asked"), answers.get(bad_q, "not asked")
                 if isinstance(total, str) or isinstance(bad, str):
@@ -136,7 +143,7 @@ class QueryPlan:
                     )
                 )
             histograms: list[HistogramReading] = []
-            for check in _distribution_checks(target.policy):
+            for check in target.checks:
                 if error is not None:
                     break
                 query, canary_key, stable_key = self._histograms[(target.key, check.name)]
@@ -169,7 +176,7 @@ def plan(targets: Sequence[Target], *, start: datetime, end: datetime) -> QueryP
     for target in targets:
         label_keys = tuple(sorted(target.metrics.labels))
         label_values = tuple(target.metrics.labels[k] for k in label_keys)
-        for objective in target.policy.objectives:
+        for objective in target.objectives:
             identity: tuple[object, ...] = (
                 _sli_identity(objective),
                 target.metrics.version_label,
@@ -194,7 +201,7 @@ def plan(targets: Sequence[Target], *, start: datetime, end: datetime) -> QueryP
     for target in targets:
         label_keys = tuple(sorted(target.metrics.labels))
         label_values = tuple(target.metrics.labels[k] for k in label_keys)
-        for check in _distribution_checks(target.policy):
+        for check in target.checks:
             hist_id: tuple[object, ...] = (
                 check.histogram,
                 target.metrics.version_label,

@@ -143,7 +143,9 @@ def test_evidence_survives_a_restart_through_status() -> None:
         ({"histogram": "score{"}, "histogram"),
         ({"action": "explode"}, "action"),
         ({"minSamples": 0}, "minSamples"),
-        ({"compareTo": "reference"}, "compareTo"),
+        ({"compareTo": "reference", "action": "rollback"}, "action rollback needs compareTo"),
+        ({"meanWindowsToFalseAlarm": 100}, "meanWindowsToFalseAlarm applies"),
+        ({"compareTo": "reference", "meanWindowsToFalseAlarm": 1}, "meanWindowsToFalseAlarm"),
     ],
 )
 def test_bad_distribution_input_names_the_field(check: dict[str, Any], field: str) -> None:
