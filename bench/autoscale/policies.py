@@ -2,7 +2,7 @@
 
 - Roost: ``roost.capacity.plan_capacity`` re-planned every 60 s from the scraped
   ``rate[2m]``, written as ``build_hpa_spec`` (minReplicas = plan, a Pods
-  in-flight target L*/N*, Roost's behavior) and run by the restated HPA.
+  in-flight target L_max(N*)/N*, Roost's behavior) and run by the restated HPA.
 - CPU HPA at a utilisation target (default behavior).
 - KEDA-style: External ``AverageValue`` on ``rate[2m]`` with a per-pod rps threshold.
 - KPA-like concurrency: 60 s stable / 6 s panic windows, target K × TU.

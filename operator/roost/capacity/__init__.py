@@ -20,7 +20,9 @@ from roost.capacity.hpa import (
 )
 from roost.capacity.planner import (
     CapacityPlan,
+    Carried,
     PlanLimit,
+    carried_load,
     plan_capacity,
     plan_for_share,
 )
@@ -30,11 +32,13 @@ __all__ = [
     "DEFAULT_INFLIGHT_METRIC",
     "DEFAULT_RECOMMENDED_REPLICAS_METRIC",
     "CapacityPlan",
+    "Carried",
     "HpaMetric",
     "PlanLimit",
     "ScalingBehavior",
     "SplitPlan",
     "build_hpa_spec",
+    "carried_load",
     "erlang_b",
     "erlang_c",
     "inflight_per_pod_target",

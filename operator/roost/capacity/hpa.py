@@ -5,9 +5,10 @@ adapter sends them. ``autoscaling-capacity.md`` §4.6 lists the two shapes the
 plan can take:
 
 - **In-flight per pod** (:attr:`HpaMetric.INFLIGHT_PER_POD`, the default): a
-  ``Pods`` metric of requests in flight with ``averageValue`` = L*/N*, the
-  in-flight count per replica that the plan predicts (Little's law). Works with
-  any per-pod gauge the model server already exports.
+  ``Pods`` metric of requests in flight with ``averageValue`` = L_max(N*)/N*,
+  the in-flight count per replica at the highest rate the planned replicas
+  carry within the wait budget (Erlang C and Little's law). Works with any
+  per-pod gauge the model server already exports.
 - **Recommended replicas** (:attr:`HpaMetric.RECOMMENDED_REPLICAS`, §4.6's
   "option 1"): an ``External`` metric that carries the planned replica count
   itself, with ``averageValue: "1"`` so that the HPA's ``ceil(value / 1)`` *is*
@@ -23,6 +24,8 @@ import enum
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from roost.capacity.planner import carried_load
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -119,21 +122,36 @@ class ScalingBehavior:
 
 
 def inflight_per_pod_target(plan: CapacityPlan) -> float:
-    """Requests in flight per replica that the plan predicts: L*/N*.
+    """Requests in flight per replica at the most the planned replicas carry: L_max(N*)/N*.
 
-    By Little's law L* = λ·(S + E[Wq]) at the provisioned slots (§4.6 option 2).
-    With every pod at this average the HPA's ratio is 1 and it holds
-    ``plan.replicas``; more traffic raises the average and the HPA adds pods in
-    proportion until the operator re-plans. A gauge that counts only requests
-    being executed reads a/N* = utilisation × K instead, lower by E[Wq]/S, which
-    at any plan that meets a sensible budget is far inside the HPA's 10 %
-    tolerance. With no traffic to plan from (or no replicas) the target is one
-    full replica, ``slots_per_replica``: the HPA then only reacts to pods whose
-    slots are all busy, until the operator re-plans from measured traffic.
+    ``N*`` is ``plan.replicas`` (at least 1, the HPA's floor) and L_max(N*) the
+    mean in flight, by Little's law λ_max·(S + E[Wq]), at λ_max, the highest
+    arrival rate that N*·K slots serve within the plan's wait budget
+    (:func:`~roost.capacity.planner.carried_load`). The HPA's ratio is then the
+    load as a fraction of what the plan can carry: below 1 it holds
+    ``minReplicas`` (the plan), and it adds replicas only once the pods carry
+    more than the planned replicas can within budget.
+
+    §4.6's option 2 targets L*/N*, the in-flight count the plan *predicts* at
+    the measured rate, instead. That treats the plan's spare capacity as if it
+    were needed: the HPA scales on the sampling noise of a small integer gauge
+    (the HPA syncs on one scrape, whose sum over pods varies like a Poisson count
+    around L*), and a scale-up is held for the 300 s down-scale window. In the
+    B2 simulation (``docs/benchmarks.md``) that cost about twice the
+    replica-hours of the plan itself; the capacity target removes most of it.
+    The gauge must count queued requests as well as those being served: at
+    large plans the target nears or exceeds K (3.58 per pod in §4.3 case B,
+    4.13 at 100 times case A's rate, both with K = 4), which a gauge of busy
+    slots alone never reaches by the 10 % the HPA's tolerance asks.
     """
-    if plan.replicas == 0 or plan.mean_in_flight == 0 or not math.isfinite(plan.mean_in_flight):
-        return float(plan.slots_per_replica)
-    return plan.mean_in_flight / plan.replicas
+    replicas = max(1, plan.replicas)
+    carried = carried_load(
+        servers=replicas * plan.slots_per_replica,
+        service_time=plan.service_time,
+        wait_budget=plan.wait_budget,
+        wait_percentile=plan.wait_percentile,
+    )
+    return carried.in_flight / replicas
 
 
 def milli_quantity(value: float) -> str:

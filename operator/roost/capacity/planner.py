@@ -26,7 +26,9 @@ from roost.capacity import erlang
 __all__ = [
     "MAX_OFFERED_LOAD",
     "CapacityPlan",
+    "Carried",
     "PlanLimit",
+    "carried_load",
     "plan_capacity",
     "plan_for_share",
 ]
@@ -292,6 +294,80 @@ def _required_slots(
         if quantile <= wait_budget:
             return servers, reason if servers == start else PlanLimit.WAIT_BUDGET
     raise AssertionError("unreachable: C(c, a) tends to 0 as c grows")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Carried:
+    """The most a fixed number of slots carries while holding the wait budget."""
+
+    servers: int
+    arrival_rate: float
+    """λ_max: the highest arrival rate whose wait percentile is within budget."""
+    offered_load: float
+    """λ_max·S: busy slots at that rate (Little's law)."""
+    in_flight: float
+    """λ_max·(S + E[Wq]): requests in service or queued at that rate (Little's law)."""
+
+    @property
+    def utilisation(self) -> float:
+        """ρ* = λ_max·S / c: the busy fraction of each slot at the highest rate within budget."""
+        return self.offered_load / self.servers
+
+
+def carried_load(
+    *,
+    servers: int,
+    service_time: float,
+    wait_budget: float,
+    wait_percentile: float = 0.99,
+    relative_precision: float = 1e-7,
+) -> Carried:
+    """The highest arrival rate that ``servers`` slots carry within ``wait_budget``.
+
+    The inverse of the plan: for a fixed c, the wait percentile grows with λ (C
+    rises and the tail rate cμ − λ falls), so λ_max is found by bisection on
+    (0, c/S) to ``relative_precision``. The mean in flight at λ_max is the highest
+    average an in-flight gauge reads while the slots still meet the budget;
+    :func:`roost.capacity.hpa.inflight_per_pod_target` divides it by the replicas.
+    Square-root staffing shows here: ρ* = λ_max·S/c rises with c (§4.2).
+    """
+    if not (_is_count(servers) and servers >= 1):
+        raise ValueError(f"servers must be an integer >= 1, got {servers!r}")
+    if not (math.isfinite(service_time) and service_time > 0):
+        raise ValueError(f"service_time must be finite seconds > 0, got {service_time!r}")
+    if not (math.isfinite(wait_budget) and wait_budget >= 0):
+        raise ValueError(f"wait_budget must be finite seconds >= 0, got {wait_budget!r}")
+    if not (math.isfinite(wait_percentile) and 0 < wait_percentile < 1):
+        raise ValueError(
+            f"wait_percentile must be a fraction strictly between 0 and 1, got {wait_percentile!r}"
+        )
+    if not (math.isfinite(relative_precision) and 0 < relative_precision < 1):
+        raise ValueError(f"relative_precision must be in (0, 1), got {relative_precision!r}")
+    low, high = 0.0, servers / service_time  # within budget at low; never at high (a = c)
+    while high - low > relative_precision * high:
+        middle = (low + high) / 2
+        queue = _queue_at(
+            servers=servers,
+            arrival_rate=middle,
+            service_time=service_time,
+            wait_percentile=wait_percentile,
+        )
+        if queue.wait_quantile <= wait_budget:
+            low = middle
+        else:
+            high = middle
+    queue = _queue_at(
+        servers=servers,
+        arrival_rate=low,
+        service_time=service_time,
+        wait_percentile=wait_percentile,
+    )
+    return Carried(
+        servers=servers,
+        arrival_rate=low,
+        offered_load=low * service_time,
+        in_flight=low * (service_time + queue.mean_wait),
+    )
 
 
 def _slots_for_utilisation(offered_load: float, max_utilisation: float) -> int:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import pytest
 
 from roost.capacity import hpa
 from roost.capacity.hpa import HpaMetric, ScalingBehavior, build_hpa_spec
-from roost.capacity.planner import CapacityPlan, plan_capacity
+from roost.capacity.planner import CapacityPlan, carried_load, plan_capacity
 
 TARGET = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "resnet-v2"}
 
@@ -34,20 +35,50 @@ def test_spec_holds_the_planned_replicas_as_its_floor() -> None:
     assert spec["maxReplicas"] == 20
 
 
-def test_default_metric_is_inflight_per_pod_at_littles_law_target() -> None:
+def test_default_metric_is_inflight_per_pod_at_the_plans_capacity() -> None:
     plan = case_a()
     spec = build_hpa_spec(plan, scale_target_ref=TARGET)
-    # L* = λ·(S + E[Wq]) = 200 × (0.05 + 0.0000187) ≈ 10.0037; per replica ≈ 2.0007.
-    assert hpa.inflight_per_pod_target(plan) == pytest.approx(10.0037311 / 5)
+    # 5 replicas = 20 slots hold p99 wait <= 10 ms up to λ_max ≈ 255.25 req/s
+    # (a = 12.76); L_max = λ_max·(S + E[Wq]) ≈ 12.837, so 2.567 per replica.
+    assert hpa.inflight_per_pod_target(plan) == pytest.approx(12.837457 / 5, rel=1e-6)
     assert spec["metrics"] == [
         {
             "type": "Pods",
             "pods": {
                 "metric": {"name": "model_inflight_requests"},
-                "target": {"type": "AverageValue", "averageValue": "2000m"},
+                "target": {"type": "AverageValue", "averageValue": "2567m"},
             },
         }
     ]
+
+
+def test_target_is_above_the_planned_load_so_the_hpa_holds_the_plan() -> None:
+    # At the planned rate the pods read L*/N* (Little's law), a ratio below the
+    # tolerance band, so the HPA proposes at most the plan: no scaling on the
+    # plan's own spare capacity.
+    for rate in (5.0, 20.0, 60.0, 200.0, 2000.0):
+        plan = case_a(arrival_rate=rate, max_replicas=None)
+        ratio = (plan.mean_in_flight / plan.replicas) / hpa.inflight_per_pod_target(plan)
+        assert ratio < 1.0
+        assert math.ceil(ratio * plan.replicas) <= plan.replicas
+
+
+def test_the_hpa_adds_a_replica_once_the_load_exceeds_what_the_plan_carries() -> None:
+    plan = case_a()
+    target = hpa.inflight_per_pod_target(plan)
+    carried = carried_load(servers=20, service_time=0.050, wait_budget=0.010)
+    # 15 % above λ_max the pods read more than the tolerance allows.
+    over = plan_capacity(
+        arrival_rate=1.15 * carried.arrival_rate,
+        service_time=0.050,
+        slots_per_replica=4,
+        wait_budget=0.010,
+        min_replicas=5,
+        max_replicas=5,
+    )
+    ratio = (over.mean_in_flight / 5) / target
+    assert ratio > 1.1
+    assert math.ceil(ratio * 5) == 6
 
 
 def test_metric_name_is_configurable() -> None:
@@ -141,8 +172,9 @@ def test_a_plan_without_traffic_still_yields_a_valid_hpa() -> None:
     plan = case_a(arrival_rate=0.0, min_replicas=0)
     spec = build_hpa_spec(plan, scale_target_ref=TARGET)
     assert spec["minReplicas"] == 1
-    # No traffic to derive a target from: one full replica's slots.
-    assert spec["metrics"][0]["pods"]["target"]["averageValue"] == "4000m"
+    # No traffic: the target is what the floor of one replica carries within budget.
+    one = carried_load(servers=4, service_time=0.050, wait_budget=0.010)
+    assert spec["metrics"][0]["pods"]["target"]["averageValue"] == hpa.milli_quantity(one.in_flight)
 
 
 def test_spec_is_plain_json() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from roost.capacity import erlang, planner
-from roost.capacity.planner import PlanLimit, plan_capacity
+from roost.capacity.planner import PlanLimit, carried_load, plan_capacity
 
 MS = 0.001
 # A budget no plan comes near, to let stability or a utilisation cap decide.
@@ -317,3 +317,71 @@ def test_invalid_inputs_are_refused_naming_the_parameter(
 ) -> None:
     with pytest.raises(ValueError, match=parameter):
         case_a(**overrides)
+
+
+# ---- carried_load: the inverse of the plan ------------------------------------------
+
+
+@pytest.mark.parametrize("servers", [4, 12, 17, 20, 40])
+def test_carried_load_is_the_highest_rate_within_the_wait_budget(servers: int) -> None:
+    carried = carried_load(servers=servers, service_time=0.050, wait_budget=0.010)
+    at = erlang.wait_quantile(
+        servers=servers, arrival_rate=carried.arrival_rate, service_time=0.050, percentile=0.99
+    )
+    above = erlang.wait_quantile(
+        servers=servers,
+        arrival_rate=carried.arrival_rate * (1 + 1e-5),
+        service_time=0.050,
+        percentile=0.99,
+    )
+    assert at <= 10 * MS < above
+    assert carried.offered_load == pytest.approx(carried.arrival_rate * 0.050)
+    mean = erlang.mean_wait(servers=servers, arrival_rate=carried.arrival_rate, service_time=0.050)
+    assert carried.in_flight == pytest.approx(carried.arrival_rate * (0.050 + mean))
+
+
+@pytest.mark.parametrize("rate", [3.0, 20.0, 200.0, 2000.0])
+def test_the_plan_and_carried_load_agree(rate: float) -> None:
+    # The planned slots carry at least the planned rate; one slot fewer does not.
+    plan = case_a(arrival_rate=rate, max_replicas=None)
+    assert carried_load(servers=plan.slots, service_time=0.050, wait_budget=0.010).arrival_rate >= (
+        rate * (1 - 1e-6)
+    )
+    if plan.slots > 1:
+        fewer = carried_load(servers=plan.slots - 1, service_time=0.050, wait_budget=0.010)
+        assert fewer.arrival_rate < rate
+
+
+def test_case_a_replicas_carry_255_requests_per_second() -> None:
+    # 5 replicas x 4 slots: the p99 wait reaches 10 ms at λ ≈ 255.25 req/s (ρ* ≈ 0.638).
+    carried = carried_load(servers=20, service_time=0.050, wait_budget=0.010)
+    assert carried.arrival_rate == pytest.approx(255.2494, rel=1e-5)
+    assert carried.utilisation == pytest.approx(0.63812, rel=1e-4)
+
+
+def test_carried_utilisation_rises_with_the_slots() -> None:
+    # Square-root staffing: bigger pools run hotter for the same wait (§4.2).
+    rho = [
+        carried_load(servers=c, service_time=0.050, wait_budget=0.010).utilisation
+        for c in (4, 16, 64, 256)
+    ]
+    assert rho == sorted(rho)
+    assert rho[-1] > 0.9 > rho[0]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "parameter"),
+    [
+        ({"servers": 0}, "servers"),
+        ({"servers": 2.0}, "servers"),
+        ({"service_time": 0.0}, "service_time"),
+        ({"wait_budget": -1.0}, "wait_budget"),
+        ({"wait_percentile": 1.0}, "wait_percentile"),
+        ({"relative_precision": 0.0}, "relative_precision"),
+    ],
+)
+def test_carried_load_refuses_impossible_inputs(overrides: dict[str, Any], parameter: str) -> None:
+    arguments: dict[str, Any] = {"servers": 20, "service_time": 0.05, "wait_budget": 0.01}
+    arguments.update(overrides)
+    with pytest.raises(ValueError, match=parameter):
+        carried_load(**arguments)
