@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -106,10 +107,24 @@ async def reconcile(
     memo: kopf.Memo,
     **kwargs: Any,
 ) -> None:
+    # kopf injects indexes by name; the timer protocol does not declare them.
+    await _tick(body, spec, status, meta, namespace, name, uid, patch, memo, kwargs["slo_policies"])
+
+
+async def _tick(
+    body: kopf.Body,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    meta: kopf.Meta,
+    namespace: str | None,
+    name: str,
+    uid: str,
+    patch: kopf.Patch,
+    memo: kopf.Memo,
+    slo_policies: kopf.Index[Any, Any],
+) -> None:
     assert namespace is not None  # the CRD is namespaced
     runtime: Runtime = memo.runtime
-    # kopf injects indexes by name; the timer protocol does not declare them.
-    slo_policies: kopf.Index[Any, Any] = kwargs["slo_policies"]
 
     async def emit(event: EmitEvent) -> None:
         kopf.event(body, type=event.type.value, reason=event.reason, message=event.message[:1024])
@@ -119,26 +134,81 @@ async def reconcile(
     }
     started = time.perf_counter()
     async with runtime.lock(uid):
+        # The status this tick decides from, as it is now (kopf's views are live).
+        before = _plain(status)
         result = await Reconciler(runtime).tick(
             namespace=namespace,
             name=name,
             uid=uid,
             generation=int(meta.get("generation") or 0),
             raw_spec=spec,
-            raw_status=status,
+            raw_status=before,
             annotations=meta.get("annotations") or {},
             policies=policies,
             now=datetime.now(UTC),
             events=emit,
         )
+        changes = merge_patch_between(before, apply_merge_patch(before, result.status))
     runtime.telemetry.tick_seconds.observe(time.perf_counter() - started)
-    patch.status.update(result.status)
+    runtime.telemetry.status_patches.labels("sent" if changes else "skipped").inc()
+    # Only what changed: an unchanged status costs no PATCH and no watch event.
+    patch.status.update(changes)
     if result.clear_command:
         patch.metadata.setdefault("annotations", {})[ANNOTATION_COMMAND] = None
 
 
+def _plain(value: Any) -> Any:
+    """A deep copy of a kopf view (or JSON value) as plain dicts and lists."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def apply_merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386: the document ``target`` becomes after the JSON merge patch ``patch``."""
+    if not isinstance(patch, Mapping):
+        return patch
+    result = dict(target) if isinstance(target, Mapping) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = apply_merge_patch(result.get(key), value)
+    return result
+
+
+def _empty(value: Any) -> bool:
+    """Absent, null and an empty list or object read the same (the apiserver drops some)."""
+    return value is None or value == [] or value == {}
+
+
+def merge_patch_between(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """The smallest JSON merge patch that turns ``old`` into ``new``; empty if equal.
+
+    Objects are compared key by key (a key gone from ``new`` is an explicit null);
+    anything else, lists included, is sent whole when it differs. A key that is
+    absent on one side and null or empty on the other is no change."""
+    out: dict[str, Any] = {}
+    for key in old.keys() - new.keys():
+        if not _empty(old[key]):
+            out[key] = None
+    for key, value in new.items():
+        if key not in old:
+            if not _empty(value):
+                out[key] = value
+        elif old[key] != value:
+            if isinstance(old[key], Mapping) and isinstance(value, Mapping):
+                if nested := merge_patch_between(old[key], value):
+                    out[key] = nested
+            else:
+                out[key] = value
+    return out
+
+
 @kopf.on.delete(GROUP, VERSION, "modeldeployments", optional=True)
-def forget(namespace: str | None, name: str, memo: kopf.Memo, **_: Any) -> None:
+def forget(namespace: str | None, name: str, meta: kopf.Meta, memo: kopf.Memo, **_: Any) -> None:
     """Owned Deployments, Services and HPAs go with their ownerReferences; metrics go here."""
     runtime: Runtime = memo.runtime
     assert namespace is not None

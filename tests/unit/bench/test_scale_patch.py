@@ -1,0 +1,62 @@
+"""The operator's status patch (roost.handlers): only what changed, measured by B3."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from roost.handlers import apply_merge_patch, merge_patch_between
+
+
+def test_unchanged_status_gives_an_empty_patch() -> None:
+    status = {"phase": "Progressing", "canaryWeight": {"desired": 10, "applied": 10}}
+    patch = {"phase": "Progressing", "canaryWeight": {"desired": 10, "applied": 10}, "x": None}
+    assert merge_patch_between(status, apply_merge_patch(status, patch)) == {}
+
+
+def test_only_changed_leaves_are_sent_and_deleted_top_level_fields_are_null() -> None:
+    status = {
+        "phase": "Progressing",
+        "canaryVersion": "v2",
+        "canaryWeight": {"desired": 10, "applied": 10, "effective": 10},
+        "conditions": [{"type": "Ready", "status": "True"}],
+    }
+    # as reconciler.status_patch writes it: explicit null for deleted top-level fields
+    patch = {
+        "phase": "Succeeded",
+        "canaryVersion": None,
+        "canaryWeight": {"desired": 0, "applied": 0, "effective": 10},
+        "conditions": [{"type": "Ready", "status": "True"}],
+    }
+    assert merge_patch_between(status, apply_merge_patch(status, patch)) == {
+        "phase": "Succeeded",
+        "canaryVersion": None,
+        "canaryWeight": {"desired": 0, "applied": 0},
+    }
+
+
+def test_empty_and_absent_are_the_same() -> None:
+    assert merge_patch_between({"drift": []}, {}) == {}
+    assert merge_patch_between({}, {"drift": [], "capacity": None}) == {}
+    assert merge_patch_between({"a": {"b": {}}}, {"a": {}}) == {}
+
+
+json_leaf = st.one_of(st.integers(-5, 5), st.text("ab", max_size=2), st.booleans())
+json_value = st.recursive(
+    json_leaf,
+    lambda inner: st.one_of(
+        st.lists(inner, min_size=1, max_size=3),
+        st.dictionaries(st.sampled_from("pqrs"), inner, min_size=1, max_size=3),
+    ),
+    max_leaves=12,
+)
+json_object = st.dictionaries(st.sampled_from("abcdef"), json_value, max_size=5)
+
+
+@given(json_object, json_object)
+def test_the_patch_turns_old_into_new(old: dict[str, Any], new: dict[str, Any]) -> None:
+    patch = merge_patch_between(old, new)
+    assert apply_merge_patch(old, patch) == new
+    assert (patch == {}) == (old == new)
