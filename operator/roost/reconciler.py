@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import math
 import tempfile
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,11 +46,12 @@ from roost.rollout import drift as drift_watch
 from roost.rollout import schedule
 from roost.rollout.actions import EmitEvent, EventType
 from roost.rollout.machine import ACTIVE_PHASES, Command, Observed, decide
-from roost.slo import batch, selectors
+from roost.slo import batch, preflight, selectors
 from roost.slo.budget import BudgetReport
 from roost.workloads import Owner, revision
 
 EventSink = Callable[[EmitEvent], Awaitable[None]]
+PREFLIGHT_TTL_SECONDS = 60.0
 
 
 @dataclass
@@ -65,6 +67,10 @@ class Runtime:
     )
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     due: dict[str, DueTarget] = field(default_factory=dict)
+    # Preflight answers by (object, queries): (monotonic expiry, problems found).
+    preflight: dict[tuple[str, tuple[str, ...]], tuple[float, list[str]]] = field(
+        default_factory=dict
+    )
     reader: MetricsReader = field(init=False)
 
     def __post_init__(self) -> None:
@@ -159,6 +165,35 @@ class Reconciler:
                 return IstioProvider(self.rt.kube)
             case TrafficProviderName.REPLICAS:
                 return ReplicaRatioProvider(self.rt.kube, total_replicas=total)
+
+    async def _preflight(
+        self,
+        key: str,
+        client: PrometheusClient,
+        spec: ModelDeploymentSpec,
+        policy: SLOPolicySpec,
+        now: datetime,
+    ) -> list[str]:
+        """Latency thresholds that are not bucket bounds of what Prometheus holds (cached)."""
+        matchers = [selectors.equal(k, v) for k, v in sorted(spec.metrics.labels.items())]
+        checks = preflight.bucket_checks(policy, matchers)
+        if not checks:
+            return []
+        cache_key = (key, tuple(c.query for c in checks))
+        cached = self.rt.preflight.get(cache_key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        answers: dict[str, list[str] | None] = {}
+        for check in checks:
+            result = await client.query(check.query, at=now)
+            answered = answer(result, ("le",))
+            answers[check.query] = None if isinstance(answered, str) else [k[0] for k in answered]
+        found = preflight.problems(checks, answers)
+        # Nothing exported yet (no traffic): ask again next tick rather than trust it a minute.
+        complete = all(answers[c.query] for c in checks)
+        ttl = PREFLIGHT_TTL_SECONDS if complete else 0.0
+        self.rt.preflight[cache_key] = (time.monotonic() + ttl, found)
+        return found
 
     async def _observed_rate(
         self,
@@ -266,7 +301,8 @@ class Reconciler:
             return invalid(
                 "InvalidSpec",
                 f"spec.sloPolicyRef.name: SLOPolicy {spec.slo_policy_ref.name!r} not found in "
-                f"namespace {namespace}",
+                f"namespace {namespace} (a ModelDeployment uses an SLOPolicy of its own "
+                "namespace; cross-namespace references are not supported)",
             )
         try:
             policy = SLOPolicySpec.model_validate(dict(raw_policy))
@@ -279,6 +315,12 @@ class Reconciler:
             client = await self._prometheus(namespace, spec)
         except (LookupError, NotFoundError) as error:
             return invalid("InvalidSpec", str(error))
+        found = await self._preflight(key, client, spec, policy, now)
+        if found:
+            return invalid(
+                "InvalidSpec",
+                f"SLOPolicy {spec.slo_policy_ref.name}: spec." + "; spec.".join(found),
+            )
 
         owner = Owner(namespace=namespace, name=name, uid=uid)
         rev = revision(spec)

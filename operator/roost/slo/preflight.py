@@ -1,0 +1,87 @@
+"""Checks of a policy against what Prometheus actually exports, before they cost a rollout.
+
+A latency objective counts requests at or below ``threshold`` from the histogram's
+``le`` bucket of that bound. When the exporter has no such bucket, the query answers
+nothing and the objective never has data: every rollout would wait for its no-data
+deadline. The preflight reads the bucket bounds the histogram exports (for this
+ModelDeployment's series) and reports a threshold that is not among them, naming the
+field and the bounds that exist. A histogram with no series yet (no traffic, or not
+scraped) is not an error here: that is what ``noDataDeadline`` is for.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from roost.api.slopolicy import SLOPolicySpec
+from roost.slo import selectors
+from roost.slo.promql import bucket_bound
+from roost.slo.selectors import Matcher
+
+RELATIVE_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class BucketCheck:
+    """One latency objective's histogram, the bound it needs and the query for its bounds."""
+
+    objective_index: int
+    objective: str
+    histogram: str
+    threshold: str
+    threshold_seconds: float
+    query: str
+
+
+def bucket_checks(policy: SLOPolicySpec, matchers: Sequence[Matcher]) -> list[BucketCheck]:
+    """``count by (le) (<h>_bucket{<matchers>})`` per latency objective."""
+    checks = []
+    for index, objective in enumerate(policy.objectives):
+        if objective.latency is None:
+            continue
+        histogram = selectors.parse(objective.latency.histogram)
+        bucket = histogram.with_metric(histogram.metric + "_bucket").with_matchers(*matchers)
+        checks.append(
+            BucketCheck(
+                objective_index=index,
+                objective=objective.name,
+                histogram=histogram.metric,
+                threshold=objective.latency.threshold,
+                threshold_seconds=objective.latency.threshold_seconds,
+                query=f"count by (le) ({bucket.render()})",
+            )
+        )
+    return checks
+
+
+def problem(check: BucketCheck, le_values: Iterable[str]) -> str | None:
+    """The message when the exported bounds do not include the threshold; None when fine
+    or when nothing is exported yet."""
+    bounds = sorted(b for b in (bucket_bound(v) for v in le_values) if b is not None)
+    if not bounds:
+        return None
+    if any(math.isclose(b, check.threshold_seconds, rel_tol=RELATIVE_TOLERANCE) for b in bounds):
+        return None
+    shown = ", ".join("+Inf" if math.isinf(b) else f"{b:g}" for b in bounds)
+    return (
+        f"objectives[{check.objective_index}].latency.threshold: {check.threshold} is not a "
+        f"bucket boundary of {check.histogram} (its le bounds: {shown}); a latency objective "
+        "needs a threshold equal to one of them"
+    )
+
+
+def problems(
+    checks: Sequence[BucketCheck], answers: Mapping[str, Iterable[str] | None]
+) -> list[str]:
+    """Messages for every check whose answer (le values; None = not asked) shows a problem."""
+    found = []
+    for check in checks:
+        values = answers.get(check.query)
+        if values is None:
+            continue
+        message = problem(check, values)
+        if message is not None:
+            found.append(message)
+    return found
