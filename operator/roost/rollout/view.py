@@ -84,6 +84,10 @@ def render_tree(body: dict[str, Any]) -> str:
             f"Capacity:    {cap.arrival_rate:.1f} req/s -> stable {cap.stable_replicas}, canary "
             f"{cap.canary_replicas} replicas (P(wait) {cap.p_wait:.3f})"
         )
+    if status.drift:
+        lines.append("Drift watch:")
+        for watch in status.drift:
+            lines.append(f"  {watch.name:<20} {watch.stage:<20} {watch.version}: {watch.message}")
     conditions = ", ".join(f"{c.type}={c.status.value} ({c.reason})" for c in status.conditions)
     lines.append(f"Conditions:  {conditions or '-'}")
     return "\n".join(lines)

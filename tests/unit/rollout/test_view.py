@@ -90,3 +90,28 @@ def test_a_distribution_gate_shows_its_statistic_and_counts() -> None:
     text = render_tree(body)
     assert "score/distribution" in text
     assert "psi 0.72 (fails at 0.25), PSI 0.72, KS 0.34; 159 canary predictions" in text
+
+
+def test_the_drift_watch_is_listed_with_its_stage_and_numbers() -> None:
+    status = {
+        **BODY["status"],  # type: ignore[dict-item]
+        "drift": [
+            {
+                "name": "score-watch",
+                "version": "v1",
+                "stage": "Drifted",
+                "statistic": "psi",
+                "threshold": 0.25,
+                "warnThreshold": 0.1,
+                "action": "alert",
+                "lnAlarm": 9.21,
+                "message": "psi 0.700 (drift at 0.25) over the last 3 windows",
+                "state": {},
+            }
+        ],
+    }
+    text = render_tree({**BODY, "status": status})
+    assert "Drift watch:" in text
+    assert "score-watch" in text
+    assert "Drifted" in text
+    assert "psi 0.700 (drift at 0.25)" in text
