@@ -10,6 +10,7 @@ ModelDeployment is reconciled; analysis windows follow ``analysisInterval``).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Mapping
@@ -30,6 +31,8 @@ from roost.workloads import ANNOTATION_COMMAND, PREFIX
 
 GROUP, VERSION = "roost.dev", "v1alpha1"
 TICK_SECONDS = float(os.environ.get("ROOST_TICK_SECONDS", "5"))
+# Ticks on a watch event (see react) are at least this far apart per object.
+REACT_GAP_S = 1.0
 
 
 @kopf.on.startup()
@@ -50,6 +53,8 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     port = os.environ.get("ROOST_METRICS_PORT")
     if port:
         telemetry.serve(int(port), os.environ.get("ROOST_METRICS_ADDRESS", "0.0.0.0"))
+    memo.reacted = {}
+    memo.changed_at = {}
     memo.runtime = Runtime(
         kube=Kube(api_client(os.environ.get("KUBECONFIG"))),
         telemetry=telemetry,
@@ -111,6 +116,45 @@ async def reconcile(
     await _tick(body, spec, status, meta, namespace, name, uid, patch, memo, kwargs["slo_policies"])
 
 
+@kopf.on.event(GROUP, VERSION, "modeldeployments")
+async def react(
+    event: kopf.RawEvent,
+    body: kopf.Body,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    meta: kopf.Meta,
+    namespace: str | None,
+    name: str,
+    uid: str,
+    patch: kopf.Patch,
+    memo: kopf.Memo,
+    **kwargs: Any,
+) -> None:
+    """Tick at once, not at the next timer, when there is something to do now: a spec
+    not yet reconciled (a new version), or a weight waiting to be applied (a canary just
+    created, a step just advanced). At most one such tick per object per REACT_GAP_S, so
+    a status that changes at every tick cannot make a loop of them."""
+    if event.get("type") == "DELETED" or meta.get("deletionTimestamp"):
+        return
+    if not needs_tick_now(meta, status):
+        return
+    reacted: dict[str, float] = memo.reacted
+    now = time.monotonic()
+    if now - reacted.get(uid, -math.inf) < REACT_GAP_S:
+        return
+    reacted[uid] = now
+    await _tick(body, spec, status, meta, namespace, name, uid, patch, memo, kwargs["slo_policies"])
+
+
+def needs_tick_now(meta: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
+    """A spec change the status has not seen, or a desired weight not yet applied."""
+    observed = status.get("observedGeneration")
+    if observed is None or int(meta.get("generation") or 0) > int(observed):
+        return True
+    weight = status.get("canaryWeight") or {}
+    return status.get("phase") == "Progressing" and weight.get("desired") != weight.get("applied")
+
+
 async def _tick(
     body: kopf.Body,
     spec: kopf.Spec,
@@ -125,6 +169,7 @@ async def _tick(
 ) -> None:
     assert namespace is not None  # the CRD is namespaced
     runtime: Runtime = memo.runtime
+    changed_at: dict[str, str] = memo.changed_at
 
     async def emit(event: EmitEvent) -> None:
         kopf.event(body, type=event.type.value, reason=event.reason, message=event.message[:1024])
@@ -135,6 +180,13 @@ async def _tick(
     started = time.perf_counter()
     async with runtime.lock(uid):
         # The status this tick decides from, as it is now (kopf's views are live).
+        version = str(meta.get("resourceVersion"))
+        if changed_at.pop(uid, None) == version:
+            # The tick before this one decided from this very version and changed the
+            # status; its patch is not seen yet, so this body is stale. The next tick
+            # (at most one timer interval away) reads the patched object.
+            runtime.telemetry.status_patches.labels("stale").inc()
+            return
         before = _plain(status)
         result = await Reconciler(runtime).tick(
             namespace=namespace,
@@ -149,6 +201,8 @@ async def _tick(
             events=emit,
         )
         changes = merge_patch_between(before, apply_merge_patch(before, result.status))
+        if changes or result.clear_command:
+            changed_at[uid] = version
     runtime.telemetry.tick_seconds.observe(time.perf_counter() - started)
     runtime.telemetry.status_patches.labels("sent" if changes else "skipped").inc()
     # Only what changed: an unchanged status costs no PATCH and no watch event.
@@ -214,3 +268,6 @@ def forget(namespace: str | None, name: str, meta: kopf.Meta, memo: kopf.Memo, *
     assert namespace is not None
     runtime.telemetry.forget(namespace, name)
     runtime.due.pop(f"{namespace}/{name}", None)
+    uid = meta.get("uid")
+    memo.reacted.pop(uid, None)
+    memo.changed_at.pop(uid, None)

@@ -60,3 +60,24 @@ def test_the_patch_turns_old_into_new(old: dict[str, Any], new: dict[str, Any]) 
     patch = merge_patch_between(old, new)
     assert apply_merge_patch(old, patch) == new
     assert (patch == {}) == (old == new)
+
+
+def test_a_new_spec_or_a_pending_weight_needs_a_tick_now() -> None:
+    from roost.handlers import needs_tick_now
+
+    weighted = {"desired": 10, "applied": 10}
+    assert needs_tick_now({"generation": 1}, {})  # never reconciled
+    assert needs_tick_now({"generation": 3}, {"observedGeneration": 2, "phase": "Succeeded"})
+    assert not needs_tick_now(
+        {"generation": 2},
+        {"observedGeneration": 2, "phase": "Progressing", "canaryWeight": weighted},
+    )
+    pending = {"desired": 10, "applied": 0}
+    assert needs_tick_now(
+        {"generation": 2},
+        {"observedGeneration": 2, "phase": "Progressing", "canaryWeight": pending},
+    )
+    # a paused rollout waits for a person, not for a tick
+    assert not needs_tick_now(
+        {"generation": 2}, {"observedGeneration": 2, "phase": "Paused", "canaryWeight": pending}
+    )
