@@ -12,6 +12,7 @@ from typing import Any
 
 from bench.autoscale import report as autoscale_report
 from bench.canary import report as canary_report
+from bench.scale import report as scale_report
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -173,6 +174,7 @@ Section = Callable[[dict[str, Any], Path], list[str]]
 SECTIONS: list[tuple[str, Section]] = [
     ("canary.json", _canary_section),
     ("autoscale.json", _autoscale_section),
+    ("scale.json", scale_report.section),
 ]
 
 

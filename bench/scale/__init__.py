@@ -1,0 +1,1 @@
+"""B3: operator scale on the local control plane (issue 7)."""

@@ -1,0 +1,635 @@
+"""B3: the operator as a real process against N ModelDeployments on the local control plane.
+
+For each N: a namespace with one SLOPolicy and N ModelDeployments (replicas
+provider, ``replicas: 0``: the operator's work is the same, and no kwok pods
+crowd the two fake nodes), one synthetic exporter process for all N models x
+2 versions (bench/scale/exporter.py) as one Prometheus scrape target, and
+``roost run --tick 5s`` as a process (tests/harness/operator_process.py).
+
+Phases, each measured from counter deltas of the operator's /metrics,
+Prometheus's own /metrics and the apiserver's /metrics:
+
+1. baseline: operator not yet running (apiserver requests of everything else);
+2. start: operator started until every ModelDeployment has ``stableVersion: v1``;
+3. idle: nothing changes for ``--idle`` seconds;
+4. rollout: every ModelDeployment patched to v2 at once; per object, the time from its
+   patch to the first watch event with ``canaryWeight.applied > 0`` for v2;
+5. analysing: every canary at its first step (pause 1 h), analysed every
+   ``analysisInterval``, for ``--analysing`` seconds.
+
+Operator RSS is sampled every second from /proc/<pid>/status over all phases.
+
+    python -m bench.scale.driver --sizes 100,300,1000 --out bench/results/scale.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.scale import stats
+from bench.scale.exporter import model_name
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+
+import harness.localcluster  # noqa: E402
+from harness.operator_process import OperatorProcess  # noqa: E402
+from harness.probes import Kubectl  # noqa: E402
+from harness.processes import free_port  # noqa: E402
+from harness.prometheus import PrometheusServer, ScrapeTarget  # noqa: E402
+from harness.session import HarnessSession  # noqa: E402
+
+GROUP, VERSION = "roost.dev", "v1alpha1"
+POLICY = "scale"
+SLIS = 2  # availability (ratio) and latency (histogram)
+# Resources the operator reads or writes; apiserver_request_total is summed over these.
+OPERATOR_RESOURCES = frozenset(
+    {
+        "modeldeployments",
+        "slopolicies",
+        "deployments",
+        "services",
+        "horizontalpodautoscalers",
+        "events",
+        "httproutes",
+        "customresourcedefinitions",
+        "namespaces",
+    }
+)
+OPERATOR_METRICS = (
+    "roost_tick_duration_seconds",
+    "roost_analysis_duration_seconds",
+    "roost_status_patches_total",
+)
+
+
+# Each ModelDeployment has ClusterIP Services (stable, canary, and the one that selects
+# both); the harness's /24 runs out of addresses at about 80 ModelDeployments.
+SERVICE_CIDR = "10.96.0.0/16"
+
+
+class ScaleOperator(OperatorProcess):
+    """The e2e operator process without ``-v``: production logs at INFO, and kopf's
+    debug lines (every patch body) would cost the operator more than its work."""
+
+    def argv(self) -> list[str]:
+        return [arg for arg in super().argv() if arg != "-v"]
+
+
+class ScalePrometheus(PrometheusServer):
+    """The harness's Prometheus with a longer scrape interval for the exporter's job
+    (the harness scrapes every 1 s; 32,000 series every second would measure Prometheus)."""
+
+    exporter_interval = "5s"
+
+    def _write_config(self, targets: list[ScrapeTarget]) -> None:
+        super()._write_config(targets)
+        path = self.state_dir / "prometheus.yml"
+        config = yaml.safe_load(path.read_text())
+        for job in config["scrape_configs"]:
+            if job["job_name"].startswith("scale-"):
+                job["scrape_interval"] = self.exporter_interval
+                job["scrape_timeout"] = self.exporter_interval
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def policy() -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "SLOPolicy",
+        "metadata": {"name": POLICY},
+        "spec": {
+            "period": "30d",
+            "objectives": [
+                {
+                    "name": "availability",
+                    "target": 0.999,
+                    "ratio": {
+                        "errors": 'model_predictions_total{status="error"}',
+                        "total": "model_predictions_total",
+                    },
+                },
+                {
+                    "name": "latency",
+                    "target": 0.99,
+                    "latency": {
+                        "histogram": "model_request_duration_seconds",
+                        "threshold": "250ms",
+                    },
+                },
+            ],
+            "canary": {"maxBurnRate": 2, "minRequests": 200},
+            "rolloutGuard": {"minBudgetRemaining": 0.1},
+        },
+    }
+
+
+def model_deployment(index: int, version: str, interval: str) -> dict[str, Any]:
+    model = model_name(index)
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "ModelDeployment",
+        "metadata": {"name": model},
+        "spec": {
+            "model": {"name": model, "version": version},
+            "sloPolicyRef": {"name": POLICY},
+            "replicas": 0,
+            "template": {"spec": {"containers": [{"name": "server", "image": f"{model}:v1"}]}},
+            "traffic": {"provider": "replicas"},
+            "rollout": {
+                "steps": [{"weight": 10, "pause": "1h"}, {"weight": 50, "pause": "1h"}],
+                "analysisInterval": interval,
+                "noDataDeadline": "1h",
+                "progressDeadline": "3h",
+            },
+            "metrics": {"versionLabel": "version", "labels": {"model": model}},
+        },
+    }
+
+
+HOOK = ROOT / "bench" / "scale" / "hook"
+HISTORY = ROOT / "bench" / "results" / "scale-history"
+
+
+@dataclass
+class Snapshot:
+    at: float
+    operator: stats.Samples
+    client: stats.Samples
+    prometheus: stats.Samples
+    apiserver: stats.Samples
+
+
+@dataclass
+class RssSampler:
+    pid: int
+    samples: list[tuple[float, int]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> RssSampler:
+        threading.Thread(target=self._run, daemon=True).start()
+        return self
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        while not self._stop.wait(1.0):
+            try:
+                rss = stats.vm_rss_bytes(Path(f"/proc/{self.pid}/status").read_text())
+            except FileNotFoundError:
+                return
+            if rss is not None:
+                self.samples.append((time.monotonic() - started, rss))
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return str(answer.read().decode())
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        from kubernetes import client, config
+
+        self.args = args
+        harness.localcluster.SERVICE_CIDR = SERVICE_CIDR
+        self.session = HarnessSession.create()
+        info = self.session.start_cluster()
+        self.prometheus = ScalePrometheus(
+            self.session.root / "prometheus", self.session.tools.binary("prometheus")
+        )
+        self.session.prometheus = self.prometheus
+        self.prometheus.up()
+        self.kubeconfig = info.kubeconfig
+        server = yaml.safe_load(info.kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
+        args.apiserver_host = server.removeprefix("https://")
+        args.prometheus_host = self.prometheus.url.removeprefix("http://")
+        self.api = config.new_client_from_config(config_file=str(info.kubeconfig))
+        self.core = client.CoreV1Api(self.api)
+        self.custom = client.CustomObjectsApi(self.api)
+        kubectl = Kubectl(self.session.tools.binary("kubectl"), info.kubeconfig)
+        crds = sorted((ROOT / "crds").glob("*.yaml"))
+        kubectl.apply_files(crds, server_side=True)
+        kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+
+    def close(self) -> None:
+        self.api.close()
+        self.session.stop_prometheus()
+        self.session.stop_cluster()
+        self.session.clean_up(keep_logs=False)
+
+    # -- reading counters --------------------------------------------------------
+
+    def _apiserver(self) -> stats.Samples:
+        response = self.api.call_api(
+            "/metrics", "GET", auth_settings=["BearerToken"], _preload_content=False
+        )
+        text = response[0].data.decode()
+        samples = stats.parse(text, ["apiserver_request_total"])
+        return {
+            key: value
+            for key, value in samples.items()
+            if dict(key[1]).get("resource") in OPERATOR_RESOURCES
+        }
+
+    def snapshot(self, operator: OperatorProcess | None) -> Snapshot:
+        client: stats.Samples = {}
+        if operator is not None:
+            port = operator.extra_env["ROOST_BENCH_CLIENT_PORT"]
+            text = _get(f"http://127.0.0.1:{port}/metrics")
+            client = stats.parse(text, ["roost_bench_client_requests_total"])
+        return Snapshot(
+            at=time.monotonic(),
+            operator=stats.parse(_get(operator.metrics_url), OPERATOR_METRICS) if operator else {},
+            client=client,
+            prometheus=stats.parse(
+                _get(f"{self.prometheus.url}/metrics"), ["prometheus_http_requests_total"]
+            ),
+            apiserver=self._apiserver(),
+        )
+
+    def _source(self) -> Path | None:
+        """``--source-rev``'s operator/ extracted once, so every N runs the same code."""
+        if not self.args.source_rev:
+            return None
+        target = self.session.root / f"source-{self.args.source_rev}"
+        if not target.exists():
+            target.mkdir(parents=True)
+            archive = subprocess.run(
+                ["git", "archive", self.args.source_rev, "operator/roost"],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            ).stdout
+            subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+        return target / "operator"
+
+    def _hook_env(self, n: int) -> dict[str, str]:
+        env = {"PYTHONPATH": str(HOOK), "ROOST_BENCH_CLIENT_PORT": str(free_port())}
+        if (source := self._source()) is not None:
+            env["ROOST_BENCH_SOURCE"] = str(source)
+        if self.args.profile:
+            self.args.profile.mkdir(parents=True, exist_ok=True)
+            env["ROOST_BENCH_PROFILE"] = str(self.args.profile.resolve() / f"operator-{n}.prof")
+        return env
+
+    # -- objects -----------------------------------------------------------------
+
+    def _namespace(self, n: int) -> str:
+        from kubernetes import client
+
+        name = f"scale-{n}-{int(time.time()) % 100000}"
+        self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+        return name
+
+    def _create_all(self, ns: str, n: int) -> None:
+        self.custom.create_namespaced_custom_object(GROUP, VERSION, ns, "slopolicies", policy())
+
+        def create(i: int) -> None:
+            self.custom.create_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                ns,
+                "modeldeployments",
+                model_deployment(i, "v1", self.args.interval),
+            )
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            list(pool.map(create, range(n)))
+
+    def _statuses(self, ns: str) -> list[dict[str, Any]]:
+        listed = self.custom.list_namespaced_custom_object(GROUP, VERSION, ns, "modeldeployments")
+        return [item.get("status") or {} for item in listed["items"]]
+
+    def _wait_all(
+        self, ns: str, n: int, what: Callable[[dict[str, Any]], bool], timeout_s: float
+    ) -> float | None:
+        started = time.monotonic()
+        while time.monotonic() - started < timeout_s:
+            done = sum(1 for s in self._statuses(ns) if what(s))
+            if done >= n:
+                return time.monotonic() - started
+            time.sleep(2.0)
+        return None
+
+    # -- one size ----------------------------------------------------------------
+
+    def run_size(self, n: int) -> dict[str, Any]:
+        args = self.args
+        print(f"--- N = {n}", flush=True)
+        ns = self._namespace(n)
+        port = free_port()
+        exporter = subprocess.Popen(
+            [sys.executable, "-m", "bench.scale.exporter", "--models", str(n), "--port", str(port)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
+        job = f"scale-{n}"
+        operator: OperatorProcess | None = None
+        sampler: RssSampler | None = None
+        row: dict[str, Any] = {"n": n, "namespace": ns}
+        try:
+            self.prometheus.add_scrape_target(ScrapeTarget(job, f"127.0.0.1:{port}"))
+            self.prometheus.wait_for_target_up(job, timeout_s=60)
+            t0 = time.monotonic()
+            self._create_all(ns, n)
+            row["create_seconds"] = time.monotonic() - t0
+
+            before = self.snapshot(None)
+            time.sleep(args.baseline)
+            after = self.snapshot(None)
+            baseline_rate = _api_total(before, after) / (after.at - before.at)
+            row["apiserver_baseline_per_s"] = baseline_rate
+
+            operator = ScaleOperator(
+                kubeconfig=self.kubeconfig,
+                namespace=ns,
+                prometheus_url=self.prometheus.url,
+                state_dir=self.session.root / "operator",
+                name=f"roost-scale-{n}",
+                extra_args=["--tick", f"{args.tick:g}s"],
+                env=self._hook_env(n),
+            )
+            t0 = time.monotonic()
+            operator.start(timeout_s=120)
+            assert operator.pid is not None
+            sampler = RssSampler(operator.pid).start()
+            start_snap = self.snapshot(operator)
+            took = self._wait_all(
+                ns, n, lambda s: s.get("stableVersion") == "v1", args.settle_timeout
+            )
+            row["all_stable_seconds"] = took
+            row["start"] = _phase(start_snap, self.snapshot(operator), baseline_rate, n, args)
+            if took is None:
+                row["error"] = f"not every ModelDeployment stable within {args.settle_timeout} s"
+                return row
+
+            snap = self.snapshot(operator)
+            time.sleep(args.idle)
+            row["idle"] = _phase(snap, self.snapshot(operator), baseline_rate, n, args)
+
+            snap = self.snapshot(operator)
+            latencies = self._roll_out(ns, n)
+            row["rollout"] = _phase(snap, self.snapshot(operator), baseline_rate, n, args)
+            row["first_weight_seconds"] = latencies
+
+            snap = self.snapshot(operator)
+            time.sleep(args.analysing)
+            row["analysing"] = _phase(snap, self.snapshot(operator), baseline_rate, n, args)
+            return row
+        finally:
+            if sampler is not None:
+                sampler.stop()
+                row["rss_bytes"] = [s[1] for s in sampler.samples]
+            if operator is not None:
+                operator.stop()
+            self.prometheus.remove_scrape_target(job)
+            exporter.terminate()
+            exporter.wait(10)
+            print(json.dumps(_brief(row)), flush=True)
+
+    def _roll_out(self, ns: str, n: int) -> dict[str, Any]:
+        """Patch every ModelDeployment to v2; seconds from each patch to its first weight."""
+        from kubernetes import watch
+
+        patched: dict[str, float] = {}
+        weighted: dict[str, float] = {}
+        listed = self.custom.list_namespaced_custom_object(GROUP, VERSION, ns, "modeldeployments")
+        version = listed["metadata"]["resourceVersion"]
+        watcher = watch.Watch()
+
+        def follow() -> None:
+            for event in watcher.stream(
+                self.custom.list_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                ns,
+                "modeldeployments",
+                resource_version=version,
+                timeout_seconds=int(self.args.weight_timeout) + 60,
+            ):
+                obj = event["object"]
+                status = obj.get("status") or {}
+                name = obj["metadata"]["name"]
+                if (
+                    name not in weighted
+                    and status.get("canaryVersion") == "v2"
+                    and (status.get("canaryWeight") or {}).get("applied", 0) > 0
+                ):
+                    weighted[name] = time.time()
+                    if len(weighted) >= n:
+                        watcher.stop()
+
+        thread = threading.Thread(target=follow, daemon=True)
+        thread.start()
+
+        def patch(i: int) -> None:
+            name = model_name(i)
+            body = {
+                "spec": {
+                    "model": {"version": "v2"},
+                    "template": {
+                        "spec": {"containers": [{"name": "server", "image": f"{name}:v2"}]}
+                    },
+                }
+            }
+            sent = time.time()
+            self.custom.patch_namespaced_custom_object(
+                GROUP, VERSION, ns, "modeldeployments", name, body
+            )
+            patched[name] = sent
+
+        started = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            list(pool.map(patch, range(n)))
+        patch_seconds = time.monotonic() - started
+        thread.join(self.args.weight_timeout)
+        watcher.stop()
+        seconds = sorted(weighted[k] - patched[k] for k in weighted if k in patched)
+        return {
+            "patched": len(patched),
+            "weighted": len(seconds),
+            "patch_seconds": patch_seconds,
+            "all_weighted_seconds": time.monotonic() - started if len(seconds) >= n else None,
+            "p50": stats.percentile(seconds, 0.5),
+            "p99": stats.percentile(seconds, 0.99),
+            "max": seconds[-1] if seconds else None,
+            "values": [round(s, 3) for s in seconds],
+        }
+
+
+def _api_total(before: Snapshot, after: Snapshot) -> float:
+    return stats.total(stats.delta(before.apiserver, after.apiserver), "apiserver_request_total")
+
+
+def _phase(
+    before: Snapshot, after: Snapshot, baseline_rate: float, n: int, args: argparse.Namespace
+) -> dict[str, Any]:
+    """What the operator did between two snapshots."""
+    seconds = after.at - before.at
+    op = stats.delta(before.operator, after.operator)
+    ticks = stats.total(op, "roost_tick_duration_seconds_count")
+    tick_buckets = stats.buckets(op, "roost_tick_duration_seconds")
+    analysis_buckets = stats.buckets(op, "roost_analysis_duration_seconds")
+    prom = stats.delta(before.prometheus, after.prometheus)
+    queries = stats.total(
+        prom,
+        "prometheus_http_requests_total",
+        lambda labels: labels.get("handler", "").startswith("/api/v1/query"),
+    )
+    api = stats.delta(before.apiserver, after.apiserver)
+    api_total = stats.total(api, "apiserver_request_total")
+    by_verb: dict[str, float] = {}
+    for (_, labels), value in api.items():
+        if value:
+            key = f"{dict(labels).get('verb')} {dict(labels).get('resource')}"
+            by_verb[key] = by_verb.get(key, 0.0) + value
+    client = stats.delta(before.client, after.client)
+    api_port = args.apiserver_host
+    sent = "roost_bench_client_requests_total"
+    to_api = stats.total(client, sent, lambda labels: labels["host"] == api_port)
+    to_prom = stats.total(client, sent, lambda labels: labels["host"] == args.prometheus_host)
+    client_by_verb: dict[str, float] = {}
+    for (_, labels), value in client.items():
+        info = dict(labels)
+        if value and info["host"] == api_port:
+            key = f"{info['client']} {info['method']}"
+            client_by_verb[key] = client_by_verb.get(key, 0.0) + value
+    operator_api = max(api_total - baseline_rate * seconds, 0.0)
+    windows = seconds / args.interval_seconds
+    return {
+        "seconds": seconds,
+        "ticks": ticks,
+        "ticks_per_s": ticks / seconds,
+        "expected_ticks_per_s": n / args.tick,
+        "mean_tick_period_s": n * seconds / ticks if ticks else None,
+        "tick_p50_s": stats.histogram_quantile(0.5, tick_buckets),
+        "tick_p99_s": stats.histogram_quantile(0.99, tick_buckets),
+        "tick_mean_s": (stats.total(op, "roost_tick_duration_seconds_sum") / ticks)
+        if ticks
+        else None,
+        "analysis_reads": stats.total(op, "roost_analysis_duration_seconds_count"),
+        "analysis_p50_s": stats.histogram_quantile(0.5, analysis_buckets),
+        "analysis_p99_s": stats.histogram_quantile(0.99, analysis_buckets),
+        "patches_sent": stats.total(
+            op, "roost_status_patches_total", lambda labels: labels.get("result") == "sent"
+        ),
+        "patches_skipped": stats.total(
+            op, "roost_status_patches_total", lambda labels: labels.get("result") == "skipped"
+        ),
+        "prometheus_queries": queries,
+        "queries_per_s": queries / seconds,
+        "queries_per_tick": queries / ticks if ticks else None,
+        "queries_per_sli_per_window": queries / (windows * SLIS),
+        "operator_prometheus_requests": to_prom,
+        "operator_api_requests": to_api,
+        "apiserver_per_tick": to_api / ticks if ticks else None,
+        "apiserver_per_s": to_api / seconds,
+        "operator_api_by_client": client_by_verb,
+        # Seen by the apiserver, on the resources the operator touches, less the rate
+        # measured before the operator started: includes the controllers' reactions.
+        "apiserver_requests_all": operator_api,
+        "apiserver_by_verb": dict(sorted(by_verb.items(), key=lambda kv: -kv[1])[:12]),
+    }
+
+
+def _brief(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, dict):
+            out[key] = {
+                k: round(v, 3) if isinstance(v, float) else v
+                for k, v in value.items()
+                if k not in ("values", "apiserver_by_verb", "operator_api_by_client")
+            }
+        elif key == "rss_bytes":
+            out["rss_max_mb"] = round(max(value) / 2**20, 1) if value else None
+        else:
+            out[key] = value
+    return out
+
+
+def _git(*argv: str) -> str:
+    done = subprocess.run(["git", *argv], cwd=ROOT, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="100,300,1000")
+    parser.add_argument("--tick", type=float, default=5.0, help="roost run --tick, seconds")
+    parser.add_argument("--interval", default="10s", help="rollout.analysisInterval")
+    parser.add_argument("--baseline", type=float, default=10.0)
+    parser.add_argument("--idle", type=float, default=30.0)
+    parser.add_argument("--analysing", type=float, default=60.0)
+    parser.add_argument("--settle-timeout", type=float, default=240.0)
+    parser.add_argument("--weight-timeout", type=float, default=120.0)
+    parser.add_argument(
+        "--source-rev", help="run the operator code of this git revision (default: the tree)"
+    )
+    parser.add_argument("--profile", type=Path, help="write cProfile stats of the operator here")
+    parser.add_argument(
+        "--history",
+        type=Path,
+        action="append",
+        default=None,
+        help="an earlier result file to show beside this run (default: bench/results/"
+        "scale-history/*.json, the runs before each fix)",
+    )
+    parser.add_argument("--label", default="", help="a note for this run (e.g. which fix)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scale.json")
+    args = parser.parse_args(argv)
+    args.interval_seconds = float(args.interval.removesuffix("s"))
+    started = time.monotonic()
+    # SIGTERM unwinds like Ctrl-C, so the cluster and Prometheus are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    bench = Bench(args)
+    rows = []
+    try:
+        for n in (int(s) for s in args.sizes.split(",")):
+            rows.append(bench.run_size(n))
+    finally:
+        bench.close()
+    rev = args.source_rev
+    meta = {
+        "git_head": _git("rev-parse", "--short", rev or "HEAD"),
+        "tree_dirty_outside_bench": False
+        if rev
+        else bool(_git("status", "--porcelain", "--", "operator")),
+        "label": args.label,
+        "tick_seconds": args.tick,
+        "analysis_interval_seconds": args.interval_seconds,
+        "exporter_scrape_interval": ScalePrometheus.exporter_interval,
+        "phase_seconds": {"idle": args.idle, "analysing": args.analysing},
+        "slis": SLIS,
+        "wall_seconds": time.monotonic() - started,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    earlier = []
+    history = HISTORY.glob("*.json") if args.history is None else args.history
+    for path in sorted(history):
+        old = json.loads(path.read_text())
+        earlier.append({"meta": old["meta"], "rows": old["rows"]})
+    result = {"meta": meta, "rows": rows, "history": earlier}
+    args.out.write_text(json.dumps(result, indent=1))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""B3 helpers: the synthetic exporter's text and the counter maths."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from bench.scale import exporter, stats
+
+# -- exporter ----------------------------------------------------------------------
+
+
+def test_exposition_has_every_model_version_and_the_e2e_metric_names() -> None:
+    text = exporter.exposition(["m0000", "m0001"], ["v1", "v2"], elapsed_s=100, rps=20)
+    samples = stats.parse(text, ["model_predictions_total", "model_request_duration_seconds"])
+    for model in ("m0000", "m0001"):
+        for version in ("v1", "v2"):
+
+            def of(labels: dict[str, str], model: str = model, version: str = version) -> bool:
+                return labels.get("model") == model and labels.get("version") == version
+
+            assert stats.total(samples, "model_predictions_total", of) == 2000
+            assert stats.total(samples, "model_request_duration_seconds_count", of) == 2000
+    # 2 models x 2 versions x (2 statuses + 12 buckets + count + sum)
+    assert len(samples) == 4 * 16
+
+
+def test_exposition_histogram_is_cumulative_and_matches_the_latency_model() -> None:
+    text = exporter.exposition(["m0000"], ["v1"], elapsed_s=1000, rps=100)
+    cumulative = stats.buckets(
+        stats.parse(text, ["model_request_duration_seconds"]), "model_request_duration_seconds"
+    )
+    counts = [c for _, c in cumulative]
+    assert counts == sorted(counts)
+    assert cumulative[-1] == (math.inf, 100_000)
+    # median 60 ms, p99 200 ms as the e2e simulator's default behaviour
+    assert stats.histogram_quantile(0.5, cumulative) == pytest.approx(0.06, rel=0.1)
+    assert stats.histogram_quantile(0.99, cumulative) == pytest.approx(0.2, rel=0.25)
+
+
+def test_error_share_is_the_configured_one() -> None:
+    text = exporter.exposition(["m0000"], ["v1"], elapsed_s=1000, rps=100)
+    samples = stats.parse(text, ["model_predictions_total"])
+    errors = stats.total(samples, "model_predictions_total", lambda lb: lb["status"] == "error")
+    assert errors / 100_000 == pytest.approx(exporter.ERROR_SHARE)
+
+
+# -- stats -------------------------------------------------------------------------
+
+
+def test_parse_keeps_only_the_wanted_families_and_counters_by_sample_name() -> None:
+    text = (
+        '# TYPE a_total counter\na_total{x="1"} 3\n# TYPE b gauge\nb 7\n'
+        '# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 4\nh_count 4\nh_sum 3\n'
+    )
+    samples = stats.parse(text, ["a_total", "h"])
+    assert samples[("a_total", (("x", "1"),))] == 3
+    assert ("b", ()) not in samples
+    assert stats.total(samples, "h_count") == 4
+
+
+def test_delta_counts_new_samples_from_zero() -> None:
+    key_a = ("c_total", (("k", "a"),))
+    key_b = ("c_total", (("k", "b"),))
+    assert stats.delta({key_a: 5.0}, {key_a: 8.0, key_b: 2.0}) == {key_a: 3.0, key_b: 2.0}
+
+
+def test_histogram_quantile_interpolates_like_prometheus() -> None:
+    cumulative = [(0.1, 50.0), (0.5, 90.0), (1.0, 100.0), (math.inf, 100.0)]
+    assert stats.histogram_quantile(0.5, cumulative) == pytest.approx(0.1)
+    assert stats.histogram_quantile(0.7, cumulative) == pytest.approx(0.3)
+    assert stats.histogram_quantile(0.25, cumulative) == pytest.approx(0.05)
+    # in the +Inf bucket: the highest finite bound
+    assert stats.histogram_quantile(0.99, [(1.0, 90.0), (math.inf, 100.0)]) == 1.0
+    assert math.isnan(stats.histogram_quantile(0.5, [(1.0, 0.0), (math.inf, 0.0)]))
+
+
+def test_percentile() -> None:
+    assert stats.percentile([3.0, 1.0, 2.0, 4.0], 0.5) == 2.5
+    assert stats.percentile([5.0], 0.99) == 5.0
+    assert stats.percentile(list(map(float, range(101))), 0.99) == pytest.approx(99.0)
+    assert math.isnan(stats.percentile([], 0.5))
+
+
+def test_vm_rss() -> None:
+    text = "Name:\tpython\nVmPeak:\t  300 kB\nVmRSS:\t  123456 kB\nThreads:\t9\n"
+    assert stats.vm_rss_bytes(text) == 123456 * 1024
+    assert stats.vm_rss_bytes("Name:\tzombie\n") is None
