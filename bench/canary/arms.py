@@ -26,13 +26,19 @@ from bench.canary.cases import (
 )
 from bench.canary.traffic import Bins
 from roost import simulation
+from roost.rollout.machine import PROGRESS_DEADLINE as DEADLINE_REASON
 
-ARMS = ("roost", "flagger", "argo")
+ARMS = ("roost", "roost-pause", "flagger", "argo")
+PROGRESS_DEADLINE = "3h"
+# With onProgressDeadline: pause the rollout is held at the first tick after the
+# deadline; one more minute of simulated time is enough to see it (and harm is then
+# counted to the hold, as to a decision for the other arms).
+PAUSE_HORIZON_SECONDS = 3 * 3600.0 + 60.0
 
 
 @dataclass(frozen=True)
 class Outcome:
-    outcome: str  # promoted | rolled_back | timed_out
+    outcome: str  # promoted | rolled_back | held (paused for a person) | timed_out
     reason: str
     seconds: float  # from the new revision to the decision (or promotion complete)
     harmed: float
@@ -43,13 +49,18 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:g}ms"
 
 
-def roost_document(case: Case, seed: int) -> dict[str, Any]:
-    """The shipped healthy-canary scenario (steps 10/25/50, 2 m pauses, 30 s analysis)."""
+def roost_document(case: Case, seed: int, *, on_deadline: str = "rollback") -> dict[str, Any]:
+    """The shipped healthy-canary scenario (steps 10/25/50, 2 m pauses, 30 s analysis).
+
+    ``on_deadline`` is ``rollout.onProgressDeadline``: ``rollback`` (the default)
+    or ``pause``, which holds the traffic for a person instead.
+    """
+    horizon = HORIZON_SECONDS if on_deadline == "rollback" else PAUSE_HORIZON_SECONDS
     latency = {"median": _ms(MEDIAN_SECONDS), "p99": _ms(HEALTHY_P99_SECONDS)}
     canary_latency = {"median": _ms(MEDIAN_SECONDS), "p99": _ms(case.canary_p99_seconds)}
     return {
         "seed": seed,
-        "duration": f"{int(HORIZON_SECONDS)}s",
+        "duration": f"{int(horizon)}s",
         "traffic": {"rps": case.rps},
         "stable": {"errorRate": STABLE_ERROR_RATE, "latency": latency},
         "canary": {"errorRate": case.canary_error_rate, "latency": canary_latency},
@@ -88,7 +99,8 @@ def roost_document(case: Case, seed: int) -> dict[str, Any]:
                     {"weight": 50, "pause": "2m"},
                 ],
                 "analysisInterval": "30s",
-                "progressDeadline": "3h",
+                "progressDeadline": PROGRESS_DEADLINE,
+                "onProgressDeadline": on_deadline,
             },
         },
     }
@@ -103,6 +115,30 @@ def run_roost(case: Case, seed: int) -> Outcome:
         harmed=result.canary_requests * case.harm_probability,
         canary_requests=result.canary_requests,
     )
+
+
+def run_roost_pause(case: Case, seed: int) -> Outcome:
+    """The real core with ``onProgressDeadline: pause``: a rollout still undecided at
+    the deadline is *held* (paused with its traffic) for a person, not rolled back."""
+    result = simulation.simulate(simulation.load(roost_document(case, seed, on_deadline="pause")))
+    harmed = result.canary_requests * case.harm_probability
+    if result.outcome != "timed_out":
+        return Outcome(
+            result.outcome, result.reason, result.duration_seconds, harmed, result.canary_requests
+        )
+    # The pause is an event "RolloutPaused" whose message names the deadline (the
+    # condition's reason, ProgressDeadlineExceeded, is not in the timeline).
+    held = next(
+        (
+            e
+            for e in result.timeline
+            if e.kind == "RolloutPaused" and "progressDeadline" in e.message
+        ),
+        None,
+    )
+    if held is None:
+        return Outcome("timed_out", result.reason, result.duration_seconds, harmed, 0)
+    return Outcome("held", DEADLINE_REASON, held.at_seconds, harmed, result.canary_requests)
 
 
 def run_flagger(case: Case, seed: int, settings: flagger.FlaggerSettings | None = None) -> Outcome:
@@ -171,6 +207,8 @@ def run_argo(case: Case, seed: int, settings: argo.ArgoSettings | None = None) -
 def run(arm: str, case: Case, seed: int) -> Outcome:
     if arm == "roost":
         return run_roost(case, seed)
+    if arm == "roost-pause":
+        return run_roost_pause(case, seed)
     if arm == "flagger":
         return run_flagger(case, seed)
     if arm == "argo":

@@ -12,8 +12,11 @@ from bench.canary import arms, cases
 
 Rows = list[dict[str, Any]]
 LOW_TRAFFIC = (1.0, 10.0)
+ROOST_ARMS = ("roost", "roost-pause")
+DEADLINE_REASONS = {"ProgressDeadlineExceeded", "NoDataDeadline"}
 ARM_LABEL = {
     "roost": "Roost (real core)",
+    "roost-pause": "Roost, onProgressDeadline: pause (real core)",
     "flagger": "Flagger (re-impl.)",
     "argo": "Argo Rollouts (re-impl.)",
 }
@@ -56,9 +59,10 @@ def tables(rows: Rows) -> str:
         out.append(f"#### {name}\n")
         out.append(
             "| req/s | arm | runs | promoted | rolled back (of which no-evidence deadline) "
+            "| held for a person at the deadline "
             "| median min to promote | median min to rollback | harmed requests, mean ± 95 % CI |"
         )
-        out.append("|---:|---|---:|---:|---:|---:|---:|---:|")
+        out.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
         for rps in cases.TRAFFIC_LEVELS:
             for arm in arms.ARMS:
                 group = groups.get((name, rps, arm), [])
@@ -67,15 +71,13 @@ def tables(rows: Rows) -> str:
                     continue
                 promoted = [r for r in group if r["outcome"] == "promoted"]
                 rolled = [r for r in group if r["outcome"] == "rolled_back"]
-                deadline = [
-                    r
-                    for r in rolled
-                    if r["reason"] in {"ProgressDeadlineExceeded", "NoDataDeadline"}
-                ]
+                deadline = [r for r in rolled if r["reason"] in DEADLINE_REASONS]
+                held = [r for r in group if r["outcome"] == "held"]
                 harm, half = mean_ci([r["harmed"] for r in group])
                 out.append(
                     f"| {rps:g} | {ARM_LABEL[arm]} | {n} | {100 * len(promoted) / n:.1f} % "
                     f"| {100 * len(rolled) / n:.1f} % ({len(deadline)}) "
+                    f"| {100 * len(held) / n:.1f} % "
                     f"| {_median([r['seconds'] for r in promoted])} "
                     f"| {_median([r['seconds'] for r in rolled])} "
                     f"| {harm:.1f} ± {half:.1f} |"
@@ -85,46 +87,71 @@ def tables(rows: Rows) -> str:
 
 
 def goals(rows: Rows) -> str:
+    """The issue's B1 goals for Roost with each ``onProgressDeadline``.
+
+    False rollbacks count only rollbacks; a healthy canary *held* at the deadline
+    (``pause``) is reported beside them, since it is neither promoted nor rolled
+    back and waits for a person. Harm ratios are Roost's default arm: both arms
+    decide identically until the deadline.
+    """
     groups = _group(rows)
-    out = ["| goal | scenario | req/s | measured | met |", "|---|---|---:|---|---|"]
+    out = ["| goal | scenario | req/s | arm | measured | met |", "|---|---|---:|---|---|---|"]
     for name, spec in cases.SCENARIOS.items():
         for rps in cases.TRAFFIC_LEVELS:
-            roost = groups.get((name, rps, "roost"), [])
-            if not roost:
-                continue
-            if not spec["bad"]:
-                k = sum(r["outcome"] == "rolled_back" for r in roost)
-                deadline = sum(
-                    r["reason"] in {"ProgressDeadlineExceeded", "NoDataDeadline"} for r in roost
-                )
-                low, high = wilson(k, len(roost))
-                rate = k / len(roost)
-                out.append(
-                    f"| ≤ 1 % false rollbacks | {name} | {rps:g} | {100 * rate:.1f} % "
-                    f"({k}/{len(roost)}, 95 % CI {100 * low:.1f}–{100 * high:.1f} %; "
-                    f"{deadline} at the no-evidence deadline) "
-                    f"| {'yes' if rate <= 0.01 else '**no**'} |"
-                )
-                continue
-            r_harm = statistics.fmean(r["harmed"] for r in roost)
-            for arm, factor in (("flagger", 5), ("argo", 3)):
-                base = groups.get((name, rps, arm), [])
-                b_harm = statistics.fmean(r["harmed"] for r in base)
-                ratio = r_harm / b_harm if b_harm > 0 else math.inf
-                promoted = sum(r["outcome"] == "promoted" for r in base)
-                out.append(
-                    f"| harmed ≤ 1/{factor} of {arm} | {name} | {rps:g} | "
-                    f"{r_harm:.1f} vs {b_harm:.1f} (ratio {ratio:.2f}; {arm} promoted "
-                    f"{promoted}/{len(base)}, harm counted to promotion) "
-                    f"| {'yes' if ratio <= 1 / factor else '**no**'} |"
-                )
-            if rps in LOW_TRAFFIC:
-                k = sum(r["outcome"] == "promoted" for r in roost)
-                out.append(
-                    f"| no bad canary promoted at low traffic | {name} | {rps:g} "
-                    f"| {k}/{len(roost)} promoted | {'yes' if k == 0 else '**no**'} |"
-                )
+            for arm in ROOST_ARMS:
+                roost = groups.get((name, rps, arm), [])
+                if roost:
+                    out.extend(_goal_rows(groups, name, bool(spec["bad"]), rps, arm, roost))
     return "\n".join(out)
+
+
+def _goal_rows(
+    groups: dict[tuple[str, float, str], Rows],
+    name: str,
+    bad: bool,
+    rps: float,
+    arm: str,
+    roost: Rows,
+) -> list[str]:
+    label = "pause" if arm == "roost-pause" else "rollback"
+    n = len(roost)
+    if not bad:
+        k = sum(r["outcome"] == "rolled_back" for r in roost)
+        deadline = sum(
+            r["outcome"] == "rolled_back" and r["reason"] in DEADLINE_REASONS for r in roost
+        )
+        held = sum(r["outcome"] == "held" for r in roost)
+        low, high = wilson(k, n)
+        rate = k / n
+        return [
+            f"| ≤ 1 % false rollbacks | {name} | {rps:g} | {label} | {100 * rate:.1f} % "
+            f"({k}/{n}, 95 % CI {100 * low:.1f}–{100 * high:.1f} %; "
+            f"{deadline} at the no-evidence deadline; {held} held for a person, "
+            f"{100 * held / n:.1f} %) | {'yes' if rate <= 0.01 else '**no**'} |"
+        ]
+    out: list[str] = []
+    if arm == "roost":
+        r_harm = statistics.fmean(r["harmed"] for r in roost)
+        for base_arm, factor in (("flagger", 5), ("argo", 3)):
+            base = groups.get((name, rps, base_arm), [])
+            b_harm = statistics.fmean(r["harmed"] for r in base)
+            ratio = r_harm / b_harm if b_harm > 0 else math.inf
+            promoted = sum(r["outcome"] == "promoted" for r in base)
+            out.append(
+                f"| harmed ≤ 1/{factor} of {base_arm} | {name} | {rps:g} | {label} | "
+                f"{r_harm:.1f} vs {b_harm:.1f} (ratio {ratio:.2f}; {base_arm} promoted "
+                f"{promoted}/{len(base)}, harm counted to promotion) "
+                f"| {'yes' if ratio <= 1 / factor else '**no**'} |"
+            )
+    if rps in LOW_TRAFFIC:
+        k = sum(r["outcome"] == "promoted" for r in roost)
+        held = sum(r["outcome"] == "held" for r in roost)
+        extra = f"; {held} held for a person" if arm == "roost-pause" else ""
+        out.append(
+            f"| no bad canary promoted at low traffic | {name} | {rps:g} | {label} "
+            f"| {k}/{n} promoted{extra} | {'yes' if k == 0 else '**no**'} |"
+        )
+    return out
 
 
 def plot(rows: Rows, img_dir: Path) -> list[str]:
@@ -146,7 +173,15 @@ def plot(rows: Rows, img_dir: Path) -> list[str]:
                     xs.append(rps)
                     ys.append(max(m, 0.1))
                     es.append(0.0 if math.isnan(h) else h)
-            ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=ARM_LABEL[arm])
+            ax.errorbar(
+                xs,
+                ys,
+                yerr=es,
+                marker="o",
+                capsize=3,
+                label=ARM_LABEL[arm],
+                linestyle="--" if arm == "roost-pause" else "-",
+            )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(name, fontsize=9)
@@ -158,20 +193,31 @@ def plot(rows: Rows, img_dir: Path) -> list[str]:
     fig.savefig(img_dir / "canary-harm.png", dpi=110)
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    width = 0.25
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    width = 0.8 / len(arms.ARMS)
     for i, arm in enumerate(arms.ARMS):
-        rates = []
+        rates, held = [], []
         for rps in cases.TRAFFIC_LEVELS:
             group = groups.get(("healthy", rps, arm), [])
-            rates.append(
-                100 * sum(r["outcome"] == "rolled_back" for r in group) / max(len(group), 1)
+            n = max(len(group), 1)
+            rates.append(100 * sum(r["outcome"] == "rolled_back" for r in group) / n)
+            held.append(100 * sum(r["outcome"] == "held" for r in group) / n)
+        xs = [j + (i - (len(arms.ARMS) - 1) / 2) * width for j in range(len(cases.TRAFFIC_LEVELS))]
+        bars = ax.bar(xs, rates, width, label=ARM_LABEL[arm])
+        if any(held):
+            ax.bar(
+                xs,
+                held,
+                width,
+                bottom=rates,
+                color=bars.patches[0].get_facecolor(),
+                alpha=0.35,
+                hatch="//",
+                label=f"{ARM_LABEL[arm]}: held for a person",
             )
-        xs = [j + (i - 1) * width for j in range(len(cases.TRAFFIC_LEVELS))]
-        ax.bar(xs, rates, width, label=ARM_LABEL[arm])
     ax.set_xticks(range(len(cases.TRAFFIC_LEVELS)), [f"{r:g}" for r in cases.TRAFFIC_LEVELS])
     ax.set_xlabel("req/s")
-    ax.set_ylabel("healthy canaries rolled back (%)")
+    ax.set_ylabel("healthy canaries rolled back or held (%)")
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(img_dir / "canary-false-rollbacks.png", dpi=110)

@@ -17,3 +17,31 @@ def test_the_roost_arm_builds_a_valid_scenario_for_every_case() -> None:
 
     for name in cases.SCENARIOS:
         simulation.load(arms.roost_document(cases.case(name, 10.0), 0))
+
+
+def test_with_pause_a_healthy_canary_without_evidence_is_held_not_rolled_back() -> None:
+    # At 1 req/s a healthy canary never gathers the evidence to promote within 3 h:
+    # the default arm rolls it back at the deadline, the pause arm holds it there.
+    case = cases.case("healthy", 1.0)
+    rolled = arms.run("roost", case, 0)
+    held = arms.run("roost-pause", case, 0)
+    assert (rolled.outcome, rolled.reason) == ("rolled_back", "ProgressDeadlineExceeded")
+    assert (held.outcome, held.reason) == ("held", "ProgressDeadlineExceeded")
+    assert held.seconds == rolled.seconds  # the same tick, the other action
+
+
+def test_pause_changes_nothing_before_the_deadline() -> None:
+    # A bad canary at 100 req/s is rolled back in minutes by either arm, identically.
+    case = cases.case("errors 2 %", 100.0)
+    assert arms.run("roost-pause", case, 1) == arms.run("roost", case, 1)
+
+
+def test_the_pause_arm_writes_on_progress_deadline_pause() -> None:
+    document = arms.roost_document(cases.case("healthy", 10.0), 0, on_deadline="pause")
+    assert document["modelDeployment"]["rollout"]["onProgressDeadline"] == "pause"
+    assert (
+        arms.roost_document(cases.case("healthy", 10.0), 0)["modelDeployment"]["rollout"][
+            "onProgressDeadline"
+        ]
+        == "rollback"
+    )
