@@ -12,6 +12,7 @@ from typing import Any
 
 from bench.autoscale import report as autoscale_report
 from bench.canary import report as canary_report
+from bench.drift import report as drift_report
 from bench.scale import report as scale_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +32,11 @@ availability and 99 % of requests under 250 ms.
   `roost.rollout.machine.decide` every 30 s analysis tick. Spec: the shipped
   `healthy-canary` scenario's rollout (steps 10/25/50 % with 2 m pauses, analysis
   every 30 s, progress deadline 3 h).
+- **Roost, `onProgressDeadline: pause` (real core):** the same spec and seeds with
+  `rollout.onProgressDeadline: pause`. Until the deadline it decides exactly as the
+  default arm; a rollout still without evidence at 3 h is *held* (paused, traffic
+  kept) for a person instead of rolled back, reported as "held", never as a false
+  rollback or a promotion. Harm is counted to the hold.
 - **Flagger (re-implementation of documented behaviour, `bench/canary/flagger.py`,
   not Flagger's code):** tutorial settings interval 1m, threshold 5, stepWeight 10,
   maxWeight 50; request-success-rate ≥ 99 %; a p99 request-duration check at the
@@ -74,7 +80,9 @@ Policies (`bench/autoscale/policies.py`): **Roost** re-plans every 60 s with
 `roost.capacity.plan_capacity` (λ = scraped `rate[2m]`, S = 100 ms, K = 4, wait budget
 = SLO − 2·S at p99) and writes `build_hpa_spec` (minReplicas = plan, Roost's
 behavior), run by the restated HPA, in both of the spec's metric shapes: the default
-in-flight-per-pod Pods target (L*/N*) and the recommended-replicas External metric;
+in-flight-per-pod Pods target (L_max(N*)/N*, the in-flight count per pod at the
+highest rate the planned replicas carry within the wait budget) and the
+recommended-replicas External metric;
 **CPU HPA** at 50–90 % (default behavior); **KEDA-style** External AverageValue on
 `rate[2m]` with ρ·K/S req/s per pod, ρ ∈ {0.5, 0.7, 0.9}; **KPA-like** concurrency
 target K·TU with 60 s stable / 6 s panic windows and scale-down rate 2; **static**
@@ -175,6 +183,7 @@ SECTIONS: list[tuple[str, Section]] = [
     ("canary.json", _canary_section),
     ("autoscale.json", _autoscale_section),
     ("scale.json", scale_report.section),
+    ("drift.json", drift_report.section),
 ]
 
 

@@ -1,0 +1,1 @@
+"""B4: prediction-distribution gate and drift watch (issue 9)."""
