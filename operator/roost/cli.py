@@ -234,6 +234,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             f"outcome: {d['outcome']} ({d['reason']}) after {d['duration_seconds'] / 60:.1f} min; "
             f"canary served {d['canary_requests']} requests, harmed {d['harmed_requests']}"
         )
+        for watch in d["drift"]:
+            lines.append(f"drift watch {watch['name']}: {watch['stage']}; {watch['message']}")
         return "\n".join(lines)
 
     _emit(data, args.output, text)

@@ -14,7 +14,9 @@ tick, each request independently bad with the version's probability, latency
 log-normal with the given median and p99. When the policy has distribution checks,
 each request's prediction falls in a histogram bucket drawn from the version's
 ``predictions`` (bucket probabilities, or a Beta(a, b) score on [0, 1]), so a
-drift policy can be tried offline.
+drift policy can be tried offline. With ``watch`` set, a promoted version keeps
+serving all traffic for that long (its ``predictionChanges`` may move its scores)
+and the policy's ``compareTo: reference`` checks watch it as the operator does.
 """
 
 from __future__ import annotations
@@ -32,9 +34,9 @@ from scipy import stats
 from roost import durations
 from roost.analysis.verdict import HistogramReading, Measurements, SLIReading, analyze
 from roost.api.base import Duration, RoostModel
-from roost.api.modeldeployment import ModelDeploymentSpec, Phase
+from roost.api.modeldeployment import DriftWatchStatus, ModelDeploymentSpec, Phase
 from roost.api.slopolicy import Objective, SLOPolicySpec
-from roost.rollout import schedule
+from roost.rollout import drift, schedule
 from roost.rollout.actions import DeployCanary, EmitEvent, RemoveCanary, SetWeight
 from roost.rollout.machine import ACTIVE_PHASES, Observed, decide
 from roost.slo.promql import Counts
@@ -106,6 +108,13 @@ class Predictions(RoostModel):
         return result
 
 
+class PredictionChange(RoostModel):
+    """From ``at`` on (relative to the start of the rollout) the version predicts this."""
+
+    at: Duration
+    predictions: Predictions
+
+
 class Version(RoostModel):
     predictions: Predictions = Field(
         default_factory=Predictions,
@@ -118,6 +127,17 @@ class Version(RoostModel):
     quality_noise: Annotated[float, Field(ge=0)] = 0.0
     startup: Duration | None = Field(default=None, description="Time until the pods are ready.")
     changes: list[Behaviour] = Field(default_factory=list)
+    prediction_changes: list[PredictionChange] = Field(
+        default_factory=list,
+        description="Later prediction distributions (e.g. drift after promotion).",
+    )
+
+    def predictions_at(self, elapsed: float) -> Predictions:
+        current = self.predictions
+        for change in sorted(self.prediction_changes, key=lambda c: _seconds(c.at)):
+            if _seconds(change.at) <= elapsed:
+                current = change.predictions
+        return current
 
     def at(self, elapsed: float) -> tuple[float, Latency, float]:
         error_rate, latency, quality = self.error_rate, self.latency, self.quality
@@ -163,6 +183,11 @@ class Scenario(RoostModel):
     metric_gaps: list[Gap] = Field(default_factory=list)
     seed: int = 0
     duration: Duration = "4h"
+    watch: Duration | None = Field(
+        default=None,
+        description="After a promotion, keep simulating the promoted version this long "
+        "so compareTo-reference checks (the drift watch) can be tried.",
+    )
 
 
 def _seconds(value: str | None) -> float:
@@ -224,6 +249,7 @@ class SimulationResult:
     duration_seconds: float
     canary_requests: int
     timeline: tuple[TimelineEntry, ...]
+    drift: tuple[DriftWatchStatus, ...] = ()  # the drift watch at the end of ``watch``
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -233,7 +259,59 @@ class SimulationResult:
             "duration_seconds": self.duration_seconds,
             "canary_requests": self.canary_requests,
             "timeline": [e.to_dict() for e in self.timeline],
+            "drift": [
+                {
+                    "name": d.name,
+                    "stage": d.stage,
+                    "drifted_at_seconds": (
+                        None if d.drifted_at is None else (d.drifted_at - START).total_seconds()
+                    ),
+                    "message": d.message,
+                }
+                for d in self.drift
+            ],
         }
+
+
+def _watch(
+    scenario: Scenario, rng: np.random.Generator, promoted_at: float, timeline: list[TimelineEntry]
+) -> tuple[DriftWatchStatus, ...]:
+    """After promotion: the promoted version takes all traffic; run the drift watch on it."""
+    checks = drift.reference_checks(scenario.slo_policy)
+    if scenario.watch is None or not checks:
+        return ()
+    dt = scenario.model_deployment.rollout.interval_seconds
+    version = scenario.canary
+    bounds = [*version.predictions.bounds, math.inf]
+    current: list[DriftWatchStatus] = []
+    conditions: list[Any] = []
+    elapsed = promoted_at
+    start = START + timedelta(seconds=elapsed)
+    while elapsed < promoted_at + _seconds(scenario.watch):
+        now = START + timedelta(seconds=elapsed + dt)
+        n = rng.poisson(scenario.traffic.at(elapsed) * dt)
+        counts = rng.multinomial(n, version.predictions_at(elapsed).shares())
+        cumulative = dict(zip(bounds, np.cumsum(counts).astype(float).tolist(), strict=True))
+        reading = tuple(
+            HistogramReading(name=c.name, canary=cumulative, stable=cumulative) for c in checks
+        )
+        update = drift.advance(
+            scenario.slo_policy,
+            stable_version=scenario.model_deployment.model.version,
+            current=current,
+            conditions=conditions,
+            start=start,
+            window=(now - timedelta(seconds=dt), now),
+            histograms=reading,
+            reset=False,
+            now=now,
+            generation=1,
+        )
+        current, conditions = update.drift, update.conditions
+        for event in update.events:
+            timeline.append(TimelineEntry(elapsed + dt, 100, event.reason, event.message))
+        elapsed += dt
+    return tuple(current)
 
 
 def _traffic_tick(
@@ -273,10 +351,10 @@ def _traffic_tick(
                 world.harmed += bad
     if scenario.slo_policy.distributions:
         window.canary_buckets = rng.multinomial(
-            canary_requests, scenario.canary.predictions.shares()
+            canary_requests, scenario.canary.predictions_at(elapsed).shares()
         )
         window.stable_buckets = rng.multinomial(
-            stable_requests, scenario.stable.predictions.shares()
+            stable_requests, scenario.stable.predictions_at(elapsed).shares()
         )
 
 
@@ -398,6 +476,7 @@ def simulate(scenario: Scenario) -> SimulationResult:
         if status_now.phase in (Phase.SUCCEEDED, Phase.ROLLED_BACK):
             outcome = "promoted" if status_now.phase is Phase.SUCCEEDED else "rolled_back"
             condition = next(c for c in status_now.conditions if c.type == "Progressing")
+            watched = _watch(scenario, rng, elapsed, timeline) if outcome == "promoted" else ()
             return SimulationResult(
                 outcome=outcome,
                 reason=condition.reason,
@@ -405,6 +484,7 @@ def simulate(scenario: Scenario) -> SimulationResult:
                 duration_seconds=elapsed,
                 canary_requests=world.canary_requests,
                 timeline=tuple(timeline),
+                drift=watched,
             )
         now += timedelta(seconds=dt)
         _traffic_tick(scenario, world, rng, now, dt)

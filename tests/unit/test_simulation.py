@@ -90,3 +90,21 @@ def test_the_same_predictions_are_promoted() -> None:
 def test_prediction_probabilities_must_match_the_bounds() -> None:
     with pytest.raises(ValueError, match="probabilities needs 3 entries"):
         simulation.Predictions(bounds=[0.5, 1.0], probabilities=[0.5, 0.5])
+
+
+def test_the_drift_watch_after_promotion_reports_a_later_shift_and_not_a_steady_version() -> None:
+    document = yaml.safe_load((SCENARIOS / "drift-after-promotion.yaml").read_text())
+    result = simulation.simulate(simulation.load(document))
+    assert result.outcome == "promoted"
+    (watch,) = result.drift
+    assert watch.stage == "Drifted"
+    kinds = [e.kind for e in result.timeline]
+    assert kinds.index("DriftReferenceTaken") < kinds.index("PredictionDrift")
+    drifted_at = next(e.at_seconds for e in result.timeline if e.kind == "PredictionDrift")
+    assert drifted_at >= 2 * 3600  # never before the scores moved at 2 h
+
+    del document["canary"]["predictionChanges"]
+    steady = simulation.simulate(simulation.load(document))
+    assert steady.outcome == "promoted"
+    assert steady.drift[0].stage == "Watching"
+    assert "PredictionDrift" not in [e.kind for e in steady.timeline]

@@ -37,11 +37,11 @@ check's ``meanWindowsToFalseAlarm``.
 
 An alarm is also an effect size: the detector's current *run* (the windows since M
 last stood at or below 1, i.e. since the evidence for a change began) must hold
-``minSamples`` observations and its PSI / KS / Cohen's w against the reference must
-reach ``threshold``. Shifts too small to matter are never reported however much
-traffic proves them, and the reference's own sampling noise (PSI of order K / R for
-K buckets and R reference observations) stays far below the conventional bands when
-R ≥ ``minSamples``.
+``minSamples`` observations and its PSI / KS / Cohen's w (the goodness-of-fit form)
+against the reference must reach ``threshold``. Shifts too small to matter are never
+reported however much traffic proves them, and the reference's own sampling noise
+(PSI of order K / R for K buckets and R reference observations) stays far below the
+conventional bands when R ≥ ``minSamples``.
 
 The guarantee is exact for Λ_t with mean 1; with the predictive null it holds on
 average over the reference, and the null simulations measure it per setting
@@ -171,13 +171,27 @@ def window_ln_lambda(
     return result
 
 
+def cohens_w_goodness_of_fit(run: Sequence[float], reference: Sequence[float]) -> float | None:
+    """Cohen's w of the run against the reference shares: sqrt(sum_j (q_j - p_j)^2 / p_j).
+
+    The one-sample form (Cohen 1988, §7.2): unlike sqrt(chi2 / N) of the 2 x K table, it
+    does not shrink when the run holds many more observations than the reference.
+    """
+    q = np.asarray(run, dtype=np.float64)
+    r = np.asarray(reference, dtype=np.float64)
+    if q.sum() <= 0 or r.sum() <= 0:
+        return None
+    p = (r + REFERENCE_SMOOTHING) / (r + REFERENCE_SMOOTHING).sum()
+    return float(np.sqrt(np.sum((q / q.sum() - p) ** 2 / p)))
+
+
 def effect(statistic: str, run: Sequence[float], reference: Sequence[float]) -> float | None:
     """The check's statistic of the run against the reference (chi2 as Cohen's w)."""
     if statistic == "psi":
         return distribution.psi(run, reference)
     if statistic == "ks":
         return distribution.ks_distance(run, reference)
-    return distribution.cohens_w(run, reference)
+    return cohens_w_goodness_of_fit(run, reference)
 
 
 def observe(

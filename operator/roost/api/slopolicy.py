@@ -271,7 +271,9 @@ class DistributionCheck(RoostModel):
     statistic: DriftStatistic = Field(
         default=DriftStatistic.PSI,
         description="Effect size reported and compared with threshold: psi, ks (max CDF "
-        "distance over bucket bounds) or chi2 (judged as Cohen's w = sqrt(chi2/N)).",
+        "distance over bucket bounds) or chi2 (judged as Cohen's w: sqrt(chi2/N) of the "
+        "canary-vs-stable table; for compareTo reference the goodness-of-fit w against the "
+        "reference shares).",
     )
     threshold: Annotated[float, Field(gt=0, le=10)] | None = Field(
         default=None,
