@@ -105,6 +105,69 @@ def goals(rows: Rows) -> str:
     return "\n".join(out)
 
 
+def summary(rows: Rows) -> str:
+    """Which ``onProgressDeadline`` setting meets which B1 goal, from the same rows."""
+    groups = _group(rows)
+    out: list[str] = []
+    for arm in ROOST_ARMS:
+        label = "pause" if arm == "roost-pause" else "rollback"
+        false_ok: list[str] = []
+        false_missed: list[str] = []
+        held_at: list[str] = []
+        promoted_bad = 0
+        for name, spec in cases.SCENARIOS.items():
+            for rps in cases.TRAFFIC_LEVELS:
+                group = groups.get((name, rps, arm), [])
+                if not group:
+                    continue
+                if spec["bad"]:
+                    if rps in LOW_TRAFFIC:
+                        promoted_bad += sum(r["outcome"] == "promoted" for r in group)
+                    continue
+                rate = sum(r["outcome"] == "rolled_back" for r in group) / len(group)
+                where = f"{name} at {rps:g} req/s"
+                (false_ok if rate <= 0.01 else false_missed).append(where)
+                held = sum(r["outcome"] == "held" for r in group)
+                if held:
+                    held_at.append(f"{100 * held / len(group):.1f} % at {rps:g} req/s ({name})")
+        if not false_ok and not false_missed:
+            continue
+        line = f"- **`onProgressDeadline: {label}`:** ≤ 1 % false rollbacks "
+        if false_missed:
+            line += f"met in {len(false_ok)} of {len(false_ok) + len(false_missed)} healthy cases, "
+            line += "missed for " + "; ".join(false_missed) + ". "
+        else:
+            line += "met at every traffic level. "
+        if held_at:
+            line += "Held for a person at the deadline: " + "; ".join(held_at) + ". "
+        line += f"Bad canaries promoted at low traffic: {promoted_bad}."
+        out.append(line)
+    met = missed = 0
+    missed_at: dict[float, int] = defaultdict(int)
+    for name, spec in cases.SCENARIOS.items():
+        for rps in cases.TRAFFIC_LEVELS:
+            roost = groups.get((name, rps, "roost"), [])
+            if not spec["bad"] or not roost:
+                continue
+            r_harm = statistics.fmean(r["harmed"] for r in roost)
+            for base_arm, factor in (("flagger", 5), ("argo", 3)):
+                base = groups.get((name, rps, base_arm), [])
+                b_harm = statistics.fmean(r["harmed"] for r in base) if base else 0.0
+                if b_harm > 0 and r_harm / b_harm <= 1 / factor:
+                    met += 1
+                else:
+                    missed += 1
+                    missed_at[rps] += 1
+    if met + missed:
+        where = ", ".join(f"{n} at {rps:g} req/s" for rps, n in sorted(missed_at.items()))
+        out.append(
+            f"- Harm ≤ 1/5 of Flagger's and ≤ 1/3 of Argo's: met in {met} of {met + missed} "
+            f"comparisons" + (f"; missed {where}" if where else "") + ". Both settings "
+            "decide alike before the deadline, so the harm rows are the default arm's."
+        )
+    return "\n".join(out)
+
+
 def _goal_rows(
     groups: dict[tuple[str, float, str], Rows],
     name: str,
@@ -123,11 +186,12 @@ def _goal_rows(
         held = sum(r["outcome"] == "held" for r in roost)
         low, high = wilson(k, n)
         rate = k / n
+        held_text = f"; {held} held for a person, {100 * held / n:.1f} %" if held else ""
         return [
             f"| ≤ 1 % false rollbacks | {name} | {rps:g} | {label} | {100 * rate:.1f} % "
             f"({k}/{n}, 95 % CI {100 * low:.1f}–{100 * high:.1f} %; "
-            f"{deadline} at the no-evidence deadline; {held} held for a person, "
-            f"{100 * held / n:.1f} %) | {'yes' if rate <= 0.01 else '**no**'} |"
+            f"{deadline} at the no-evidence deadline{held_text}) "
+            f"| {'yes' if rate <= 0.01 else '**no**'} |"
         ]
     out: list[str] = []
     if arm == "roost":
