@@ -225,6 +225,47 @@ def cohens_w(canary: Sequence[float], stable: Sequence[float]) -> float | None:
     return math.sqrt(chi2 / (sum(canary) + sum(stable)))
 
 
+KS_NULL_MEAN = math.sqrt(math.pi / 2.0) * math.log(2.0)
+"""E[sup |B(t)|] of a Brownian bridge (0.8687): the KS distance's mean under no shift, scaled."""
+
+
+def judged(statistic: str, canary: Sequence[float], stable: Sequence[float]) -> float | None:
+    """The effect size a decision compares with its threshold: noise-corrected.
+
+    With few observations every effect size is large from sampling noise alone (PSI of
+    two samples of 15 and 45 from one distribution averages 1.2 over 8 buckets, far above
+    the 0.25 band), so a threshold on the raw value stops protecting small shifts at low
+    traffic. Each statistic here is reduced by its mean under "no shift" at these counts:
+
+    * psi: on shares smoothed by half a count per bucket (no 1e-4 floor exploding on
+      empty buckets), minus (k - 1)(1/n_c + 1/n_s), the J-divergence's null mean;
+    * chi2: Cohen's w from max(0, chi2 - (k - 1)) / N, the statistic's exact null mean;
+    * ks: minus 0.8687 sqrt(1/n_c + 1/n_s), the Brownian bridge's mean sup, which binning
+      only lowers, so the correction errs towards judging a shift smaller.
+
+    k is the number of buckets with observations in either version; floored at 0.
+    None when either version has no observations.
+    """
+    c, s = np.asarray(canary, dtype=np.float64), np.asarray(stable, dtype=np.float64)
+    n_c, n_s = float(c.sum()), float(s.sum())
+    if n_c <= 0 or n_s <= 0:
+        return None
+    keep = (c + s) > 0
+    k = int(keep.sum())
+    spread = 1.0 / n_c + 1.0 / n_s
+    if statistic == "psi":
+        q = (c[keep] + 0.5) / (n_c + 0.5 * k)
+        p = (s[keep] + 0.5) / (n_s + 0.5 * k)
+        return max(0.0, float(np.sum((q - p) * np.log(q / p))) - (k - 1) * spread)
+    if statistic == "ks":
+        raw = ks_distance(canary, stable)
+        assert raw is not None
+        return max(0.0, raw - KS_NULL_MEAN * math.sqrt(spread))
+    chi2 = chi_squared(canary, stable)
+    assert chi2 is not None
+    return math.sqrt(max(0.0, chi2 - (k - 1)) / (n_c + n_s))
+
+
 class DistributionStateDict(TypedDict):
     """``DistributionState`` as stored in status: camelCase keys, full-precision floats."""
 

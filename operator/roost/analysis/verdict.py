@@ -45,7 +45,6 @@ from roost.api.slopolicy import (
     CompareTo,
     DistributionCheck,
     DriftAction,
-    DriftStatistic,
     Objective,
     SLOPolicySpec,
 )
@@ -265,11 +264,8 @@ def _previous_distribution(
 
 
 def _effect(check: DistributionCheck, state: distribution.DistributionState) -> float | None:
-    if check.statistic is DriftStatistic.PSI:
-        return distribution.psi(state.canary, state.stable)
-    if check.statistic is DriftStatistic.KS:
-        return distribution.ks_distance(state.canary, state.stable)
-    return distribution.cohens_w(state.canary, state.stable)
+    """The statistic judged against ``threshold``: corrected for its noise at these counts."""
+    return distribution.judged(check.statistic.value, state.canary, state.stable)
 
 
 def _bound(value: float) -> str:
@@ -352,7 +348,8 @@ def _describe_distribution(gate: GateEvidence) -> str:
             f"({n_c} canary, {n_s} stable predictions); nothing to compare"
         )
     return (
-        f"{gate.objective}/distribution: {d.statistic} {value} (fails at {d.threshold:g}); "
+        f"{gate.objective}/distribution: {d.statistic} {value} noise-corrected (fails at "
+        f"{d.threshold:g}); "
         f"PSI {psi}, KS {ks}, chi2 {chi2} on {n_c} canary vs {n_s} stable predictions "
         f"over {d.windows} windows; ln E {gate.ln_e_fail:.2f} (fails at "
         f"{gate.fail_threshold:.2f}), action {d.action}"

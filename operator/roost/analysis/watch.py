@@ -186,12 +186,29 @@ def cohens_w_goodness_of_fit(run: Sequence[float], reference: Sequence[float]) -
 
 
 def effect(statistic: str, run: Sequence[float], reference: Sequence[float]) -> float | None:
-    """The check's statistic of the run against the reference (chi2 as Cohen's w)."""
+    """The check's statistic of the run against the reference (chi2 as Cohen's w), as shown."""
     if statistic == "psi":
         return distribution.psi(run, reference)
     if statistic == "ks":
         return distribution.ks_distance(run, reference)
     return cohens_w_goodness_of_fit(run, reference)
+
+
+def judged_effect(statistic: str, run: Sequence[float], reference: Sequence[float]) -> float | None:
+    """The statistic an alarm compares with ``threshold``: less its mean under no change.
+
+    psi and ks as ``distribution.judged`` (the reference is the second sample); chi2 as
+    the goodness-of-fit w with w^2 reduced by (k - 1)(1/n + 1/R), its null mean when
+    the reference shares are themselves estimated from R observations.
+    """
+    if statistic != "chi2":
+        return distribution.judged(statistic, run, reference)
+    w = cohens_w_goodness_of_fit(run, reference)
+    if w is None:
+        return None
+    q, r = np.asarray(run, dtype=np.float64), np.asarray(reference, dtype=np.float64)
+    k = int(((q + r) > 0).sum())
+    return math.sqrt(max(0.0, w * w - (k - 1) * (1.0 / q.sum() + 1.0 / r.sum())))
 
 
 def observe(
@@ -246,7 +263,7 @@ def observe(
     ln_m = ln_lambda + max(state.ln_m, 0.0)
     run = x if fresh else tuple(a + b for a, b in zip(state.run, x, strict=True))
     run_windows = 1 if fresh else state.run_windows + 1
-    value = effect(statistic, run, state.reference)
+    value = judged_effect(statistic, run, state.reference)
     alarm = (
         ln_m >= ln_alarm and sum(run) >= min_samples and value is not None and value >= threshold
     )

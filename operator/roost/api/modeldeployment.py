@@ -310,7 +310,10 @@ class DistributionEvidence(RoostModel):
 
     statistic: Literal["psi", "ks", "chi2"]
     value: float | None = Field(
-        default=None, description="The statistic judged (chi2 as Cohen's w); None = no data."
+        default=None,
+        description="The statistic judged against threshold (chi2 as Cohen's w), less its "
+        "mean under no shift at these counts (roost.analysis.distribution.judged); None = "
+        "no data.",
     )
     threshold: float = Field(description="Fail at or above (with a significant test).")
     warn_threshold: float
@@ -405,7 +408,9 @@ class DriftWatchStatus(RoostModel):
     drifted_at: datetime | None = None
     statistic: Literal["psi", "ks", "chi2"]
     value: float | None = Field(
-        default=None, description="The statistic of the detector's current run vs the reference."
+        default=None,
+        description="The statistic of the detector's current run vs the reference, less its "
+        "mean under no change (judged against threshold).",
     )
     threshold: float
     warn_threshold: float

@@ -70,7 +70,7 @@ def render(
         "ks": watch.effect("ks", run, state.reference) if run else None,
         "chi2": watch.effect("chi2", run, state.reference) if run else None,
     }
-    value = stats[check.statistic.value]
+    value = watch.judged_effect(check.statistic.value, run, state.reference) if run else None
     stage = state.stage
     action = check.effective_action.value
     assert action in ("alert", "pause")
@@ -89,7 +89,8 @@ def render(
         )
     else:
         message = (
-            f"{check.statistic.value} {_fmt(value)} (drift at {check.fail_threshold:g}) over "
+            f"{check.statistic.value} {_fmt(value)} noise-corrected (drift at "
+            f"{check.fail_threshold:g}) over "
             f"the last {state.run_windows} windows ({state.run_total:.0f} observations) vs "
             f"the reference of {state.reference_total:.0f}; PSI {_fmt(stats['psi'])}, "
             f"KS {_fmt(stats['ks'])}, Cohen's w {_fmt(stats['chi2'])}; ln M {state.ln_m:.2f} "

@@ -238,3 +238,30 @@ def test_detection_delay_against_shift_size_is_reported() -> None:
             f"median looks {median}"
         )
     assert rows[-1][3] > 0.99  # a large shift at 1,000 rps is found
+
+
+def test_judged_effect_sizes_are_corrected_for_noise_at_small_counts() -> None:
+    """Without a shift the judged statistic averages near 0 where the raw one is large;
+    with a large shift it stays above the conventional band once the counts allow it."""
+    rng = np.random.default_rng(11)
+    p = np.array([0.1, 0.2, 0.3, 0.2, 0.1, 0.05, 0.03, 0.02])
+    moved = np.array([0.02, 0.05, 0.13, 0.2, 0.25, 0.2, 0.1, 0.05])
+    raw, judged = [], []
+    for _ in range(2000):
+        c, s = rng.multinomial(15, p), rng.multinomial(45, p)
+        raw.append(distribution.psi(c, s))
+        judged.append(distribution.judged("psi", c, s))
+    assert np.mean(raw) > 0.8  # noise alone, far above the 0.25 band
+    assert np.mean(np.array(judged) >= 0.25) < 0.06
+    for statistic, band in (("psi", 0.25), ("ks", 0.1), ("chi2", 0.3)):
+        null = [
+            distribution.judged(statistic, rng.multinomial(100, p), rng.multinomial(300, p))
+            for _ in range(500)
+        ]
+        shifted = [
+            distribution.judged(statistic, rng.multinomial(100, moved), rng.multinomial(300, p))
+            for _ in range(500)
+        ]
+        assert np.mean(np.array(null) >= band) < 0.02, statistic
+        assert np.mean(np.array(shifted) >= band) > 0.95, statistic
+    assert distribution.judged("psi", [0, 0], [1, 2]) is None
