@@ -96,52 +96,40 @@ class ServerBehaviour:
         return math.log(self.latency_p99_s / self.latency_median_s) / Z_P99
 
 
-class ModelServerSimulator:
-    """One model version's metrics endpoint, serving from the moment it is made."""
+class MetricsEndpoint:
+    """One /metrics endpoint on 127.0.0.1 with the metric families a model server
+    exports, labelled by model and version. Several simulators may share one
+    (``ModelServerSimulator(..., endpoint=...)``): a test with dozens of models
+    then gives Prometheus one scrape target instead of dozens."""
 
-    def __init__(self, model: str, version: str, behaviour: ServerBehaviour | None = None) -> None:
-        self.model = model
-        self.version = version
-        self._behaviour = behaviour or ServerBehaviour()
-        self._lock = threading.Lock()
-        self._ok = 0
-        self._errors = 0
-        # Our own registry: several simulators live in one test process.
+    def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        predictions = Counter(
+        self.predictions = Counter(
             "model_predictions_total",
             "Predictions served, by outcome",
             ["model", "version", "status"],
             registry=self.registry,
         )
-        duration = Histogram(
+        self.duration = Histogram(
             "model_request_duration_seconds",
             "Time to answer a prediction request",
             ["model", "version"],
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
-        scores = Histogram(
+        self.scores = Histogram(
             "model_prediction_score",
             "The model's output score",
             ["model", "version"],
             buckets=SCORE_BUCKETS,
             registry=self.registry,
         )
-        inflight = Gauge(
+        self.inflight = Gauge(
             "model_inflight_requests",
             "Requests being served (mean over the last batch, by Little's law)",
             ["model", "version"],
             registry=self.registry,
         )
-        # Both status series exist from the first scrape, at 0, so the first
-        # error is an increase that rate() sees rather than a new series.
-        self._ok_counter = predictions.labels(model, version, "ok")
-        self._error_counter = predictions.labels(model, version, "error")
-        self._duration = duration.labels(model, version)
-        self._scores = scores.labels(model, version)
-        self._inflight = inflight.labels(model, version)
-        self._inflight.set(0)
         self._server, self._thread = start_http_server(0, addr="127.0.0.1", registry=self.registry)
 
     @property
@@ -152,6 +140,52 @@ class ModelServerSimulator:
     def address(self) -> str:
         """host:port, as a Prometheus scrape target."""
         return f"127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+class ModelServerSimulator:
+    """One model version's metrics, serving from the moment it is made: on its own
+    endpoint, or on a shared ``endpoint`` (which the caller stops)."""
+
+    def __init__(
+        self,
+        model: str,
+        version: str,
+        behaviour: ServerBehaviour | None = None,
+        *,
+        endpoint: MetricsEndpoint | None = None,
+    ) -> None:
+        self.model = model
+        self.version = version
+        self._behaviour = behaviour or ServerBehaviour()
+        self._lock = threading.Lock()
+        self._ok = 0
+        self._errors = 0
+        # Our own registry unless shared: several simulators live in one test process.
+        self._owns_endpoint = endpoint is None
+        self.endpoint = endpoint or MetricsEndpoint()
+        self.registry = self.endpoint.registry
+        # Both status series exist from the first scrape, at 0, so the first
+        # error is an increase that rate() sees rather than a new series.
+        self._ok_counter = self.endpoint.predictions.labels(model, version, "ok")
+        self._error_counter = self.endpoint.predictions.labels(model, version, "error")
+        self._duration = self.endpoint.duration.labels(model, version)
+        self._scores = self.endpoint.scores.labels(model, version)
+        self._inflight = self.endpoint.inflight.labels(model, version)
+        self._inflight.set(0)
+
+    @property
+    def port(self) -> int:
+        return self.endpoint.port
+
+    @property
+    def address(self) -> str:
+        """host:port, as a Prometheus scrape target."""
+        return self.endpoint.address
 
     @property
     def url(self) -> str:
@@ -211,9 +245,9 @@ class ModelServerSimulator:
         return errors
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        """Stop the endpoint if it is this simulator's own (a shared one: its owner's job)."""
+        if self._owns_endpoint:
+            self.endpoint.stop()
 
     def __enter__(self) -> ModelServerSimulator:
         return self
@@ -432,23 +466,7 @@ class LoadGenerator:
             error = f"{type(exc).__name__}: {exc}"[:300]
 
         n = int(self._rng.poisson(self.rps * self.tick_s))
-        targets = [b for b in backends if b.weight > 0]
-        total = sum(b.weight for b in targets)
-        counts = (
-            self._rng.multinomial(n, [b.weight / total for b in targets])
-            if total > 0
-            else np.zeros(0, dtype=int)
-        )
-        requests: dict[str, int] = {}
-        unrouted = n - int(counts.sum())
-        for backend, count in zip(targets, counts, strict=True):
-            simulator = self.simulators.get(backend.version) if backend.version else None
-            if simulator is None:
-                unrouted += int(count)
-                continue
-            requests[simulator.version] = requests.get(simulator.version, 0) + int(count)
-        for version, count in requests.items():
-            self.simulators[version].handle(count, self._rng, interval_s=self.tick_s)
+        requests, unrouted = dispatch(backends, n, self.simulators, self._rng, self.tick_s)
         tick = Tick(time.time(), backends, requests, unrouted, error)
         with self._changed:
             self._history.append(tick)
@@ -456,27 +474,12 @@ class LoadGenerator:
 
     def _read_backends(self) -> tuple[Backend, ...]:
         if self.mode == "replicas":
-            return tuple(
-                Backend(role, version, ready)
-                for role, version, ready in self._read_deployments()
-                if role in ROLES
-            )
-        route_weights = self._read_route_weights()
-        if self.fixed_versions is not None:
-            return tuple(
-                Backend(role, self.fixed_versions.get(role), weight)
-                for role, weight in route_weights.items()
-            )
-        deployments = self._read_deployments()
-        backends: list[Backend] = []
-        for role, weight in route_weights.items():
-            # A Service spreads its share evenly over the ready pods it selects.
-            pods = [(version, ready) for r, version, ready in deployments if r == role and ready]
-            ready_total = sum(ready for _, ready in pods)
-            if ready_total == 0:
-                backends.append(Backend(role, None, weight))
-            backends += [Backend(role, v, weight * ready / ready_total) for v, ready in pods]
-        return tuple(backends)
+            return replica_backends(self._read_deployments())
+        return route_backends(
+            self._read_route_weights(),
+            [] if self.fixed_versions is not None else self._read_deployments(),
+            self.fixed_versions,
+        )
 
     def _read_route_weights(self) -> dict[str, float]:
         """role -> summed weight of the route's ``<name>-<role>`` backendRefs."""
@@ -498,15 +501,7 @@ class LoadGenerator:
             if exc.status == 404:
                 return {}  # no route: requests have nowhere to go
             raise
-        names = {f"{self.name}-{role}": role for role in ROLES}
-        weights: dict[str, float] = {}
-        for rule in route.get("spec", {}).get("rules", []):
-            for ref in rule.get("backendRefs", []):
-                role = names.get(ref.get("name", ""))
-                if role is not None:
-                    weight = float(ref.get("weight", DEFAULT_BACKEND_WEIGHT))
-                    weights[role] = weights.get(role, 0.0) + weight
-        return weights
+        return route_weights(route, self.name)
 
     def _read_deployments(self) -> list[tuple[str, str | None, int]]:
         """(role, version, ready replicas) of each Deployment of the model."""
@@ -517,20 +512,94 @@ class LoadGenerator:
             label_selector=f"{MODEL_DEPLOYMENT_LABEL}={self.name}",
             _request_timeout=API_TIMEOUT_S,
         )
-        out = []
-        for deployment in listed.items:
-            role = (deployment.metadata.labels or {}).get(ROLE_LABEL, "")
-            template = deployment.spec.template.metadata
-            version = ((template.labels if template else None) or {}).get(VERSION_LABEL)
-            ready = int((deployment.status.ready_replicas if deployment.status else 0) or 0)
-            out.append((role, version, ready))
-        return out
+        return [deployment_backend(d) for d in listed.items]
 
     def __repr__(self) -> str:
         return (
             f"LoadGenerator({self.namespace}/{self.name}, mode={self.mode}, rps={self.rps}, "
             f"ticks={len(self._history)})"
         )
+
+
+def dispatch(
+    backends: Iterable[Backend],
+    n: int,
+    simulators: Mapping[str, ModelServerSimulator],
+    rng: np.random.Generator,
+    interval_s: float,
+) -> tuple[dict[str, int], int]:
+    """Split ``n`` requests over the weighted backends and let each version's simulator
+    handle its share; returns (version -> requests handled, requests with nowhere to go)."""
+    targets = [b for b in backends if b.weight > 0]
+    total = sum(b.weight for b in targets)
+    counts = (
+        rng.multinomial(n, [b.weight / total for b in targets])
+        if total > 0
+        else np.zeros(0, dtype=int)
+    )
+    requests: dict[str, int] = {}
+    unrouted = n - int(counts.sum())
+    for backend, count in zip(targets, counts, strict=True):
+        simulator = simulators.get(backend.version) if backend.version else None
+        if simulator is None:
+            unrouted += int(count)
+            continue
+        requests[simulator.version] = requests.get(simulator.version, 0) + int(count)
+    for version, count in requests.items():
+        simulators[version].handle(count, rng, interval_s=interval_s)
+    return requests, unrouted
+
+
+def route_weights(route: Mapping[str, Any], name: str) -> dict[str, float]:
+    """role -> summed weight of an HTTPRoute's ``<name>-<role>`` backendRefs."""
+    names = {f"{name}-{role}": role for role in ROLES}
+    weights: dict[str, float] = {}
+    for rule in route.get("spec", {}).get("rules", []):
+        for ref in rule.get("backendRefs", []):
+            role = names.get(ref.get("name", ""))
+            if role is not None:
+                weight = float(ref.get("weight", DEFAULT_BACKEND_WEIGHT))
+                weights[role] = weights.get(role, 0.0) + weight
+    return weights
+
+
+def deployment_backend(deployment: Any) -> tuple[str, str | None, int]:
+    """(role, version, ready replicas) of a Deployment (a kubernetes client V1Deployment)."""
+    role = (deployment.metadata.labels or {}).get(ROLE_LABEL, "")
+    template = deployment.spec.template.metadata
+    version = ((template.labels if template else None) or {}).get(VERSION_LABEL)
+    ready = int((deployment.status.ready_replicas if deployment.status else 0) or 0)
+    return role, version, ready
+
+
+def replica_backends(deployments: Iterable[tuple[str, str | None, int]]) -> tuple[Backend, ...]:
+    """Split by ready replicas (a Service over the pods of both Deployments)."""
+    return tuple(
+        Backend(role, version, ready) for role, version, ready in deployments if role in ROLES
+    )
+
+
+def route_backends(
+    weights: Mapping[str, float],
+    deployments: Iterable[tuple[str, str | None, int]],
+    fixed_versions: Mapping[str, str] | None = None,
+) -> tuple[Backend, ...]:
+    """Split by route weight; within a role, by the ready replicas of its Deployments
+    (or to ``fixed_versions[role]`` when given)."""
+    if fixed_versions is not None:
+        return tuple(
+            Backend(role, fixed_versions.get(role), weight) for role, weight in weights.items()
+        )
+    listed = list(deployments)
+    backends: list[Backend] = []
+    for role, weight in weights.items():
+        # A Service spreads its share evenly over the ready pods it selects.
+        pods = [(version, ready) for r, version, ready in listed if r == role and ready]
+        ready_total = sum(ready for _, ready in pods)
+        if ready_total == 0:
+            backends.append(Backend(role, None, weight))
+        backends += [Backend(role, v, weight * ready / ready_total) for v, ready in pods]
+    return tuple(backends)
 
 
 def _is_transient(error: Exception) -> bool:

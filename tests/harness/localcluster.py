@@ -9,7 +9,11 @@ HTTPRoutes. Every process is ours and listens on 127.0.0.1 on a free port.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import shutil
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +34,8 @@ FAKE_NODES = 2
 KWOK_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 # The HPA controller's default is 15 s; tests and e2e rollouts wait on it.
 HPA_SYNC_PERIOD = "5s"
+
+APISERVER_LAUNCH = "kube-apiserver.json"
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 
@@ -140,46 +146,64 @@ class LocalCluster:
         )
         self.processes.wait_until("etcd", lambda: http_ok(f"{client}/health"), 30, "healthy")
 
-    def _start_apiserver(self, apiserver: Path, ports: Ports, pki: ClusterPKI) -> None:
-        self.processes.start(
-            "kube-apiserver",
-            [
-                apiserver,
-                f"--etcd-servers=http://127.0.0.1:{ports.etcd_client}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
-                f"--secure-port={ports.apiserver}",
-                f"--cert-dir={self.state_dir / 'pki'}",
-                f"--tls-cert-file={pki.apiserver.cert}",
-                f"--tls-private-key-file={pki.apiserver.key}",
-                f"--client-ca-file={pki.ca.cert}",
-                # The front-proxy (request header) settings complete the
-                # extension-apiserver-authentication ConfigMap, which the
-                # controller manager and scheduler read, and would let an
-                # aggregated API such as metrics-server be added.
-                f"--requestheader-client-ca-file={pki.front_proxy_ca.cert}",
-                "--requestheader-allowed-names=front-proxy-client",
-                "--requestheader-username-headers=X-Remote-User",
-                "--requestheader-group-headers=X-Remote-Group",
-                "--requestheader-extra-headers-prefix=X-Remote-Extra-",
-                f"--proxy-client-cert-file={pki.front_proxy_client.cert}",
-                f"--proxy-client-key-file={pki.front_proxy_client.key}",
-                "--authorization-mode=Node,RBAC",
-                f"--service-cluster-ip-range={SERVICE_CIDR}",
-                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-                f"--service-account-key-file={pki.service_account_pub}",
-                f"--service-account-signing-key-file={pki.service_account_key}",
-                "--allow-privileged=true",
-                # No Endpoints for the `kubernetes` Service: they may not point at
-                # a loopback address, and nothing in a fake cluster dials it.
-                "--endpoint-reconciler-type=none",
-                "--profiling=false",
-            ],
-        )
+    def restart_apiserver(self, *, hard: bool = False, down_s: float = 0.0) -> None:
+        """Stop kube-apiserver (SIGTERM, or SIGKILL when ``hard``), wait ``down_s``, and
+        start it again with the same flags on the same port; returns once it is ready.
+        etcd and every other component keep running, as in an apiserver upgrade."""
+        saved = json.loads((self.state_dir / APISERVER_LAUNCH).read_text())
+        if hard and (pid := self.processes.pid("kube-apiserver")) is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.processes.stop("kube-apiserver")
+        time.sleep(down_s)
+        self.processes.start("kube-apiserver", saved["argv"])
+        self._wait_apiserver_ready(saved["ready_url"], Path(saved["ca"]))
+
+    def _wait_apiserver_ready(self, url: str, ca_cert: Path) -> None:
         admin = self.state_dir / "kubeconfigs" / "admin"
-        tls = client_tls(pki.ca.cert, admin.with_suffix(".crt"), admin.with_suffix(".key"))
-        url = f"https://127.0.0.1:{ports.apiserver}/readyz"
+        tls = client_tls(ca_cert, admin.with_suffix(".crt"), admin.with_suffix(".key"))
         self.processes.wait_until("kube-apiserver", lambda: http_ok(url, tls), 90, "ready")
+
+    def _start_apiserver(self, apiserver: Path, ports: Ports, pki: ClusterPKI) -> None:
+        argv: list[str | Path] = [
+            apiserver,
+            f"--etcd-servers=http://127.0.0.1:{ports.etcd_client}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            f"--secure-port={ports.apiserver}",
+            f"--cert-dir={self.state_dir / 'pki'}",
+            f"--tls-cert-file={pki.apiserver.cert}",
+            f"--tls-private-key-file={pki.apiserver.key}",
+            f"--client-ca-file={pki.ca.cert}",
+            # The front-proxy (request header) settings complete the
+            # extension-apiserver-authentication ConfigMap, which the
+            # controller manager and scheduler read, and would let an
+            # aggregated API such as metrics-server be added.
+            f"--requestheader-client-ca-file={pki.front_proxy_ca.cert}",
+            "--requestheader-allowed-names=front-proxy-client",
+            "--requestheader-username-headers=X-Remote-User",
+            "--requestheader-group-headers=X-Remote-Group",
+            "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+            f"--proxy-client-cert-file={pki.front_proxy_client.cert}",
+            f"--proxy-client-key-file={pki.front_proxy_client.key}",
+            "--authorization-mode=Node,RBAC",
+            f"--service-cluster-ip-range={SERVICE_CIDR}",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            f"--service-account-key-file={pki.service_account_pub}",
+            f"--service-account-signing-key-file={pki.service_account_key}",
+            "--allow-privileged=true",
+            # No Endpoints for the `kubernetes` Service: they may not point at
+            # a loopback address, and nothing in a fake cluster dials it.
+            "--endpoint-reconciler-type=none",
+            "--profiling=false",
+        ]
+        url = f"https://127.0.0.1:{ports.apiserver}/readyz"
+        # Kept so restart_apiserver() can start the same process again.
+        (self.state_dir / APISERVER_LAUNCH).write_text(
+            json.dumps({"argv": [str(a) for a in argv], "ready_url": url, "ca": str(pki.ca.cert)})
+        )
+        self.processes.start("kube-apiserver", argv)
+        self._wait_apiserver_ready(url, pki.ca.cert)
 
     def _start_controllers(
         self, binaries: dict[str, Path], ports: Ports, pki: ClusterPKI, kubeconfigs: dict[str, Path]

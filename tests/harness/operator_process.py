@@ -61,6 +61,7 @@ class OperatorProcess:
         env: Mapping[str, str] | None = None,
         python: str = sys.executable,
         module: str = "roost",
+        standalone: bool = True,
     ) -> None:
         self.kubeconfig = kubeconfig
         self.namespace = namespace
@@ -71,6 +72,8 @@ class OperatorProcess:
         self.extra_env = dict(env or {})
         self.python = python
         self.module = module
+        # False: kopf peering (pass --peering NAME --priority N in extra_args).
+        self.standalone = standalone
         self.liveness_port = free_port()
         self.metrics_port = free_port()
         self.starts = 0
@@ -117,7 +120,7 @@ class OperatorProcess:
             self.namespace,
             "--prometheus-url",
             self.prometheus_url,
-            "--standalone",
+            *(["--standalone"] if self.standalone else []),
             "--liveness",
             self.liveness_url,
             "--metrics-port",
