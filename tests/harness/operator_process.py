@@ -138,8 +138,9 @@ class OperatorProcess:
         self.pid_file.parent.mkdir(parents=True, exist_ok=True)
         argv = self.argv()
         env = os.environ | self.extra_env | {"PYTHONUNBUFFERED": "1"}
-        # This checkout's code, whatever is installed in the environment.
-        source = str(REPO / "operator")
+        # This checkout's code, whatever is installed in the environment; or another
+        # tree's operator/ (ROOST_TEST_OPERATOR_SOURCE), to run the suite against it.
+        source = os.environ.get("ROOST_TEST_OPERATOR_SOURCE") or str(REPO / "operator")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (source, env.get("PYTHONPATH")) if p)
         with self.log.open("ab") as log:
             log.write(f"\n=== {time.strftime('%F %T')} {' '.join(argv)}\n".encode())
