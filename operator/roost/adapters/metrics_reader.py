@@ -4,7 +4,8 @@ Each ModelDeployment's timer asks for its own window. The first to ask for a
 (Prometheus, window) pair plans one batch for every ModelDeployment the
 operator knows that is due for the same window (roost.slo.batch), runs it,
 and keeps the answer; the others find it ready. Per tick that is one query per
-SLI and count, not one per object.
+SLI and count, not one per object. An object that asks while a batch planned
+without it is in flight gets a batch of its own, never "not in batch".
 """
 
 from __future__ import annotations
@@ -56,12 +57,27 @@ class MetricsReader:
         key = (due.prometheus.url, due.start, due.end)
         task = self._batches.get(key)
         if task is None or (task.done() and due.target.key not in task.result()):
-            task = asyncio.ensure_future(self._run(due))
-            self._batches[key] = task
-            while len(self._batches) > KEEP_WINDOWS:
-                self._batches.pop(next(iter(self._batches)))
+            task = self._start(key, due)
         measured = await asyncio.shield(task)
-        return measured.get(due.target.key) or Measurements(at=due.end, error="not in batch")
+        found = measured.get(due.target.key)
+        if found is None:
+            # The batch was planned before this object announced the window (another
+            # object asked first while this one was due for a different end): ask again
+            # with this object in, rather than report it unmeasured. Without this, when
+            # queries are slow the same late objects missed every batch of their window
+            # and were rolled back at noDataDeadline with data in Prometheus.
+            measured = await asyncio.shield(self._start(key, due))
+            found = measured.get(due.target.key)
+        return found or Measurements(at=due.end, error="not in batch")
+
+    def _start(
+        self, key: tuple[str, datetime, datetime], due: DueTarget
+    ) -> asyncio.Task[dict[str, Measurements]]:
+        task = asyncio.ensure_future(self._run(due))
+        self._batches[key] = task
+        while len(self._batches) > KEEP_WINDOWS:
+            self._batches.pop(next(iter(self._batches)))
+        return task
 
     async def _run(self, asking: DueTarget) -> dict[str, Measurements]:
         same = [
