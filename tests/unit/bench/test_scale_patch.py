@@ -81,3 +81,16 @@ def test_a_new_spec_or_a_pending_weight_needs_a_tick_now() -> None:
     assert not needs_tick_now(
         {"generation": 2}, {"observedGeneration": 2, "phase": "Paused", "canaryWeight": pending}
     )
+
+
+def test_react_ticks_once_per_generation_phase_and_weights() -> None:
+    from roost.handlers import reaction_state
+
+    meta = {"generation": 2}
+    started = {"observedGeneration": 2, "phase": "Progressing", "canaryWeight": {"desired": 10}}
+    # a tick that changed only a message or a timestamp: the same state, no second tick
+    same = {**started, "message": "waiting for the canary", "lastDataAt": "2026-11-25T16:00:00Z"}
+    assert reaction_state(meta, started) == reaction_state(meta, same)
+    applied = {**started, "canaryWeight": {"desired": 10, "applied": 10}}
+    assert reaction_state(meta, started) != reaction_state(meta, applied)
+    assert reaction_state({"generation": 3}, started) != reaction_state(meta, started)
