@@ -152,8 +152,13 @@ class Actuator:
                     ns, self.owner.deployment_name(rev), {LABEL_ROLE: "stable"}
                 )
                 if old and old != rev:
+                    # A tick killed after RetireStable deleted it, before the status
+                    # said so, replays the promotion: the old Deployment may be gone.
                     await self.kube.label_deployment(
-                        ns, self.owner.deployment_name(old), {LABEL_ROLE: "retired"}
+                        ns,
+                        self.owner.deployment_name(old),
+                        {LABEL_ROLE: "retired"},
+                        missing_ok=True,
                     )
                 await self.kube.delete("HorizontalPodAutoscaler", ns, self.owner.hpa_name("canary"))
                 await self._hpa("stable", rev, 0)

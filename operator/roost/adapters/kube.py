@@ -95,13 +95,21 @@ class Kube:
             {"spec": {"replicas": replicas}},
         )
 
-    async def label_deployment(self, namespace: str, name: str, labels: dict[str, str]) -> None:
-        await self._call(
-            self.apps.patch_namespaced_deployment,
-            name,
-            namespace,
-            {"metadata": {"labels": labels}},
-        )
+    async def label_deployment(
+        self, namespace: str, name: str, labels: dict[str, str], *, missing_ok: bool = False
+    ) -> None:
+        """Merge ``labels`` into a Deployment's labels; with ``missing_ok`` a Deployment
+        that is already gone is not an error (a retried tick may find it deleted)."""
+        try:
+            await self._call(
+                self.apps.patch_namespaced_deployment,
+                name,
+                namespace,
+                {"metadata": {"labels": labels}},
+            )
+        except ApiException as error:
+            if not (missing_ok and error.status == 404):
+                raise
 
     # --- read -------------------------------------------------------------------
 
