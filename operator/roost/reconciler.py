@@ -37,6 +37,7 @@ from roost.api.modeldeployment import (
     TERMINAL_PHASES,
     ModelDeploymentSpec,
     ModelDeploymentStatus,
+    Phase,
     TrafficProviderName,
 )
 from roost.api.slopolicy import SLOPolicySpec
@@ -396,6 +397,7 @@ class Reconciler:
         now: datetime,
     ) -> Observed:
         capacity = 0
+        short: int | None = None
         if current.canary_revision:
             found = await self.rt.kube.deployment(
                 owner.namespace, owner.deployment_name(current.canary_revision)
@@ -407,6 +409,15 @@ class Reconciler:
                 capacity = max(
                     (w for w in range(0, 101) if sizing(w).canary_replicas <= ready), default=0
                 )
+                weight = max(current.canary_weight.desired, current.canary_weight.applied)
+                replicas = (found or {}).get("spec", {}).get("replicas")
+                if (
+                    found is not None
+                    and current.phase in (Phase.PROGRESSING, Phase.PAUSED)
+                    and replicas is not None
+                    and int(replicas) < sizing(weight).canary_replicas
+                ):
+                    short = int(replicas)
         starting = rev not in (current.stable_revision, current.canary_revision) or (
             current.phase is not None and current.phase.value == "Pending"
         )
@@ -428,6 +439,7 @@ class Reconciler:
             rollout_allowed=allowed,
             guard_message=message,
             guard_reason=reason,
+            canary_replicas_short=short,
         )
 
     async def _analyse(

@@ -534,7 +534,7 @@ def test_a_person_editing_the_route_mid_rollout_is_overridden_and_the_rollout_go
     )
 
 
-def test_a_person_scaling_the_canary_to_zero_stops_the_rollout_at_the_no_data_deadline(
+def test_a_person_scaling_the_canary_to_zero_is_undone_and_the_rollout_goes_on(
     operator: OperatorProcess,  # noqa: F811 - fixture
     k8s: Cluster,  # noqa: F811 - fixture
     dataplane: Dataplane,
@@ -543,7 +543,6 @@ def test_a_person_scaling_the_canary_to_zero_stops_the_rollout_at_the_no_data_de
     dataplane.stable.set_error_rate(0.001)
     dataplane.canary.set_error_rate(0.001)
     start_stable(k8s, dataplane)
-    k8s.patch_md({"spec": {"rollout": {"noDataDeadline": "20s"}}})
     load_generator(NAME, rps=150)
     roll_out(k8s)
     k8s.wait("analysis at the first step", lambda s: bool(s.get("lastAnalysis")))
@@ -551,18 +550,23 @@ def test_a_person_scaling_the_canary_to_zero_stops_the_rollout_at_the_no_data_de
     k8s.apps.patch_namespaced_deployment_scale(
         canary.metadata.name, k8s.ns, {"spec": {"replicas": 0}}
     )
-    weights = set()
-
-    def over(status: dict[str, Any]) -> bool:
-        weights.add(status.get("canaryWeight", {}).get("applied"))
-        return status.get("phase") in TERMINAL
-
-    status = k8s.wait("the end of the rollout", over, 120)
-    assert status["phase"] == "RolledBack", status.get("message")
-    assert progressing_reason(status) == "NoDataDeadline"
-    assert status["stableVersion"] == "v1"
-    assert max(w for w in weights if w is not None) <= 25
-    print(f"\nFAULTS canary-scaled-to-0: {status['message']}")
+    scaled_at = time.monotonic()
+    restored_in = None
+    while time.monotonic() - scaled_at < 60:
+        replicas = k8s.apps.read_namespaced_deployment(canary.metadata.name, k8s.ns).spec.replicas
+        if replicas and replicas > 0:
+            restored_in = time.monotonic() - scaled_at
+            break
+        time.sleep(0.5)
+    assert restored_in is not None, "the canary's replicas were not restored"
+    status = k8s.wait("the end of the rollout", lambda s: s.get("phase") in TERMINAL, 180)
+    assert status["phase"] == "Succeeded", status.get("message")
+    assert status["stableVersion"] == "v2"
+    assert "CanaryRestored" in {e.reason for e in k8s.events()}
+    print(
+        f"\nFAULTS canary-scaled-to-0: replicas restored after {restored_in:.1f} s "
+        "(tick 2 s); promoted"
+    )
 
 
 # --- two operator replicas with kopf peering -----------------------------------------------

@@ -62,6 +62,9 @@ class Observed:
     rollout_allowed: bool = True  # the stable's error budget (and drift watch) permit a rollout
     guard_message: str = ""
     guard_reason: str = "ErrorBudgetLow"
+    # The canary Deployment's replicas when someone scaled it below what its weight needs
+    # (None: as Roost sized it). Roost owns the canary's replicas during a rollout.
+    canary_replicas_short: int | None = None
 
 
 @dataclass(frozen=True)
@@ -456,6 +459,17 @@ def decide(
             return tick.start(superseded=False) if observed.rollout_allowed else _forced(tick)
         return tick.done(tick.interval)
 
+    if observed.canary_replicas_short is not None and phase in (Phase.PROGRESSING, Phase.PAUSED):
+        revision, version = tick.canary()
+        weight = max(current.canary_weight.desired, current.canary_weight.applied)
+        tick.actions.append(DeployCanary(revision=revision, version=version, weight=weight))
+        tick.event(
+            EventType.WARNING,
+            "CanaryRestored",
+            f"the canary Deployment was scaled to {observed.canary_replicas_short} replicas, "
+            f"fewer than {weight}% of traffic needs; restored (Roost sizes the canary "
+            "during a rollout)",
+        )
     if command is Command.ABORT:
         return tick.rollback("Aborted", "aborted by a person")
     if command is Command.PROMOTE:

@@ -385,3 +385,22 @@ def test_the_progress_deadline_can_pause_for_a_person_instead_of_rolling_back() 
     assert resumed.phase is Phase.PROGRESSING
     assert resumed.rollout_started_at == T0 + timedelta(seconds=4000)  # a new deadline
     assert tick(resumed, 4030, verdict=HOLD).status.phase is Phase.PROGRESSING
+
+
+def test_a_canary_scaled_down_by_someone_else_is_restored_and_the_rollout_goes_on() -> None:
+    status = _started()
+    decision = decide(
+        SPEC,
+        status,
+        observed=Observed(revision="r2", canary_capacity=0, canary_replicas_short=0),
+        verdict=HOLD,
+        now=T0 + timedelta(seconds=60),
+    )
+    assert decision.actions[0] == DeployCanary(revision="r2", version="v2", weight=10)
+    restored = [a for a in decision.actions if isinstance(a, EmitEvent)]
+    assert [e.reason for e in restored] == ["CanaryRestored"]
+    assert "scaled to 0 replicas" in restored[0].message
+    assert decision.status.phase is Phase.PROGRESSING
+    assert decision.status.canary_weight.applied == 10
+    # As Roost sized it: nothing to restore.
+    assert DeployCanary not in _kinds(_tick(status, 60, HOLD))
