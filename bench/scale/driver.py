@@ -138,8 +138,13 @@ def policy() -> dict[str, Any]:
     }
 
 
-def model_deployment(index: int, version: str, interval: str) -> dict[str, Any]:
+def model_deployment(
+    index: int, version: str, interval: str, *, autoscaling: bool = False
+) -> dict[str, Any]:
     model = model_name(index)
+    extra: dict[str, Any] = {}
+    if autoscaling:  # planned from the observed rate: one more query per tick
+        extra["autoscaling"] = {"minReplicas": 1, "maxReplicas": 2}
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "ModelDeployment",
@@ -157,6 +162,7 @@ def model_deployment(index: int, version: str, interval: str) -> dict[str, Any]:
                 "progressDeadline": "3h",
             },
             "metrics": {"versionLabel": "version", "labels": {"model": model}},
+            **extra,
         },
     }
 
@@ -168,6 +174,7 @@ HISTORY = ROOT / "bench" / "results" / "scale-history"
 @dataclass
 class Snapshot:
     at: float
+    cpu_seconds: float | None  # the operator's user + system CPU time so far
     operator: stats.Samples
     client: stats.Samples
     prometheus: stats.Samples
@@ -254,8 +261,12 @@ class Bench:
             port = operator.extra_env["ROOST_BENCH_CLIENT_PORT"]
             text = _get(f"http://127.0.0.1:{port}/metrics")
             client = stats.parse(text, ["roost_bench_client_requests_total"])
+        cpu: float | None = None
+        if operator is not None and operator.pid is not None:
+            cpu = stats.cpu_seconds(Path(f"/proc/{operator.pid}/stat").read_text())
         return Snapshot(
             at=time.monotonic(),
+            cpu_seconds=cpu,
             operator=stats.parse(_get(operator.metrics_url), OPERATOR_METRICS) if operator else {},
             client=client,
             prometheus=stats.parse(
@@ -307,7 +318,7 @@ class Bench:
                 VERSION,
                 ns,
                 "modeldeployments",
-                model_deployment(i, "v1", self.args.interval),
+                model_deployment(i, "v1", self.args.interval, autoscaling=self.args.autoscaling),
             )
 
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
@@ -320,12 +331,18 @@ class Bench:
     def _wait_all(
         self, ns: str, n: int, what: Callable[[dict[str, Any]], bool], timeout_s: float
     ) -> float | None:
+        from kubernetes.client.rest import ApiException
+
         started = time.monotonic()
         while time.monotonic() - started < timeout_s:
-            done = sum(1 for s in self._statuses(ns) if what(s))
+            try:
+                done = sum(1 for s in self._statuses(ns) if what(s))
+            except ApiException as error:  # an overloaded apiserver answers 504: ask again
+                print(f"listing ModelDeployments: {error.status} {error.reason}", flush=True)
+                done = 0
             if done >= n:
                 return time.monotonic() - started
-            time.sleep(2.0)
+            time.sleep(5.0)
         return None
 
     # -- one size ----------------------------------------------------------------
@@ -393,6 +410,9 @@ class Bench:
             time.sleep(args.analysing)
             row["analysing"] = _phase(snap, self.snapshot(operator), baseline_rate, n, args)
             return row
+        except Exception as error:  # e.g. the apiserver timing out: record, go on
+            row["error"] = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
+            return row
         finally:
             if sampler is not None:
                 sampler.stop()
@@ -410,34 +430,46 @@ class Bench:
 
         patched: dict[str, float] = {}
         weighted: dict[str, float] = {}
-        listed = self.custom.list_namespaced_custom_object(GROUP, VERSION, ns, "modeldeployments")
-        version = listed["metadata"]["resourceVersion"]
-        watcher = watch.Watch()
+        watching = threading.Event()
+        done = threading.Event()
+        reconnects = 0
 
         def follow() -> None:
-            for event in watcher.stream(
-                self.custom.list_namespaced_custom_object,
-                GROUP,
-                VERSION,
-                ns,
-                "modeldeployments",
-                resource_version=version,
-                timeout_seconds=int(self.args.weight_timeout) + 60,
-            ):
-                obj = event["object"]
-                status = obj.get("status") or {}
-                name = obj["metadata"]["name"]
-                if (
-                    name not in weighted
-                    and status.get("canaryVersion") == "v2"
-                    and (status.get("canaryWeight") or {}).get("applied", 0) > 0
-                ):
-                    weighted[name] = time.time()
-                    if len(weighted) >= n:
-                        watcher.stop()
+            nonlocal reconnects
+            deadline = time.monotonic() + self.args.weight_timeout + 60
+            while not done.is_set() and time.monotonic() < deadline:
+                watcher = watch.Watch()
+                try:
+                    for event in watcher.stream(
+                        self.custom.list_namespaced_custom_object,
+                        GROUP,
+                        VERSION,
+                        ns,
+                        "modeldeployments",
+                        timeout_seconds=int(deadline - time.monotonic()) + 1,
+                    ):
+                        watching.set()  # the initial ADDED events: the watch is established
+                        obj = event["object"]
+                        status = obj.get("status") or {}
+                        name = obj["metadata"]["name"]
+                        if (
+                            name not in weighted
+                            and status.get("canaryVersion") == "v2"
+                            and (status.get("canaryWeight") or {}).get("applied", 0) > 0
+                        ):
+                            weighted[name] = time.time()
+                            if len(weighted) >= n:
+                                done.set()
+                                watcher.stop()
+                except Exception as error:  # the apiserver closed it: watch again
+                    # (the initial events of the new watch catch up, stamped a little late)
+                    print(f"watch ended: {type(error).__name__}", flush=True)
+                    reconnects += 1
+                    time.sleep(0.5)
 
         thread = threading.Thread(target=follow, daemon=True)
         thread.start()
+        watching.wait(60)
 
         def patch(i: int) -> None:
             name = model_name(i)
@@ -460,10 +492,11 @@ class Bench:
             list(pool.map(patch, range(n)))
         patch_seconds = time.monotonic() - started
         thread.join(self.args.weight_timeout)
-        watcher.stop()
+        done.set()
         seconds = sorted(weighted[k] - patched[k] for k in weighted if k in patched)
         return {
             "patched": len(patched),
+            "watch_reconnects": reconnects,
             "weighted": len(seconds),
             "patch_seconds": patch_seconds,
             "all_weighted_seconds": time.monotonic() - started if len(seconds) >= n else None,
@@ -513,8 +546,15 @@ def _phase(
             client_by_verb[key] = client_by_verb.get(key, 0.0) + value
     operator_api = max(api_total - baseline_rate * seconds, 0.0)
     windows = seconds / args.interval_seconds
+    cpu = (
+        after.cpu_seconds - before.cpu_seconds
+        if after.cpu_seconds is not None and before.cpu_seconds is not None
+        else None
+    )
     return {
         "seconds": seconds,
+        "operator_cpu_cores": cpu / seconds if cpu is not None else None,
+        "cpu_ms_per_tick": 1000 * cpu / ticks if cpu is not None and ticks else None,
         "ticks": ticks,
         "ticks_per_s": ticks / seconds,
         "expected_ticks_per_s": n / args.tick,
@@ -575,10 +615,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="100,300,1000")
     parser.add_argument("--tick", type=float, default=5.0, help="roost run --tick, seconds")
     parser.add_argument("--interval", default="10s", help="rollout.analysisInterval")
-    parser.add_argument("--baseline", type=float, default=10.0)
-    parser.add_argument("--idle", type=float, default=30.0)
-    parser.add_argument("--analysing", type=float, default=60.0)
-    parser.add_argument("--settle-timeout", type=float, default=240.0)
+    parser.add_argument("--baseline", type=float, default=5.0)
+    parser.add_argument("--idle", type=float, default=20.0)
+    parser.add_argument("--analysing", type=float, default=45.0)
+    parser.add_argument("--settle-timeout", type=float, default=420.0)
     parser.add_argument("--weight-timeout", type=float, default=120.0)
     parser.add_argument(
         "--source-rev", help="run the operator code of this git revision (default: the tree)"
@@ -592,6 +632,11 @@ def main(argv: list[str] | None = None) -> None:
         help="an earlier result file to show beside this run (default: bench/results/"
         "scale-history/*.json, the runs before each fix)",
     )
+    parser.add_argument(
+        "--autoscaling",
+        action="store_true",
+        help="spec.autoscaling on every ModelDeployment (min 1 replica: N kwok pods)",
+    )
     parser.add_argument("--label", default="", help="a note for this run (e.g. which fix)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scale.json")
     args = parser.parse_args(argv)
@@ -600,12 +645,18 @@ def main(argv: list[str] | None = None) -> None:
     # SIGTERM unwinds like Ctrl-C, so the cluster and Prometheus are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     bench = Bench(args)
-    rows = []
+    rows: list[dict[str, Any]] = []
     try:
         for n in (int(s) for s in args.sizes.split(",")):
             rows.append(bench.run_size(n))
+            _write(args, rows, started)  # a later size that fails keeps these
     finally:
         bench.close()
+    _write(args, rows, started)
+    print(f"wrote {args.out}")
+
+
+def _write(args: argparse.Namespace, rows: list[dict[str, Any]], started: float) -> None:
     rev = args.source_rev
     meta = {
         "git_head": _git("rev-parse", "--short", rev or "HEAD"),
@@ -613,6 +664,7 @@ def main(argv: list[str] | None = None) -> None:
         if rev
         else bool(_git("status", "--porcelain", "--", "operator")),
         "label": args.label,
+        "autoscaling": args.autoscaling,
         "tick_seconds": args.tick,
         "analysis_interval_seconds": args.interval_seconds,
         "exporter_scrape_interval": ScalePrometheus.exporter_interval,
@@ -628,7 +680,6 @@ def main(argv: list[str] | None = None) -> None:
         earlier.append({"meta": old["meta"], "rows": old["rows"]})
     result = {"meta": meta, "rows": rows, "history": earlier}
     args.out.write_text(json.dumps(result, indent=1))
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

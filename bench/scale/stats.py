@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -95,3 +96,11 @@ def vm_rss_bytes(status_text: str) -> int | None:
             assert unit == "kB"
             return int(value) * 1024
     return None
+
+
+def cpu_seconds(stat_text: str, clock_ticks: int | None = None) -> float:
+    """utime + stime from the text of /proc/<pid>/stat, in seconds."""
+    ticks = clock_ticks or os.sysconf("SC_CLK_TCK")
+    # The command name (field 2) is in parentheses and may hold spaces: split after it.
+    fields = stat_text[stat_text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / ticks

@@ -86,3 +86,9 @@ def test_vm_rss() -> None:
     text = "Name:\tpython\nVmPeak:\t  300 kB\nVmRSS:\t  123456 kB\nThreads:\t9\n"
     assert stats.vm_rss_bytes(text) == 123456 * 1024
     assert stats.vm_rss_bytes("Name:\tzombie\n") is None
+
+
+def test_cpu_seconds_from_proc_stat() -> None:
+    # pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+    text = "4242 (python -m roost) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0"
+    assert stats.cpu_seconds(text, clock_ticks=100) == 3.0
