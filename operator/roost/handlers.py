@@ -106,7 +106,11 @@ def validate_policy(
     patch.status["observedGeneration"] = meta.get("generation")
 
 
-@kopf.timer(GROUP, VERSION, "modeldeployments", interval=TICK_SECONDS, initial_delay=0)
+# backoff: a tick that failed (e.g. the apiserver restarting) is retried after one tick,
+# not after kopf's default 60 s (measured by the fault suite: 35-52 s of nothing).
+@kopf.timer(
+    GROUP, VERSION, "modeldeployments", interval=TICK_SECONDS, initial_delay=0, backoff=TICK_SECONDS
+)
 async def reconcile(
     body: kopf.Body,
     spec: kopf.Spec,
