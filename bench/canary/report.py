@@ -115,6 +115,7 @@ def summary(rows: Rows) -> str:
         false_missed: list[str] = []
         held_at: list[str] = []
         promoted_bad = 0
+        upper = 0.0
         for name, spec in cases.SCENARIOS.items():
             for rps in cases.TRAFFIC_LEVELS:
                 group = groups.get((name, rps, arm), [])
@@ -124,7 +125,9 @@ def summary(rows: Rows) -> str:
                     if rps in LOW_TRAFFIC:
                         promoted_bad += sum(r["outcome"] == "promoted" for r in group)
                     continue
-                rate = sum(r["outcome"] == "rolled_back" for r in group) / len(group)
+                k = sum(r["outcome"] == "rolled_back" for r in group)
+                rate = k / len(group)
+                upper = max(upper, wilson(k, len(group))[1])
                 where = f"{name} at {rps:g} req/s"
                 (false_ok if rate <= 0.01 else false_missed).append(where)
                 held = sum(r["outcome"] == "held" for r in group)
@@ -137,7 +140,10 @@ def summary(rows: Rows) -> str:
             line += f"met in {len(false_ok)} of {len(false_ok) + len(false_missed)} healthy cases, "
             line += "missed for " + "; ".join(false_missed) + ". "
         else:
-            line += "met at every traffic level. "
+            line += (
+                "met at every traffic level by the point estimate (the widest 95 % upper "
+                f"bound, from the run counts above, is {100 * upper:.1f} %). "
+            )
         if held_at:
             line += "Held for a person at the deadline: " + "; ".join(held_at) + ". "
         line += f"Bad canaries promoted at low traffic: {promoted_bad}."
