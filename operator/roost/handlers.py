@@ -35,7 +35,7 @@ TICK_SECONDS = float(os.environ.get("ROOST_TICK_SECONDS", "5"))
 # Threads for the blocking kubernetes and Prometheus clients (asyncio.to_thread). The
 # default, min(32, CPUs + 4), is 6 on 2 CPUs: a burst of rollouts queued every apiserver
 # call behind the rollout guard's Prometheus queries. The threads mostly wait on sockets;
-# 16 stays near the kubernetes client's pool of 10 connections (more would reconnect).
+# The kubernetes client keeps as many connections (adapters/kube.api_client).
 IO_THREADS = int(os.environ.get("ROOST_IO_THREADS", "16"))
 
 
@@ -63,7 +63,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     memo.reacted = {}
     memo.changed_at = {}
     memo.runtime = Runtime(
-        kube=Kube(api_client(os.environ.get("KUBECONFIG"))),
+        kube=Kube(api_client(os.environ.get("KUBECONFIG"), pool_size=IO_THREADS)),
         telemetry=telemetry,
         default_prometheus_url=os.environ.get("ROOST_PROMETHEUS_URL") or None,
     )

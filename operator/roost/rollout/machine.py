@@ -147,7 +147,8 @@ class _Tick:
     def start(self, *, superseded: bool) -> Decision:
         """Begin a rollout of the observed revision, or wait behind the budget guard."""
         old = self.status.canary_revision
-        if old and self.status.phase in ACTIVE_PHASES:
+        # A Pending revision (held by the guard) never had a Deployment or traffic.
+        if old and self.status.phase in (Phase.PROGRESSING, Phase.PAUSED):
             self.actions += [SetWeight(canary=0), RemoveCanary(revision=old)]
         if superseded and old:
             self.event(

@@ -241,6 +241,11 @@ def test_the_budget_guard_holds_a_rollout_until_allowed_or_resumed() -> None:
     forced = _tick(still.status, 60, allowed=False, command=Command.RESUME)
     assert forced.status.phase is Phase.PROGRESSING
     assert any(isinstance(a, EmitEvent) and a.reason == "GuardOverridden" for a in forced.actions)
+    # The held revision never had a Deployment: nothing to scale to 0 or remove.
+    assert _kinds(forced) == [DeployCanary]
+    allowed = _tick(still.status, 60)
+    assert _kinds(allowed) == [DeployCanary]
+    assert allowed.status.phase is Phase.PROGRESSING
 
 
 def test_a_rolled_back_revision_stays_rolled_back() -> None:
