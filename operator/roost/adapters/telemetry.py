@@ -71,6 +71,9 @@ class Telemetry:
             [*labels, "check", "statistic", "compare_to"],
             registry=self.registry,
         )
+        # Label sets written per object, so forget() can remove them (checks have names).
+        self._drift_labels: dict[tuple[str, str], set[tuple[str, ...]]] = {}
+        self._drifted_checks: dict[tuple[str, str], set[str]] = {}
         self.drifted = Gauge(
             "roost_drifted",
             "1 while a compareTo-reference check finds the stable version drifted, else 0.",
@@ -96,22 +99,29 @@ class Telemetry:
     ) -> None:
         """A compareTo-stable check's statistic at this analysis tick."""
         if evidence is not None and evidence.value is not None:
-            self.drift_value.labels(namespace, name, check, evidence.statistic, "stable").set(
-                evidence.value
-            )
+            labels = (namespace, name, check, evidence.statistic, "stable")
+            self.drift_value.labels(*labels).set(evidence.value)
+            self._drift_labels.setdefault((namespace, name), set()).add(labels)
 
     def record_watch(self, namespace: str, name: str, drift: Sequence[DriftWatchStatus]) -> None:
         """The drift watch's statistic and Drifted flag per compareTo-reference check."""
         for entry in drift:
             if entry.value is not None:
-                self.drift_value.labels(
-                    namespace, name, entry.name, entry.statistic, "reference"
-                ).set(entry.value)
+                labels = (namespace, name, entry.name, entry.statistic, "reference")
+                self.drift_value.labels(*labels).set(entry.value)
+                self._drift_labels.setdefault((namespace, name), set()).add(labels)
             self.drifted.labels(namespace, name, entry.name).set(
                 1.0 if entry.stage == "Drifted" else 0.0
             )
+            self._drifted_checks.setdefault((namespace, name), set()).add(entry.name)
 
     def forget(self, namespace: str, name: str) -> None:
+        for labels in self._drift_labels.pop((namespace, name), set()):
+            with contextlib.suppress(KeyError):
+                self.drift_value.remove(*labels)
+        for check in self._drifted_checks.pop((namespace, name), set()):
+            with contextlib.suppress(KeyError):
+                self.drifted.remove(namespace, name, check)
         for candidate in Phase:
             self.phase.remove(namespace, name, candidate.value)
         for kind in ("desired", "applied"):
