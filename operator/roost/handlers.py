@@ -61,7 +61,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="roost-io")
     )
     memo.reacted = {}
-    memo.changed_at = {}
+    memo.written = {}
     memo.runtime = Runtime(
         kube=Kube(api_client(os.environ.get("KUBECONFIG"), pool_size=IO_THREADS)),
         telemetry=telemetry,
@@ -192,7 +192,7 @@ async def _tick(
 ) -> None:
     assert namespace is not None  # the CRD is namespaced
     runtime: Runtime = memo.runtime
-    changed_at: dict[str, str] = memo.changed_at
+    written: dict[str, tuple[float, dict[str, Any]]] = memo.written
 
     async def emit(event: EmitEvent) -> None:
         kopf.event(body, type=event.type.value, reason=event.reason, message=event.message[:1024])
@@ -203,14 +203,15 @@ async def _tick(
     started = time.perf_counter()
     async with runtime.lock(uid):
         # The status this tick decides from, as it is now (kopf's views are live).
-        version = str(meta.get("resourceVersion"))
-        if changed_at.pop(uid, None) == version:
-            # The tick before this one decided from this very version and changed the
-            # status; its patch is not seen yet, so this body is stale. The next tick
-            # (at most one timer interval away) reads the patched object.
+        before = _plain(status)
+        if is_stale(before, written.get(uid), time.monotonic()):
+            # An earlier tick changed the decision fields and its patch is not in this
+            # body yet (another patch, e.g. an older tick's, may have landed in between,
+            # so the resourceVersion alone cannot tell). Deciding from it would redo that
+            # tick's decision (a second rollout start); the next tick reads the patch.
             runtime.telemetry.status_patches.labels("stale").inc()
             return
-        before = _plain(status)
+        written.pop(uid, None)
         result = await Reconciler(runtime).tick(
             namespace=namespace,
             name=name,
@@ -223,15 +224,46 @@ async def _tick(
             now=datetime.now(UTC),
             events=emit,
         )
-        changes = merge_patch_between(before, apply_merge_patch(before, result.status))
-        if changes or result.clear_command:
-            changed_at[uid] = version
+        after = apply_merge_patch(before, result.status)
+        changes = merge_patch_between(before, after)
+        if changes:
+            written[uid] = (time.monotonic(), decision_fields(after))
     runtime.telemetry.tick_seconds.observe(time.perf_counter() - started)
     runtime.telemetry.status_patches.labels("sent" if changes else "skipped").inc()
     # Only what changed: an unchanged status costs no PATCH and no watch event.
     patch.status.update(changes)
     if result.clear_command:
         patch.metadata.setdefault("annotations", {})[ANNOTATION_COMMAND] = None
+
+
+# The status fields a decision is made from; a body whose values differ from the ones
+# the last changing tick wrote is stale (only Roost writes this status).
+DECISION_FIELDS = (
+    "phase",
+    "stableRevision",
+    "canaryRevision",
+    "rolloutStartedAt",
+    "currentStep",
+    "canaryWeight",
+    "analyzedUntil",
+    "promotion",
+)
+# A patch that never shows (it failed) stops holding ticks back after this long.
+STALE_LIMIT_S = 30.0
+
+
+def decision_fields(status: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: status.get(key) for key in DECISION_FIELDS}
+
+
+def is_stale(
+    status: Mapping[str, Any], written: tuple[float, dict[str, Any]] | None, now: float
+) -> bool:
+    """Whether ``status`` predates the decision fields the last changing tick wrote."""
+    if written is None:
+        return False
+    at, fields = written
+    return now - at < STALE_LIMIT_S and decision_fields(status) != fields
 
 
 def _plain(value: Any) -> Any:
@@ -293,4 +325,4 @@ def forget(namespace: str | None, name: str, meta: kopf.Meta, memo: kopf.Memo, *
     runtime.due.pop(f"{namespace}/{name}", None)
     uid = meta.get("uid")
     memo.reacted.pop(uid, None)
-    memo.changed_at.pop(uid, None)
+    memo.written.pop(uid, None)
