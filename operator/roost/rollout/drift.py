@@ -196,9 +196,13 @@ def advance(
         )
         watched_until = previous.watched_until if previous is not None else start
         since = previous.reference_since if previous is not None else None
+        read = window is not None and histograms is not None
+        if not read and previous is not None and previous.threshold == check.fail_threshold:
+            drift.append(previous)  # nothing new: keep the entry as it is
+            continue
+        before = state
         if window is not None and histograms is not None:
             reading = next((h for h in histograms if h.name == check.name), None)
-            before = state
             state = watch.observe(
                 state,
                 reading.stable if reading is not None else None,
@@ -210,45 +214,33 @@ def advance(
             watched_until = window[1]
             if since is None and state.reference_windows > 0:
                 since = window[0]
-            entry = render(
-                check,
-                stable_version,
-                state,
-                previous=previous,
-                watched_until=watched_until,
-                reference_since=since,
-                now=now,
+        entry = render(
+            check,
+            stable_version,
+            state,
+            previous=previous,
+            watched_until=watched_until,
+            reference_since=since,
+            now=now,
+        )
+        if state.complete and not before.complete:
+            events.append(
+                EmitEvent(
+                    EventType.NORMAL,
+                    "DriftReferenceTaken",
+                    f"{check.name}: reference of {stable_version} frozen at "
+                    f"{state.reference_total:.0f} observations over "
+                    f"{state.reference_windows} windows",
+                )
             )
-            if state.complete and not before.complete:
-                events.append(
-                    EmitEvent(
-                        EventType.NORMAL,
-                        "DriftReferenceTaken",
-                        f"{check.name}: reference of {stable_version} frozen at "
-                        f"{state.reference_total:.0f} observations over "
-                        f"{state.reference_windows} windows",
-                    )
+        if state.drifted and not before.drifted:
+            events.append(
+                EmitEvent(
+                    EventType.WARNING,
+                    "PredictionDrift",
+                    f"{check.name}: {stable_version} drifted from its reference: "
+                    f"{entry.message}; action {check.effective_action.value}",
                 )
-            if state.drifted and not before.drifted:
-                events.append(
-                    EmitEvent(
-                        EventType.WARNING,
-                        "PredictionDrift",
-                        f"{check.name}: {stable_version} drifted from its reference: "
-                        f"{entry.message}; action {check.effective_action.value}",
-                    )
-                )
-        elif previous is not None and previous.threshold == check.fail_threshold:
-            entry = previous
-        else:
-            entry = render(
-                check,
-                stable_version,
-                state,
-                previous=previous,
-                watched_until=watched_until,
-                reference_since=since,
-                now=now,
             )
         drift.append(entry)
     return WatchUpdate(
