@@ -35,7 +35,7 @@ TICK_SECONDS = float(os.environ.get("ROOST_TICK_SECONDS", "5"))
 # Threads for the blocking kubernetes and Prometheus clients (asyncio.to_thread). The
 # default, min(32, CPUs + 4), is 6 on 2 CPUs: a burst of rollouts queued every apiserver
 # call behind the rollout guard's Prometheus queries. The threads mostly wait on sockets;
-# The kubernetes client keeps as many connections (adapters/kube.api_client).
+# the kubernetes client keeps as many pooled connections (adapters/kube.api_client).
 IO_THREADS = int(os.environ.get("ROOST_IO_THREADS", "16"))
 
 
