@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
 RegisterScrapeTarget = Callable[[str, str], None]
+SERVICE_ACCOUNT_WAIT_S = 120.0
 
 
 @pytest.fixture(scope="session")
@@ -105,13 +106,18 @@ def namespace(api_client: ApiClient, request: pytest.FixtureRequest) -> Iterator
     stem = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:48].strip("-")
     name = f"{stem}-{secrets.token_hex(3)}"
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    # Pods are refused until the namespace's default ServiceAccount exists.
-    deadline = time.monotonic() + 30
+    # Pods are refused until the namespace's default ServiceAccount exists. The
+    # controller-manager creates it; after a test restarted the apiserver it can take
+    # well over 30 s to resync (seen in CI), so allow two minutes.
+    deadline = time.monotonic() + SERVICE_ACCOUNT_WAIT_S
     while not core.list_namespaced_service_account(
         name, field_selector="metadata.name=default"
     ).items:
         if time.monotonic() > deadline:
-            pytest.fail(f"namespace {name} got no default ServiceAccount within 30 s")
+            pytest.fail(
+                f"namespace {name} got no default ServiceAccount within "
+                f"{SERVICE_ACCOUNT_WAIT_S:.0f} s"
+            )
         time.sleep(0.1)
     yield name
     try:
