@@ -16,9 +16,10 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import kopf
+from kopf._cogs.structs import patches as kopf_patches
 from pydantic import ValidationError
 
 from roost.adapters.kube import Kube, api_client
@@ -39,11 +40,48 @@ TICK_SECONDS = float(os.environ.get("ROOST_TICK_SECONDS", "5"))
 IO_THREADS = int(os.environ.get("ROOST_IO_THREADS", "16"))
 
 
+class StatusFreeDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
+    """kopf's annotation diff-base, built without deep-copying the status first.
+
+    kopf builds an object's essence on every watch event by deep-copying the whole
+    body and then deleting ``status``; a canary's status (the sequential tests' state)
+    is most of the body, so that copy was ~1.5 ms of CPU per event. The essence is
+    the same when ``status`` is left out before the copy, unless a handler filters on
+    a status field (none does; then the full body is used as before)."""
+
+    def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
+        fields = list(extra_fields or [])
+        if "status" in body and not any(_is_status_field(f) for f in fields):
+            body = kopf.Body(cast(kopf.RawBody, {k: v for k, v in body.items() if k != "status"}))
+        return super().build(body=body, extra_fields=fields)
+
+
+def _is_status_field(field: Any) -> bool:
+    path = field.split(".") if isinstance(field, str) else list(field)
+    return bool(path) and path[0] == "status"
+
+
+_as_json_patch = kopf_patches.Patch.as_json_patch
+
+
+def _as_json_patch_if_any(self: kopf_patches.Patch, body: Any = None) -> kopf_patches.JSONPatch:
+    """kopf 1.45's ``as_json_patch`` deep-copies the patched body before it checks that
+    there is anything to patch; after every status merge patch it is called with no
+    transformations (empty), so the copy of the whole object (~1.5 ms) was thrown away.
+    Same result, without the copy."""
+    if not self:
+        return []
+    return _as_json_patch(self, body)
+
+
+kopf_patches.Patch.as_json_patch = _as_json_patch_if_any  # type: ignore[method-assign]
+
+
 @kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     # Own prefix and finalizer: never collide with another kopf operator's annotations.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+    settings.persistence.diffbase_storage = StatusFreeDiffBaseStorage(
         prefix=PREFIX, key="last-handled-configuration"
     )
     settings.persistence.finalizer = f"{PREFIX}/finalizer"
