@@ -77,6 +77,23 @@ def _as_json_patch_if_any(self: kopf_patches.Patch, body: Any = None) -> kopf_pa
 kopf_patches.Patch.as_json_patch = _as_json_patch_if_any  # type: ignore[method-assign]
 
 
+class QuietSuccess(logging.Filter):
+    """Drop kopf's INFO line "Timer 'reconcile' succeeded." (and react's) of every tick.
+
+    One line per ModelDeployment per tick (200 a second at N = 1,000 and a 5 s tick)
+    said nothing a failure would not; formatting and writing them took ~0.5 ms each.
+    ``-v``/``--debug`` (DEBUG on kopf's loggers) keep them."""
+
+    QUIET = frozenset({"Timer 'reconcile' succeeded.", "Handler 'react' succeeded."})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not isinstance(record.msg, str):
+            return True
+        if record.msg not in self.QUIET:
+            return True
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
 @kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     # Own prefix and finalizer: never collide with another kopf operator's annotations.
@@ -84,6 +101,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.persistence.diffbase_storage = StatusFreeDiffBaseStorage(
         prefix=PREFIX, key="last-handled-configuration"
     )
+    logging.getLogger("kopf.objects").addFilter(QuietSuccess())
     settings.persistence.finalizer = f"{PREFIX}/finalizer"
     # Hung API calls and silent watches are kopf's best-known failure modes.
     settings.networking.request_timeout = 30

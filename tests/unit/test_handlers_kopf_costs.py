@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Any
 
 import kopf
 import pytest
 from kopf._cogs.structs import patches as kopf_patches
 
-from roost.handlers import StatusFreeDiffBaseStorage
+from roost.handlers import QuietSuccess, StatusFreeDiffBaseStorage
 from roost.workloads import PREFIX
 
 BODY: dict[str, Any] = {
@@ -93,3 +94,25 @@ def test_a_json_patch_with_transformations_is_still_built() -> None:
     assert patch.as_json_patch(copy.deepcopy(BODY)) == [
         {"op": "add", "path": "/metadata/finalizers", "value": ["x"]}
     ]
+
+
+def _record(message: object, level: int = logging.INFO) -> logging.LogRecord:
+    return logging.LogRecord("kopf.objects", level, __file__, 1, message, None, None)
+
+
+def test_tick_success_lines_are_dropped_unless_debugging() -> None:
+    quiet = QuietSuccess()
+    kopf_logger = logging.getLogger("kopf.objects")
+    old = kopf_logger.level
+    try:
+        kopf_logger.setLevel(logging.INFO)
+        assert not quiet.filter(_record("Timer 'reconcile' succeeded."))
+        assert not quiet.filter(_record("Handler 'react' succeeded."))
+        assert quiet.filter(_record("Handler 'validate_policy' succeeded."))
+        assert quiet.filter(_record("Timer 'reconcile' failed with an exception. Will retry."))
+        assert quiet.filter(_record("Timer 'reconcile' succeeded.", logging.WARNING))
+        assert quiet.filter(_record({"not": "a string"}))
+        kopf_logger.setLevel(logging.DEBUG)
+        assert quiet.filter(_record("Timer 'reconcile' succeeded."))
+    finally:
+        kopf_logger.setLevel(old)
