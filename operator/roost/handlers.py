@@ -322,8 +322,20 @@ def is_stale(
     return now - at < STALE_LIMIT_S and decision_fields(status) != fields
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
-    """A deep copy of a kopf view (or JSON value) as plain dicts and lists."""
+    """A deep copy of a kopf view (or JSON value) as plain dicts and lists.
+
+    Scalars are tested by exact type before any recursion: a canary's status holds
+    hundreds of floats, and a call (and an ABC isinstance) per float made this copy
+    ~4x slower."""
+    kind = type(value)
+    if kind is dict:
+        return {k: v if type(v) in _SCALARS else _plain(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _SCALARS else _plain(v) for v in value]
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
