@@ -5,7 +5,13 @@ uses, which calls the real ``analyze`` and ``decide`` every analysis tick.
 Flagger and Argo Rollouts are re-implementations of documented behaviour
 (``bench.canary.flagger``, ``bench.canary.argo``). Harmed requests are the
 canary's requests times the probability that one is bad on the regressed
-objective (the expectation given the realised canary traffic), for every arm.
+objective (the expectation given the realised canary traffic), for every arm,
+up to the decision; ``bench.canary.report.horizon_harm`` extends them to a common
+horizon.
+
+Both Roost arms write ``rollout.onProgressDeadline`` explicitly, so neither depends
+on the API default (``pause`` since the default changed; the stored rows of the arm
+"roost" were run with the old default, ``rollback``, which it now sets itself).
 """
 
 from __future__ import annotations
@@ -29,10 +35,14 @@ from roost import simulation
 from roost.rollout.machine import PROGRESS_DEADLINE as DEADLINE_REASON
 
 ARMS = ("roost", "roost-pause", "flagger", "argo")
-PROGRESS_DEADLINE = "3h"
+# The key of each Roost arm (kept as stored in bench/results/canary.json) and the
+# onProgressDeadline it sets.
+ON_PROGRESS_DEADLINE = {"roost": "rollback", "roost-pause": "pause"}
+PROGRESS_DEADLINE = "3h"  # = cases.HARM_HORIZON_SECONDS (a unit test checks it)
 # With onProgressDeadline: pause the rollout is held at the first tick after the
-# deadline; one more minute of simulated time is enough to see it (and harm is then
-# counted to the hold, as to a decision for the other arms).
+# deadline; one more minute of simulated time is enough to see it. Harm is counted to
+# where the simulation stops: the hold when ``simulate`` reports the outcome "held",
+# else this horizon, up to 30 s past the hold (as in the stored rows).
 PAUSE_HORIZON_SECONDS = 3 * 3600.0 + 60.0
 
 
@@ -49,11 +59,12 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:g}ms"
 
 
-def roost_document(case: Case, seed: int, *, on_deadline: str = "rollback") -> dict[str, Any]:
-    """The shipped healthy-canary scenario (steps 10/25/50, 2 m pauses, 30 s analysis).
+def roost_document(case: Case, seed: int, *, on_deadline: str) -> dict[str, Any]:
+    """The shipped healthy-canary scenario's rollout (steps 10/25/50, 2 m pauses, 30 s
+    analysis; ``examples/scenarios/healthy-canary.yaml``) with a 3 h progressDeadline.
 
-    ``on_deadline`` is ``rollout.onProgressDeadline``: ``rollback`` (the default)
-    or ``pause``, which holds the traffic for a person instead.
+    ``on_deadline`` is ``rollout.onProgressDeadline``, always written: ``rollback``,
+    or ``pause`` (the API default), which holds the traffic for a person instead.
     """
     horizon = HORIZON_SECONDS if on_deadline == "rollback" else PAUSE_HORIZON_SECONDS
     latency = {"median": _ms(MEDIAN_SECONDS), "p99": _ms(HEALTHY_P99_SECONDS)}
@@ -107,7 +118,9 @@ def roost_document(case: Case, seed: int, *, on_deadline: str = "rollback") -> d
 
 
 def run_roost(case: Case, seed: int) -> Outcome:
-    result = simulation.simulate(simulation.load(roost_document(case, seed)))
+    """The real core with ``onProgressDeadline: rollback`` set explicitly (the arm "roost")."""
+    document = roost_document(case, seed, on_deadline=ON_PROGRESS_DEADLINE["roost"])
+    result = simulation.simulate(simulation.load(document))
     return Outcome(
         outcome=result.outcome,
         reason=result.reason,
@@ -118,9 +131,11 @@ def run_roost(case: Case, seed: int) -> Outcome:
 
 
 def run_roost_pause(case: Case, seed: int) -> Outcome:
-    """The real core with ``onProgressDeadline: pause``: a rollout still undecided at
-    the deadline is *held* (paused with its traffic) for a person, not rolled back."""
-    result = simulation.simulate(simulation.load(roost_document(case, seed, on_deadline="pause")))
+    """The real core with ``onProgressDeadline: pause`` set explicitly (the arm
+    "roost-pause", the API default): a rollout still undecided at the deadline is
+    *held* (paused with its traffic) for a person, not rolled back."""
+    document = roost_document(case, seed, on_deadline=ON_PROGRESS_DEADLINE["roost-pause"])
+    result = simulation.simulate(simulation.load(document))
     harmed = result.canary_requests * case.harm_probability
     if result.outcome != "timed_out":
         return Outcome(

@@ -16,7 +16,9 @@ def test_the_roost_arm_builds_a_valid_scenario_for_every_case() -> None:
     from roost import simulation
 
     for name in cases.SCENARIOS:
-        simulation.load(arms.roost_document(cases.case(name, 10.0), 0))
+        for on_deadline in ("rollback", "pause"):
+            case = cases.case(name, 10.0)
+            simulation.load(arms.roost_document(case, 0, on_deadline=on_deadline))
 
 
 def test_with_pause_a_healthy_canary_without_evidence_is_held_not_rolled_back() -> None:
@@ -36,12 +38,21 @@ def test_pause_changes_nothing_before_the_deadline() -> None:
     assert arms.run("roost-pause", case, 1) == arms.run("roost", case, 1)
 
 
-def test_the_pause_arm_writes_on_progress_deadline_pause() -> None:
-    document = arms.roost_document(cases.case("healthy", 10.0), 0, on_deadline="pause")
-    assert document["modelDeployment"]["rollout"]["onProgressDeadline"] == "pause"
-    assert (
-        arms.roost_document(cases.case("healthy", 10.0), 0)["modelDeployment"]["rollout"][
-            "onProgressDeadline"
-        ]
-        == "rollback"
-    )
+@pytest.mark.parametrize(("arm", "setting"), [("roost", "rollback"), ("roost-pause", "pause")])
+def test_each_roost_arm_sets_on_progress_deadline_itself(arm: str, setting: str) -> None:
+    # The stored rows of "roost" were run when rollback was the API default; the arm
+    # now writes it, so a rerun reproduces them whatever the default is.
+    from roost import simulation
+
+    assert arms.ON_PROGRESS_DEADLINE[arm] == setting
+    document = arms.roost_document(cases.case("healthy", 10.0), 0, on_deadline=setting)
+    rollout = document["modelDeployment"]["rollout"]
+    assert rollout["onProgressDeadline"] == setting
+    scenario = simulation.load(document)
+    assert scenario.model_deployment.rollout.on_progress_deadline.value == setting
+
+
+def test_the_harm_horizon_is_the_roost_arms_progress_deadline() -> None:
+    from roost import durations
+
+    assert durations.parse_seconds(arms.PROGRESS_DEADLINE) == cases.HARM_HORIZON_SECONDS
