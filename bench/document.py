@@ -27,16 +27,18 @@ applied, each request independently an error with the version's probability, lat
 log-normal (median 60 ms). Stable errors 0.04 %, p99 200 ms. The SLO is 99.9 %
 availability and 99 % of requests under 250 ms.
 
-- **Roost (real core):** `roost.simulation.simulate` (the `roost simulate` driver,
-  unchanged), which calls `roost.analysis.verdict.analyze` and
-  `roost.rollout.machine.decide` every 30 s analysis tick. Spec: the shipped
-  `healthy-canary` scenario's rollout (steps 10/25/50 % with 2 m pauses, analysis
-  every 30 s, progress deadline 3 h).
-- **Roost, `onProgressDeadline: pause` (real core):** the same spec and seeds with
-  `rollout.onProgressDeadline: pause`. Until the deadline it decides exactly as the
-  default arm; a rollout still without evidence at 3 h is *held* (paused, traffic
-  kept) for a person instead of rolled back, reported as "held", never as a false
-  rollback or a promotion. Harm is counted to the hold.
+- **Roost, default (`onProgressDeadline: pause`) (real core):**
+  `roost.simulation.simulate` (the `roost simulate` driver, unchanged), which calls
+  `roost.analysis.verdict.analyze` and `roost.rollout.machine.decide` every 30 s
+  analysis tick. Spec: the shipped `healthy-canary` scenario's rollout (steps
+  10/25/50 % with 2 m pauses, analysis every 30 s, progress deadline 3 h) with
+  `rollout.onProgressDeadline: pause` written explicitly (the API default): a
+  rollout still without evidence at 3 h is *held* (paused, traffic kept) for a
+  person, reported as "held", never as a false rollback or a promotion.
+- **Roost, `onProgressDeadline: rollback` (real core):** the same spec and seeds
+  with `rollout.onProgressDeadline: rollback` written explicitly (the default before
+  this change; the rows of this arm were run under it). Until the deadline it decides
+  exactly as the default arm; at the deadline it rolls back instead of holding.
 - **Flagger (re-implementation of documented behaviour, `bench/canary/flagger.py`,
   not Flagger's code):** tutorial settings interval 1m, threshold 5, stepWeight 10,
   maxWeight 50; request-success-rate ≥ 99 %; a p99 request-duration check at the
@@ -56,9 +58,20 @@ differ, so the request streams are not bit-identical across arms. **Harmed reque
 are, for every arm, the canary's realised requests until the decision times the
 probability that a canary request is bad on the regressed objective (errors, or
 slower than 250 ms for the latency scenario): an expectation given the realised
-traffic, the same estimator for all arms. For a bad canary that is *promoted*, harm is
-counted only up to promotion, so it is a lower bound (all traffic is harmed after
-it). "No-evidence deadline" rollbacks are Roost's `ProgressDeadlineExceeded` /
+traffic, the same estimator for all arms. It is reported two ways. **To the
+decision**: up to the promotion, rollback or hold. **Within 3 h** (the horizon H =
+3 h, Roost's progressDeadline in this spec), the measure the harm goals are judged
+on: a bad canary that is *promoted* at time t harms all traffic after it, so it
+scores its harm to the decision + rps × (H − t) × that probability (until a person
+notices; beyond H is not counted); a rolled-back one scores its harm to the decision
+(the stable version serves everything after); one held for a person at the deadline
+(the pause arm) scores its harm to the hold (its decision is at H). Counted to the
+decision only, a peer that promotes a bad canary early would score less harm than an
+arm that rolls it back. The canary traffic of Flagger's two promotion ticks (after
+its last check) is in neither measure (in its favour). Horizon harm is defined only
+for bad scenarios: a healthy canary's "harm" is the stable error rate, which the
+stable version would cause too.
+"No-evidence deadline" rollbacks are Roost's `ProgressDeadlineExceeded` /
 `NoDataDeadline`: it refuses to promote without enough evidence. The intermittent
 no-data scenario removes all metrics for 2 minutes in every 15 (from minute 5).
 """

@@ -20,7 +20,11 @@ STABLE_ERROR_RATE = 0.0004
 MEDIAN_SECONDS = 0.060
 HEALTHY_P99_SECONDS = 0.200
 LATENCY_THRESHOLD_SECONDS = 0.250  # the SLO's latency objective: 99 % under 250 ms
-HORIZON_SECONDS = 3 * 3600.0 + 600.0  # Roost's progressDeadline is 3 h
+HORIZON_SECONDS = 3 * 3600.0 + 600.0  # simulated time: Roost's progressDeadline (3 h) + 10 min
+# Harm is compared within one horizon for every arm: Roost's progressDeadline in this
+# spec (bench.canary.arms.PROGRESS_DEADLINE). A bad canary promoted before it harms all
+# traffic until the horizon; see bench.canary.report.horizon_harm.
+HARM_HORIZON_SECONDS = 3 * 3600.0
 TRAFFIC_LEVELS: tuple[float, ...] = (1.0, 10.0, 100.0, 1000.0)
 
 

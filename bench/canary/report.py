@@ -1,4 +1,12 @@
-"""Tables, goal checks and plots for B1 from ``bench/results/canary.json``."""
+"""Tables, goal checks and plots for B1 from ``bench/results/canary.json``.
+
+Harm is reported two ways. *To the decision*: the canary's harmed requests until
+the arm promotes, rolls back or holds (``harmed`` in the rows). *Within the horizon*
+(``horizon_harm``): the same, extended to ``cases.HARM_HORIZON_SECONDS`` (3 h,
+Roost's progressDeadline in this spec) for a bad canary that was promoted, since all
+traffic then runs the bad version until a person notices. The harm goals are judged
+within the horizon; the to-the-decision numbers stay beside them.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +16,49 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from bench.canary import arms, cases
+from bench.canary import cases
 
 Rows = list[dict[str, Any]]
 LOW_TRAFFIC = (1.0, 10.0)
-ROOST_ARMS = ("roost", "roost-pause")
+# The API default (onProgressDeadline: pause) first. The keys are the stored arm keys:
+# "roost" is the arm that sets rollback, "roost-pause" the one that sets pause.
+DEFAULT_ARM = "roost-pause"
+ROOST_ARMS = ("roost-pause", "roost")
+ARM_ORDER = (*ROOST_ARMS, "flagger", "argo")
 DEADLINE_REASONS = {"ProgressDeadlineExceeded", "NoDataDeadline"}
 ARM_LABEL = {
-    "roost": "Roost (real core)",
-    "roost-pause": "Roost, onProgressDeadline: pause (real core)",
+    "roost-pause": "Roost, default (onProgressDeadline: pause) (real core)",
+    "roost": "Roost, onProgressDeadline: rollback (real core)",
     "flagger": "Flagger (re-impl.)",
     "argo": "Argo Rollouts (re-impl.)",
 }
+SETTING = {"roost-pause": "pause (default)", "roost": "rollback"}
+HORIZON = f"{cases.HARM_HORIZON_SECONDS / 3600:g} h"
+
+
+def horizon_harm(row: dict[str, Any], case: cases.Case | None = None) -> float | None:
+    """Harmed requests within ``cases.HARM_HORIZON_SECONDS`` of the new revision.
+
+    Promoted: ``harmed + rps × (H − seconds) × harm_probability`` (all traffic runs the
+    new version after promotion; nothing before ``seconds`` is counted twice). Rolled
+    back: ``harmed`` (the stable version serves everything after). Held for a person at
+    the deadline: ``harmed`` (its decision is at H). Only defined for bad scenarios
+    (``None`` for healthy ones): a healthy canary's ``harm_probability`` is the stable
+    error rate, which the stable version would have caused too.
+    """
+    case = case or cases.case(row["scenario"], float(row["rps"]))
+    if not case.bad:
+        return None
+    harmed = float(row["harmed"])
+    if row["outcome"] != "promoted":
+        return harmed
+    after = max(0.0, cases.HARM_HORIZON_SECONDS - float(row["seconds"]))
+    return harmed + case.rps * after * case.harm_probability
+
+
+def _horizon(rows: Rows) -> list[float]:
+    values = [horizon_harm(r) for r in rows]
+    return [v for v in values if v is not None]
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -55,16 +94,19 @@ def _group(rows: Rows) -> dict[tuple[str, float, str], Rows]:
 def tables(rows: Rows) -> str:
     groups = _group(rows)
     out: list[str] = []
-    for name in cases.SCENARIOS:
+    for name, spec in cases.SCENARIOS.items():
+        bad = bool(spec["bad"])
         out.append(f"#### {name}\n")
         out.append(
             "| req/s | arm | runs | promoted | rolled back (of which no-evidence deadline) "
             "| held for a person at the deadline "
-            "| median min to promote | median min to rollback | harmed requests, mean ± 95 % CI |"
+            "| median min to promote | median min to rollback "
+            "| harmed to the decision, mean ± 95 % CI |"
+            + (f" harmed within {HORIZON}, mean ± 95 % CI |" if bad else "")
         )
-        out.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+        out.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if bad else ""))
         for rps in cases.TRAFFIC_LEVELS:
-            for arm in arms.ARMS:
+            for arm in ARM_ORDER:
                 group = groups.get((name, rps, arm), [])
                 n = len(group)
                 if n == 0:
@@ -74,7 +116,7 @@ def tables(rows: Rows) -> str:
                 deadline = [r for r in rolled if r["reason"] in DEADLINE_REASONS]
                 held = [r for r in group if r["outcome"] == "held"]
                 harm, half = mean_ci([r["harmed"] for r in group])
-                out.append(
+                line = (
                     f"| {rps:g} | {ARM_LABEL[arm]} | {n} | {100 * len(promoted) / n:.1f} % "
                     f"| {100 * len(rolled) / n:.1f} % ({len(deadline)}) "
                     f"| {100 * len(held) / n:.1f} % "
@@ -82,17 +124,21 @@ def tables(rows: Rows) -> str:
                     f"| {_median([r['seconds'] for r in rolled])} "
                     f"| {harm:.1f} ± {half:.1f} |"
                 )
+                if bad:
+                    h_harm, h_half = mean_ci(_horizon(group))
+                    line += f" {h_harm:.1f} ± {h_half:.1f} |"
+                out.append(line)
         out.append("")
     return "\n".join(out)
 
 
 def goals(rows: Rows) -> str:
-    """The issue's B1 goals for Roost with each ``onProgressDeadline``.
+    """The issue's B1 goals for Roost with each ``onProgressDeadline``, the default first.
 
     False rollbacks count only rollbacks; a healthy canary *held* at the deadline
     (``pause``) is reported beside them, since it is neither promoted nor rolled
-    back and waits for a person. Harm ratios are Roost's default arm: both arms
-    decide identically until the deadline.
+    back and waits for a person. Harm rows are the default arm's (``summary`` counts
+    both arms), judged within the horizon, with the harm to the decision beside it.
     """
     groups = _group(rows)
     out = ["| goal | scenario | req/s | arm | measured | met |", "|---|---|---:|---|---|---|"]
@@ -105,12 +151,46 @@ def goals(rows: Rows) -> str:
     return "\n".join(out)
 
 
+def harm_comparisons(rows: Rows, arm: str) -> dict[str, tuple[int, int, dict[float, int]]]:
+    """Harm goals of ``arm`` against both peers, per measure ("horizon", "decision"):
+    (met, compared, missed per req/s)."""
+    groups = _group(rows)
+    out: dict[str, tuple[int, int, dict[float, int]]] = {}
+    for measure in ("horizon", "decision"):
+        met = compared = 0
+        missed_at: dict[float, int] = defaultdict(int)
+        for name, spec in cases.SCENARIOS.items():
+            for rps in cases.TRAFFIC_LEVELS:
+                roost = groups.get((name, rps, arm), [])
+                if not spec["bad"] or not roost:
+                    continue
+                for base_arm, factor in (("flagger", 5), ("argo", 3)):
+                    base = groups.get((name, rps, base_arm), [])
+                    ratio = _ratio(roost, base, horizon=measure == "horizon")
+                    compared += 1
+                    if ratio <= 1 / factor:
+                        met += 1
+                    else:
+                        missed_at[rps] += 1
+        out[measure] = (met, compared, dict(missed_at))
+    return out
+
+
+def _mean_harm(group: Rows, *, horizon: bool) -> float:
+    values = _horizon(group) if horizon else [float(r["harmed"]) for r in group]
+    return statistics.fmean(values) if values else 0.0
+
+
+def _ratio(roost: Rows, base: Rows, *, horizon: bool) -> float:
+    b_harm = _mean_harm(base, horizon=horizon)
+    return _mean_harm(roost, horizon=horizon) / b_harm if b_harm > 0 else math.inf
+
+
 def summary(rows: Rows) -> str:
     """Which ``onProgressDeadline`` setting meets which B1 goal, from the same rows."""
     groups = _group(rows)
     out: list[str] = []
     for arm in ROOST_ARMS:
-        label = "pause" if arm == "roost-pause" else "rollback"
         false_ok: list[str] = []
         false_missed: list[str] = []
         held_at: list[str] = []
@@ -133,45 +213,48 @@ def summary(rows: Rows) -> str:
                 held = sum(r["outcome"] == "held" for r in group)
                 if held:
                     held_at.append(f"{100 * held / len(group):.1f} % at {rps:g} req/s ({name})")
-        if not false_ok and not false_missed:
+        if not any(key[2] == arm for key in groups):
             continue
-        line = f"- **`onProgressDeadline: {label}`:** ≤ 1 % false rollbacks "
+        line = f"- **`onProgressDeadline: {SETTING[arm]}`:** "
         if false_missed:
-            line += f"met in {len(false_ok)} of {len(false_ok) + len(false_missed)} healthy cases, "
+            line += f"≤ 1 % false rollbacks met in {len(false_ok)} of "
+            line += f"{len(false_ok) + len(false_missed)} healthy cases, "
             line += "missed for " + "; ".join(false_missed) + ". "
-        else:
+        elif false_ok:
             line += (
-                "met at every traffic level by the point estimate (the widest 95 % upper "
-                f"bound, from the run counts above, is {100 * upper:.1f} %). "
+                "≤ 1 % false rollbacks met at every traffic level by the point estimate (the "
+                f"widest 95 % upper bound, from the run counts above, is {100 * upper:.1f} %). "
             )
         if held_at:
             line += "Held for a person at the deadline: " + "; ".join(held_at) + ". "
-        line += f"Bad canaries promoted at low traffic: {promoted_bad}."
-        out.append(line)
-    met = missed = 0
-    missed_at: dict[float, int] = defaultdict(int)
-    for name, spec in cases.SCENARIOS.items():
-        for rps in cases.TRAFFIC_LEVELS:
-            roost = groups.get((name, rps, "roost"), [])
-            if not spec["bad"] or not roost:
-                continue
-            r_harm = statistics.fmean(r["harmed"] for r in roost)
-            for base_arm, factor in (("flagger", 5), ("argo", 3)):
-                base = groups.get((name, rps, base_arm), [])
-                b_harm = statistics.fmean(r["harmed"] for r in base) if base else 0.0
-                if b_harm > 0 and r_harm / b_harm <= 1 / factor:
-                    met += 1
-                else:
-                    missed += 1
-                    missed_at[rps] += 1
-    if met + missed:
-        where = ", ".join(f"{n} at {rps:g} req/s" for rps, n in sorted(missed_at.items()))
+        line += f"Bad canaries promoted at low traffic: {promoted_bad}. "
+        harm = harm_comparisons(rows, arm)
+        d_met, d_n, d_missed = harm["decision"]
+        h_met, h_n, h_missed = harm["horizon"]
+        if d_n:
+            line += (
+                f"Harm ≤ 1/5 of Flagger's and ≤ 1/3 of Argo's on bad canaries (judged within "
+                f"{HORIZON}): counted to the decision: met in {d_met} of {d_n}"
+                + _missed_text(d_missed)
+                + f"; within {HORIZON}: met in {h_met} of {h_n}"
+                + _missed_text(h_missed)
+                + "."
+            )
+        out.append(line.rstrip())
+    if out:
         out.append(
-            f"- Harm ≤ 1/5 of Flagger's and ≤ 1/3 of Argo's: met in {met} of {met + missed} "
-            f"comparisons" + (f"; missed {where}" if where else "") + ". Both settings "
-            "decide alike before the deadline, so the harm rows are the default arm's."
+            f"- The harm rows of the table are the default setting's ({SETTING[DEFAULT_ARM]}); "
+            "both settings decide alike before the deadline, and the counts above are per "
+            "setting."
         )
     return "\n".join(out)
+
+
+def _missed_text(missed_at: dict[float, int]) -> str:
+    if not missed_at:
+        return ""
+    where = ", ".join(f"{n} at {rps:g} req/s" for rps, n in sorted(missed_at.items()))
+    return f" (missed {where})"
 
 
 def _goal_rows(
@@ -182,7 +265,7 @@ def _goal_rows(
     arm: str,
     roost: Rows,
 ) -> list[str]:
-    label = "pause" if arm == "roost-pause" else "rollback"
+    label = SETTING[arm]
     n = len(roost)
     if not bad:
         k = sum(r["outcome"] == "rolled_back" for r in roost)
@@ -200,18 +283,20 @@ def _goal_rows(
             f"| {'yes' if rate <= 0.01 else '**no**'} |"
         ]
     out: list[str] = []
-    if arm == "roost":
-        r_harm = statistics.fmean(r["harmed"] for r in roost)
+    if arm == DEFAULT_ARM:
         for base_arm, factor in (("flagger", 5), ("argo", 3)):
             base = groups.get((name, rps, base_arm), [])
-            b_harm = statistics.fmean(r["harmed"] for r in base)
-            ratio = r_harm / b_harm if b_harm > 0 else math.inf
+            horizon = _ratio(roost, base, horizon=True)
+            decision = _ratio(roost, base, horizon=False)
             promoted = sum(r["outcome"] == "promoted" for r in base)
             out.append(
-                f"| harmed ≤ 1/{factor} of {base_arm} | {name} | {rps:g} | {label} | "
-                f"{r_harm:.1f} vs {b_harm:.1f} (ratio {ratio:.2f}; {base_arm} promoted "
-                f"{promoted}/{len(base)}, harm counted to promotion) "
-                f"| {'yes' if ratio <= 1 / factor else '**no**'} |"
+                f"| harmed ≤ 1/{factor} of {base_arm}, within {HORIZON} | {name} | {rps:g} "
+                f"| {label} | within {HORIZON}: {_mean_harm(roost, horizon=True):.1f} vs "
+                f"{_mean_harm(base, horizon=True):.1f} (ratio {horizon:.2f}); to the "
+                f"decision: {_mean_harm(roost, horizon=False):.1f} vs "
+                f"{_mean_harm(base, horizon=False):.1f} (ratio {decision:.2f}, "
+                f"{'met' if decision <= 1 / factor else 'missed'}); {base_arm} promoted "
+                f"{promoted}/{len(base)} | {'yes' if horizon <= 1 / factor else '**no**'} |"
             )
     if rps in LOW_TRAFFIC:
         k = sum(r["outcome"] == "promoted" for r in roost)
@@ -234,12 +319,12 @@ def plot(rows: Rows, img_dir: Path) -> list[str]:
     bad = [name for name, spec in cases.SCENARIOS.items() if spec["bad"]]
     fig, axes = plt.subplots(1, len(bad), figsize=(4 * len(bad), 3.6), sharey=True)
     for ax, name in zip(axes, bad, strict=True):
-        for arm in arms.ARMS:
+        for arm in ARM_ORDER:
             xs, ys, es = [], [], []
             for rps in cases.TRAFFIC_LEVELS:
                 group = groups.get((name, rps, arm), [])
                 if group:
-                    m, h = mean_ci([r["harmed"] for r in group])
+                    m, h = mean_ci(_horizon(group))
                     xs.append(rps)
                     ys.append(max(m, 0.1))
                     es.append(0.0 if math.isnan(h) else h)
@@ -250,29 +335,34 @@ def plot(rows: Rows, img_dir: Path) -> list[str]:
                 marker="o",
                 capsize=3,
                 label=ARM_LABEL[arm],
-                linestyle="--" if arm == "roost-pause" else "-",
+                linestyle="--" if arm == "roost" else "-",
             )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("req/s")
-    axes[0].set_ylabel("harmed requests (mean, 95 % CI)")
+    axes[0].set_ylabel(f"harmed requests within {HORIZON} (mean, 95 % CI)")
     axes[0].legend(fontsize=7)
+    fig.suptitle(
+        f"Bad canaries: harmed requests within {HORIZON} of the new version "
+        "(a promoted one harms all traffic after promotion)",
+        fontsize=10,
+    )
     fig.tight_layout()
     img_dir.mkdir(parents=True, exist_ok=True)
     fig.savefig(img_dir / "canary-harm.png", dpi=110)
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    width = 0.8 / len(arms.ARMS)
-    for i, arm in enumerate(arms.ARMS):
+    width = 0.8 / len(ARM_ORDER)
+    for i, arm in enumerate(ARM_ORDER):
         rates, held = [], []
         for rps in cases.TRAFFIC_LEVELS:
             group = groups.get(("healthy", rps, arm), [])
             n = max(len(group), 1)
             rates.append(100 * sum(r["outcome"] == "rolled_back" for r in group) / n)
             held.append(100 * sum(r["outcome"] == "held" for r in group) / n)
-        xs = [j + (i - (len(arms.ARMS) - 1) / 2) * width for j in range(len(cases.TRAFFIC_LEVELS))]
+        xs = [j + (i - (len(ARM_ORDER) - 1) / 2) * width for j in range(len(cases.TRAFFIC_LEVELS))]
         bars = ax.bar(xs, rates, width, label=ARM_LABEL[arm])
         if any(held):
             ax.bar(

@@ -1,0 +1,110 @@
+"""B1 harm within the common 3 h horizon, and the harm goals judged on it (rows built here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from bench.canary import cases, report
+
+H = cases.HARM_HORIZON_SECONDS
+
+
+def row(
+    arm: str, scenario: str, rps: float, outcome: str, seconds: float, harmed: float
+) -> dict[str, Any]:
+    reason = {"promoted": "Promoted", "rolled_back": "FailedChecks", "held": "Held"}[outcome]
+    return {
+        "arm": arm,
+        "scenario": scenario,
+        "rps": rps,
+        "seed": 0,
+        "outcome": outcome,
+        "reason": reason,
+        "seconds": seconds,
+        "harmed": harmed,
+        "canary_requests": 0,
+    }
+
+
+def test_the_horizon_is_three_hours() -> None:
+    assert H == 3 * 3600.0
+    assert report.HORIZON == "3 h"
+
+
+def test_a_promoted_bad_canary_harms_all_traffic_until_the_horizon() -> None:
+    promoted = row("flagger", "errors 2 %", 10.0, "promoted", 2400.0, 48.0)
+    # 48 to the promotion, then 10 req/s × 8,400 s × 2 % on the new version.
+    assert report.horizon_harm(promoted) == pytest.approx(48.0 + 10.0 * 8400.0 * 0.02)
+
+
+def test_a_promoted_latency_regression_counts_slow_requests_after_promotion() -> None:
+    promoted = row("flagger", "latency p99 200→400 ms", 1.0, "promoted", 480.0, 6.5)
+    slow = cases.case("latency p99 200→400 ms", 1.0).slow_probability
+    assert 0.0 < slow < 1.0
+    assert report.horizon_harm(promoted) == pytest.approx(6.5 + 1.0 * (H - 480.0) * slow)
+
+
+def test_a_rolled_back_or_held_canary_harms_nothing_after_its_decision() -> None:
+    rolled = row("roost", "errors 0.5 %", 1.0, "rolled_back", 10830.0, 5.0)
+    held = row("roost-pause", "errors 0.5 %", 1.0, "held", 10830.0, 5.0)
+    early = row("argo", "errors 10 %", 100.0, "rolled_back", 600.0, 30.2)
+    assert report.horizon_harm(rolled) == 5.0
+    assert report.horizon_harm(held) == 5.0
+    assert report.horizon_harm(early) == 30.2
+
+
+def test_a_promotion_after_the_horizon_adds_nothing() -> None:
+    late = row("roost", "errors 2 %", 10.0, "promoted", H + 30.0, 7.0)
+    assert report.horizon_harm(late) == 7.0
+
+
+def test_horizon_harm_is_not_defined_for_healthy_canaries() -> None:
+    # A healthy canary's harm probability is the stable error rate: the stable
+    # version would have served those errors too, so nothing is added after promotion.
+    assert report.horizon_harm(row("flagger", "healthy", 100.0, "promoted", 480.0, 3.6)) is None
+    gaps = row("argo", "healthy, intermittent no-data", 10.0, "promoted", 2400.0, 4.8)
+    assert report.horizon_harm(gaps) is None
+
+
+def _early_promoters() -> list[dict[str, Any]]:
+    # Roost holds a bad canary at the deadline; both peers promote it early with less
+    # harm to the decision, and far more within the horizon.
+    return [
+        row("roost-pause", "errors 0.5 %", 1.0, "held", 10830.0, 5.0),
+        row("roost", "errors 0.5 %", 1.0, "rolled_back", 10830.0, 5.0),
+        row("flagger", "errors 0.5 %", 1.0, "promoted", 480.0, 0.5),
+        row("argo", "errors 0.5 %", 1.0, "promoted", 2400.0, 6.0),
+    ]
+
+
+def test_the_harm_goals_are_judged_within_the_horizon() -> None:
+    rows = _early_promoters()
+    for arm in ("roost-pause", "roost"):
+        counts = report.harm_comparisons(rows, arm)
+        assert counts["decision"] == (0, 2, {1.0: 2})
+        assert counts["horizon"] == (2, 2, {})
+    harm_rows = [line for line in report.goals(rows).splitlines() if "harmed ≤" in line]
+    assert len(harm_rows) == 2  # the default arm's
+    assert all(line.endswith("| yes |") and "pause (default)" in line for line in harm_rows)
+    assert all("to the decision" in line and "missed" in line for line in harm_rows)
+
+
+def test_the_summary_leads_with_the_default_and_gives_both_harm_counts() -> None:
+    lines = report.summary(_early_promoters()).splitlines()[:2]
+    assert lines[0].startswith("- **`onProgressDeadline: pause (default)`:**")
+    assert lines[1].startswith("- **`onProgressDeadline: rollback`:**")
+    for line in lines:
+        assert "counted to the decision: met in 0 of 2 (missed 2 at 1 req/s)" in line
+        assert "within 3 h: met in 2 of 2." in line
+
+
+def test_the_tables_show_both_measures_for_bad_scenarios_only() -> None:
+    rows = [*_early_promoters(), row("flagger", "healthy", 1.0, "promoted", 480.0, 0.0)]
+    text = report.tables(rows)
+    healthy = text.split("#### healthy\n")[1].split("####")[0]
+    bad = text.split("#### errors 0.5 %\n")[1].split("####")[0]
+    assert "within 3 h" not in healthy
+    assert "harmed within 3 h" in bad
+    flagger = next(line for line in bad.splitlines() if "Flagger" in line)
+    assert flagger.endswith(f"| 0.5 ± nan | {0.5 + (H - 480.0) * 0.005:.1f} ± nan |")
