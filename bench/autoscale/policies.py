@@ -2,7 +2,8 @@
 
 - Roost: ``roost.capacity.plan_capacity`` re-planned every 60 s from the scraped
   ``rate[2m]``, written as ``build_hpa_spec`` (minReplicas = plan, a Pods
-  in-flight target L_max(N*)/N*, Roost's behavior) and run by the restated HPA.
+  in-flight target L_max(N*)/N*, Roost's behavior) and run by the restated HPA;
+  with the default ``serviceTimeCv`` 1 (M/M/c) or the model's CV declared.
 - CPU HPA at a utilisation target (default behavior).
 - KEDA-style: External ``AverageValue`` on ``rate[2m]`` with a per-pod rps threshold.
 - KPA-like concurrency: 60 s stable / 6 s panic windows, target K × TU.
@@ -152,7 +153,8 @@ def _behavior(spec: dict[str, Any]) -> hpa.Behavior:
     return hpa.Behavior(rules(spec["scaleUp"]), rules(spec["scaleDown"]))
 
 
-def roost_plan(model: Model, arrival_rate: float) -> Any:
+def roost_plan(model: Model, arrival_rate: float, *, service_cv: float = 1.0) -> Any:
+    """The plan as the operator makes it; ``service_cv`` is ``autoscaling.serviceTimeCv``."""
     wait_budget = model.slo_seconds - 2 * model.service_mean  # what the service p99 leaves
     return plan_capacity(
         arrival_rate=arrival_rate,
@@ -162,6 +164,7 @@ def roost_plan(model: Model, arrival_rate: float) -> Any:
         wait_percentile=0.99,
         min_replicas=1,
         max_replicas=model.max_replicas,
+        service_cv=service_cv,
     )
 
 
@@ -177,16 +180,19 @@ class Roost:
     planned_at: float = -math.inf
     metric: HpaMetric = HpaMetric.INFLIGHT_PER_POD
     replicas: int = 1
+    service_cv: float = 1.0
+    """``autoscaling.serviceTimeCv``: 1 (the default) or the model's measured CV."""
 
     @property
     def name(self) -> str:
+        cv = "" if self.service_cv == 1.0 else f", serviceTimeCv {self.service_cv:g}"
         if self.metric is HpaMetric.INFLIGHT_PER_POD:
-            return "Roost plan, in-flight HPA"
-        return "Roost plan, recommended-replicas HPA"
+            return f"Roost plan, in-flight HPA{cv}"
+        return f"Roost plan, recommended-replicas HPA{cv}"
 
     def decide(self, now: float, sim: Simulation) -> int | None:
         if self.spec is None or now - self.planned_at >= self.replan:
-            plan = roost_plan(self.model, sim.rate(now))
+            plan = roost_plan(self.model, sim.rate(now), service_cv=self.service_cv)
             self.spec = build_hpa_spec(
                 plan,
                 scale_target_ref={"apiVersion": "apps/v1", "kind": "Deployment", "name": "model"},

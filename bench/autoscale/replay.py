@@ -30,7 +30,7 @@ Task = tuple[str, str, str, int]  # trace, routing, policy key, seed
 
 def policy_keys() -> list[str]:
     return (
-        ["roost", "roost-rec"]
+        ["roost", "roost-cv", "roost-rec"]
         + [f"cpu:{t}" for t in CPU_TARGETS]
         + [f"keda:{r}" for r in RHO]
         + [f"kpa:{u}" for u in KPA_TU]
@@ -42,6 +42,9 @@ def make_policy(key: str, model: Model, peak_rate: float) -> policies.Policy:
     kind, _, arg = key.partition(":")
     if kind == "roost":
         return policies.Roost(model)
+    if kind == "roost-cv":
+        # What a user who measured the model's service times declares.
+        return policies.Roost(model, service_cv=model.service_cv)
     if kind == "roost-rec":
         return policies.Roost(model, metric=HpaMetric.RECOMMENDED_REPLICAS)
     if kind == "cpu":

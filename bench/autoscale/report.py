@@ -14,7 +14,7 @@ from bench.autoscale import replay, traces
 
 Rows = list[dict[str, Any]]
 BASELINES = ("cpu", "keda", "kpa")  # B1–B4 of the reference's §7.2 we run (static is a bound)
-ROOST = ("roost", "roost-rec")
+ROOST = ("roost", "roost-cv", "roost-rec")
 
 
 def ci(values: list[float]) -> tuple[float, float]:

@@ -178,6 +178,12 @@ class Autoscaling(RoostModel):
     wait_budget: Duration = Field(
         default="50ms", description="Queueing delay allowed at the 99th percentile."
     )
+    service_time_cv: Annotated[float, Field(ge=0, le=4)] = Field(
+        default=1.0,
+        description="Coefficient of variation of the service time (standard deviation / "
+        "mean). 1 plans for exponential service (M/M/c); lower values, typical of model "
+        "inference, shorten the planned waits by (1 + CV^2)/2 (Allen-Cunneen).",
+    )
     arrival_rate: Annotated[float, Field(ge=0)] | None = Field(
         default=None,
         description="Peak requests per second to plan for; default the rate observed in "

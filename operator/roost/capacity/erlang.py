@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 __all__ = [
+    "MAX_SERVICE_CV",
+    "allen_cunneen_factor",
     "erlang_b",
     "erlang_b_sequence",
     "erlang_c",
@@ -27,6 +29,27 @@ __all__ = [
     "wait_quantile",
     "wait_quantile_from_c",
 ]
+
+
+# Beyond this spread the two-moment approximation is no longer a useful guide.
+MAX_SERVICE_CV = 4.0
+
+
+def allen_cunneen_factor(service_cv: float, arrival_cv: float = 1.0) -> float:
+    """(c_a² + c_s²)/2: how much longer M/G/c waits are than M/M/c ones (Allen–Cunneen).
+
+    ``autoscaling-capacity.md`` §4.2: ``E[Wq] ≈ E[Wq]_{M/M/c}·(c_a² + c_s²)/2``
+    with the tail ``P(Wq > t) ≈ C·exp(−2(cμ − λ)t/(c_a² + c_s²))``, so every wait
+    quantile scales by the same factor. Poisson arrivals have c_a = 1; exponential
+    service (c_s = 1) gives 1, M/M/c unchanged; deterministic service (c_s = 0)
+    halves the waits; c_s = 0.3 gives 0.545.
+    """
+    for name, value in (("service_cv", service_cv), ("arrival_cv", arrival_cv)):
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(
+                f"{name} must be a finite coefficient of variation >= 0, got {value!r}"
+            )
+    return (arrival_cv**2 + service_cv**2) / 2.0
 
 
 def _check_servers(servers: int) -> None:

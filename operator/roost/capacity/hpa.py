@@ -63,12 +63,20 @@ class ScalingBehavior:
     per ``scale_up_period_seconds``; scale down after
     ``scale_down_window_seconds`` of lower recommendations, by at most
     ``scale_down_percent`` % per ``scale_down_period_seconds``.
+
+    The scale-up period is 60 s, about a model server's start-up, not §4.6's
+    15 s: while added pods are starting, the ready ones keep their backlog, and
+    an in-flight count that includes a backlog overstates the replicas the rate
+    needs. With a 15 s period the HPA doubled again at every sync on the same
+    backlog before the first new pod was Ready (B2 diurnal: two of ten seeds
+    went to 3.4 replica-hours against 1.9–2.5); one step per start-up cut those
+    two to 2.15 and 2.58 h at the same attainment (``docs/capacity.md``).
     """
 
     scale_up_window_seconds: int = 0
     scale_up_percent: int = 100
     scale_up_pods: int = 4
-    scale_up_period_seconds: int = 15
+    scale_up_period_seconds: int = 60
     scale_down_window_seconds: int = 300
     scale_down_percent: int = 10
     scale_down_period_seconds: int = 60
@@ -150,6 +158,7 @@ def inflight_per_pod_target(plan: CapacityPlan) -> float:
         service_time=plan.service_time,
         wait_budget=plan.wait_budget,
         wait_percentile=plan.wait_percentile,
+        service_cv=plan.service_cv,
     )
     return carried.in_flight / replicas
 

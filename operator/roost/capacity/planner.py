@@ -74,6 +74,8 @@ class CapacityPlan:
     max_replicas: int | None
     headroom: float
     max_utilisation: float | None
+    service_cv: float
+    """Coefficient of variation of the service time; 1 is exponential (M/M/c)."""
     traffic_share: float
     # Outputs.
     planned_arrival_rate: float
@@ -113,6 +115,7 @@ class CapacityPlan:
             "max_replicas": self.max_replicas,
             "headroom": self.headroom,
             "max_utilisation": self.max_utilisation,
+            "service_cv": self.service_cv,
             "traffic_share": self.traffic_share,
             "planned_arrival_rate": self.planned_arrival_rate,
             "offered_load": self.offered_load,
@@ -141,6 +144,7 @@ def plan_capacity(
     max_replicas: int | None = None,
     headroom: float = 0.0,
     max_utilisation: float | None = None,
+    service_cv: float = 1.0,
 ) -> CapacityPlan:
     """Fewest replicas whose shared-queue wait percentile stays within ``wait_budget``.
 
@@ -168,6 +172,7 @@ def plan_capacity(
         max_replicas=max_replicas,
         headroom=headroom,
         max_utilisation=max_utilisation,
+        service_cv=service_cv,
     )
 
 
@@ -183,6 +188,7 @@ def plan_for_share(
     max_replicas: int | None = None,
     headroom: float = 0.0,
     max_utilisation: float | None = None,
+    service_cv: float = 1.0,
 ) -> CapacityPlan:
     """Plan for the fraction ``share`` (0–1) of ``arrival_rate`` that one version receives.
 
@@ -200,6 +206,7 @@ def plan_for_share(
         max_replicas=max_replicas,
         headroom=headroom,
         max_utilisation=max_utilisation,
+        service_cv=service_cv,
     )
     planned_rate = arrival_rate * share * (1.0 + headroom)
     offered_load = planned_rate * service_time
@@ -219,6 +226,7 @@ def plan_for_share(
             wait_budget=wait_budget,
             wait_percentile=wait_percentile,
             max_utilisation=max_utilisation,
+            service_cv=service_cv,
         )
 
     needed = -(-slots // slots_per_replica)
@@ -238,6 +246,7 @@ def plan_for_share(
         arrival_rate=planned_rate,
         service_time=service_time,
         wait_percentile=wait_percentile,
+        service_cv=service_cv,
     )
     return CapacityPlan(
         arrival_rate=arrival_rate,
@@ -249,6 +258,7 @@ def plan_for_share(
         max_replicas=max_replicas,
         headroom=headroom,
         max_utilisation=max_utilisation,
+        service_cv=service_cv,
         traffic_share=share,
         planned_arrival_rate=planned_rate,
         offered_load=offered_load,
@@ -272,6 +282,7 @@ def _required_slots(
     wait_budget: float,
     wait_percentile: float,
     max_utilisation: float | None,
+    service_cv: float = 1.0,
 ) -> tuple[int, PlanLimit]:
     """Smallest c meeting stability, the utilisation cap and the wait budget, and why."""
     stable_slots = math.floor(offered_load) + 1
@@ -282,11 +293,12 @@ def _required_slots(
             start, reason = capped, PlanLimit.MAX_UTILISATION
 
     # Walk B(c) upward once; C and the quantile at each c follow from B(c).
+    factor = erlang.allen_cunneen_factor(service_cv)
     for servers, blocking in enumerate(erlang.erlang_b_sequence(offered_load)):
         if servers < start:
             continue
         probability = erlang.erlang_c_from_b(servers, offered_load, blocking)
-        quantile = erlang.wait_quantile_from_c(
+        quantile = factor * erlang.wait_quantile_from_c(
             probability,
             tail_rate=(servers - offered_load) / service_time,
             percentile=wait_percentile,
@@ -321,6 +333,7 @@ def carried_load(
     wait_budget: float,
     wait_percentile: float = 0.99,
     relative_precision: float = 1e-7,
+    service_cv: float = 1.0,
 ) -> Carried:
     """The highest arrival rate that ``servers`` slots carry within ``wait_budget``.
 
@@ -343,6 +356,7 @@ def carried_load(
         )
     if not (math.isfinite(relative_precision) and 0 < relative_precision < 1):
         raise ValueError(f"relative_precision must be in (0, 1), got {relative_precision!r}")
+    _check_service_cv(service_cv)
     low, high = 0.0, servers / service_time  # within budget at low; never at high (a = c)
     while high - low > relative_precision * high:
         middle = (low + high) / 2
@@ -351,6 +365,7 @@ def carried_load(
             arrival_rate=middle,
             service_time=service_time,
             wait_percentile=wait_percentile,
+            service_cv=service_cv,
         )
         if queue.wait_quantile <= wait_budget:
             low = middle
@@ -361,6 +376,7 @@ def carried_load(
         arrival_rate=low,
         service_time=service_time,
         wait_percentile=wait_percentile,
+        service_cv=service_cv,
     )
     return Carried(
         servers=servers,
@@ -388,16 +404,27 @@ class _Queue:
 
 
 def _queue_at(
-    *, servers: int, arrival_rate: float, service_time: float, wait_percentile: float
+    *,
+    servers: int,
+    arrival_rate: float,
+    service_time: float,
+    wait_percentile: float,
+    service_cv: float = 1.0,
 ) -> _Queue:
-    """Erlang C figures for the provisioned slots; infinite waits when unstable."""
+    """Erlang C figures for the provisioned slots; infinite waits when unstable.
+
+    Waits are the M/M/c ones scaled by the Allen–Cunneen factor (1 + CV²)/2
+    (:func:`~roost.capacity.erlang.allen_cunneen_factor`); P(wait) stays Erlang C.
+    """
     if arrival_rate == 0:
         return _Queue(p_wait=0.0, wait_quantile=0.0, p99_wait=0.0, mean_wait=0.0)
     offered_load = arrival_rate * service_time
     if offered_load >= servers:
         return _Queue(p_wait=1.0, wait_quantile=math.inf, p99_wait=math.inf, mean_wait=math.inf)
     probability = erlang.erlang_c(servers, offered_load)
-    tail_rate = (servers - offered_load) / service_time
+    # Allen–Cunneen: the M/G/c tail decays (ca² + cs²)/2 times as fast as M/M/c's,
+    # i.e. θ becomes θ/factor, so every wait scales by the factor.
+    tail_rate = (servers - offered_load) / service_time / erlang.allen_cunneen_factor(service_cv)
     return _Queue(
         p_wait=probability,
         wait_quantile=erlang.wait_quantile_from_c(
@@ -428,8 +455,10 @@ def _validate(
     max_replicas: int | None,
     headroom: float,
     max_utilisation: float | None,
+    service_cv: float,
 ) -> None:
     """Refuse impossible inputs with a message naming the parameter."""
+    _check_service_cv(service_cv)
     if not (math.isfinite(share) and 0 <= share <= 1):
         raise ValueError(f"share must be a fraction in [0, 1], got {share!r}")
     if not (math.isfinite(arrival_rate) and arrival_rate >= 0):
@@ -460,3 +489,11 @@ def _validate(
         math.isfinite(max_utilisation) and 0 < max_utilisation <= 1
     ):
         raise ValueError(f"max_utilisation must be in (0, 1], got {max_utilisation!r}")
+
+
+def _check_service_cv(service_cv: float) -> None:
+    if not (math.isfinite(service_cv) and 0 <= service_cv <= erlang.MAX_SERVICE_CV):
+        raise ValueError(
+            f"service_cv must be a coefficient of variation in [0, {erlang.MAX_SERVICE_CV:g}] "
+            f"(1 for exponential service), got {service_cv!r}"
+        )

@@ -53,6 +53,7 @@ def plan_split(autoscaling: Autoscaling, *, arrival_rate: float, canary_weight: 
         wait_budget=durations.parse_seconds(autoscaling.wait_budget),
         min_replicas=autoscaling.min_replicas,
         max_replicas=autoscaling.max_replicas,
+        service_cv=autoscaling.service_time_cv,
     )
 
 

@@ -50,6 +50,7 @@ def plan_traffic_split(
     headroom: float = 0.0,
     max_utilisation: float | None = None,
     canary_service_time: float | None = None,
+    service_cv: float = 1.0,
 ) -> SplitPlan:
     """Size canary and stable for a weight: canary at w %, stable at (100 − w) % of λ.
 
@@ -60,7 +61,8 @@ def plan_traffic_split(
     least as many replicas as one queue for all of λ: splitting a queue gives up
     economy of scale (§4.2 square-root staffing). ``canary_service_time`` covers
     a new version that is slower or faster than the stable one; it defaults to
-    ``service_time``.
+    ``service_time``. ``service_cv`` is the service time's coefficient of
+    variation for both (see :func:`roost.capacity.planner.plan_capacity`).
     """
     if not (math.isfinite(canary_weight) and 0 <= canary_weight <= 100):
         raise ValueError(f"canary_weight must be a percentage in [0, 100], got {canary_weight!r}")
@@ -78,6 +80,7 @@ def plan_traffic_split(
             max_replicas=max_replicas,
             headroom=headroom,
             max_utilisation=max_utilisation,
+            service_cv=service_cv,
         )
 
     canary = side(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from bench.autoscale import hpa
+from bench.autoscale.policies import _behavior
+
+from roost.capacity.hpa import ScalingBehavior
 
 
 def _sequence(controller: hpa.Controller, current: int, proposals: list[int]) -> list[int]:
@@ -83,3 +86,12 @@ def test_v9_cpu_capped_at_request_grows_at_most_1_428_per_cycle() -> None:
         replicas = controller.reconcile(60.0 * i, replicas, proposal)
         seen.append(replicas)
     assert seen == [4, 6, 9, 13, 19, 20]
+
+
+def test_roosts_behavior_scales_up_one_step_per_60s_not_per_sync() -> None:
+    """Roost writes +100 % or +4 pods per 60 s: a backlog that persists while the new
+    pods start does not double the count again at every 15 s sync (V1 does)."""
+    controller = hpa.Controller(
+        min_replicas=1, max_replicas=100, behavior=_behavior(ScalingBehavior().to_dict())
+    )
+    assert _sequence(controller, 3, [40] * 9) == [7, 7, 7, 7, 14, 14, 14, 14, 28]

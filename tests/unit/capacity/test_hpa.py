@@ -116,8 +116,8 @@ def test_behavior_is_always_explicit() -> None:
     behavior = build_hpa_spec(case_a(), scale_target_ref=TARGET)["behavior"]
     assert behavior["scaleUp"]["stabilizationWindowSeconds"] == 0
     assert behavior["scaleDown"]["stabilizationWindowSeconds"] == 300
-    assert {"type": "Percent", "value": 100, "periodSeconds": 15} in behavior["scaleUp"]["policies"]
-    assert {"type": "Pods", "value": 4, "periodSeconds": 15} in behavior["scaleUp"]["policies"]
+    assert {"type": "Percent", "value": 100, "periodSeconds": 60} in behavior["scaleUp"]["policies"]
+    assert {"type": "Pods", "value": 4, "periodSeconds": 60} in behavior["scaleUp"]["policies"]
     assert behavior["scaleDown"]["policies"] == [
         {"type": "Percent", "value": 10, "periodSeconds": 60}
     ]
@@ -129,7 +129,7 @@ def test_behavior_can_be_tuned() -> None:
     behavior = build_hpa_spec(case_a(), scale_target_ref=TARGET, behavior=tuned)["behavior"]
     assert behavior["scaleDown"]["stabilizationWindowSeconds"] == 120
     assert behavior["scaleDown"]["policies"][0]["value"] == 20
-    assert {"type": "Pods", "value": 8, "periodSeconds": 15} in behavior["scaleUp"]["policies"]
+    assert {"type": "Pods", "value": 8, "periodSeconds": 60} in behavior["scaleUp"]["policies"]
 
 
 @pytest.mark.parametrize(
