@@ -16,7 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from bench.canary import cases
+from bench.canary import arms, cases
 
 Rows = list[dict[str, Any]]
 LOW_TRAFFIC = (1.0, 10.0)
@@ -243,7 +243,8 @@ def summary(rows: Rows) -> str:
         out.append(line.rstrip())
     if out:
         out.append(
-            f"- The harm rows of the table are the default setting's ({SETTING[DEFAULT_ARM]}); "
+            "- The harm rows of the table are the default setting's (`onProgressDeadline: "
+            f"{arms.ON_PROGRESS_DEADLINE[DEFAULT_ARM]}`); "
             "both settings decide alike before the deadline, and the counts above are per "
             "setting."
         )
