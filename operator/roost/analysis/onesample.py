@@ -27,6 +27,7 @@ with T an exact bucket boundary, as x and the latency allowance as eps (§3.3).
 """
 
 import math
+from functools import lru_cache
 
 from scipy import special
 
@@ -99,11 +100,12 @@ def ln_regularized_beta(z: float, a: float, b: float, *, upper: bool) -> float:
     Lentz), so that long clean runs give a finite, accurate ln E rather than
     -inf. Returns -inf only if even that underflows.
     """
-    lower_tail = float(special.betainc(a, b, z))
-    upper_tail = float(special.betaincc(a, b, z))
-    value, complement = (upper_tail, lower_tail) if upper else (lower_tail, upper_tail)
+    tail, other = (
+        (special.betaincc, special.betainc) if upper else (special.betainc, special.betaincc)
+    )
+    value = float(tail(a, b, z))
     if value > 0.5:
-        return math.log1p(-complement)
+        return math.log1p(-float(other(a, b, z)))  # the complement only when it is used
     if value > _SCIPY_TAIL_FLOOR:
         return math.log(value)
     # Q_z(a, b) = I_{1-z}(b, a): the continued fraction always runs on a lower tail.
@@ -121,8 +123,14 @@ def _ln_e_one_sided(n: float, x: float, p: float, *, a0: float, upper: bool) -> 
     if posterior_tail == -math.inf:
         # No posterior mass on this side: no evidence for it (§3.6).
         return -math.inf
-    prior_tail = ln_regularized_beta(p, a, b, upper=upper)
+    prior_tail = _prior_tail(p, a, b, upper)
     return _ln_mixture_likelihood_ratio(n, x, p, a, b) + posterior_tail - prior_tail
+
+
+@lru_cache(maxsize=256)
+def _prior_tail(p: float, a: float, b: float, upper: bool) -> float:
+    """The prior's tail at p: the same for every window of an objective, so computed once."""
+    return ln_regularized_beta(p, a, b, upper=upper)
 
 
 def _ln_mixture_likelihood_ratio(n: float, x: float, p: float, a: float, b: float) -> float:
