@@ -53,6 +53,9 @@ from roost.workloads import Owner, revision
 
 EventSink = Callable[[EmitEvent], Awaitable[None]]
 PREFLIGHT_TTL_SECONDS = 60.0
+PREFLIGHT_RETRY_SECONDS = 10.0
+# The error-budget guard's period ends at a whole minute (shared by rollouts that start in it).
+GUARD_RESOLUTION_SECONDS = 60.0
 
 
 @dataclass
@@ -69,9 +72,11 @@ class Runtime:
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     due: dict[str, DueTarget] = field(default_factory=dict)
     # Preflight answers by (object, queries): (monotonic expiry, problems found).
-    preflight: dict[tuple[str, tuple[str, ...]], tuple[float, list[str]]] = field(
-        default_factory=dict
-    )
+    # (Prometheus URL, bucket-bounds query) -> (asked at, monotonic; the answer by label values)
+    preflight: dict[
+        tuple[str, str],
+        tuple[float, asyncio.Task[dict[tuple[str, ...], list[str]] | None]],
+    ] = field(default_factory=dict)
     reader: MetricsReader = field(init=False)
 
     def __post_init__(self) -> None:
@@ -169,32 +174,65 @@ class Reconciler:
 
     async def _preflight(
         self,
-        key: str,
         client: PrometheusClient,
         spec: ModelDeploymentSpec,
         policy: SLOPolicySpec,
         now: datetime,
     ) -> list[str]:
-        """Latency thresholds that are not bucket bounds of what Prometheus holds (cached)."""
-        matchers = [selectors.equal(k, v) for k, v in sorted(spec.metrics.labels.items())]
-        checks = preflight.bucket_checks(policy, matchers)
-        if not checks:
-            return []
-        cache_key = (key, tuple(c.query for c in checks))
-        cached = self.rt.preflight.get(cache_key)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
+        """Latency thresholds that are not bucket bounds of what Prometheus holds.
+
+        One query per histogram answers for every ModelDeployment (grouped by the label
+        keys), kept a minute; an object not in the answer yet (no series) is looked up
+        again after PREFLIGHT_RETRY_SECONDS.
+        """
+        label_keys = tuple(sorted(spec.metrics.labels))
+        values = tuple(spec.metrics.labels[k] for k in label_keys)
+        checks = preflight.bucket_checks(policy, [], group_by=label_keys)
         answers: dict[str, list[str] | None] = {}
         for check in checks:
-            result = await client.query(check.query, at=now)
-            answered = answer(result, ("le",))
-            answers[check.query] = None if isinstance(answered, str) else [k[0] for k in answered]
-        found = preflight.problems(checks, answers)
-        # Nothing exported yet (no traffic): ask again next tick rather than trust it a minute.
-        complete = all(answers[c.query] for c in checks)
-        ttl = PREFLIGHT_TTL_SECONDS if complete else 0.0
-        self.rt.preflight[cache_key] = (time.monotonic() + ttl, found)
-        return found
+            bounds = await self._bucket_bounds(
+                client, check.query, (*label_keys, "le"), values, now
+            )
+            answers[check.query] = None if bounds is None else bounds.get(values, [])
+        return preflight.problems(checks, answers)
+
+    async def _bucket_bounds(
+        self,
+        client: PrometheusClient,
+        query: str,
+        group_by: tuple[str, ...],
+        values: tuple[str, ...],
+        now: datetime,
+    ) -> dict[tuple[str, ...], list[str]] | None:
+        """The ``le`` values per label values a bucket-bounds query finds; None on error."""
+        cache_key = (client.url, query)
+        cached = self.rt.preflight.get(cache_key)
+        clock = time.monotonic()
+        if cached is not None:
+            asked_at, task = cached
+            age = clock - asked_at
+            if not task.done():
+                return await asyncio.shield(task)
+            known = task.result()
+            if (
+                known is not None
+                and age < PREFLIGHT_TTL_SECONDS
+                and (values in known or age < PREFLIGHT_RETRY_SECONDS)
+            ):
+                return known
+
+        async def ask() -> dict[tuple[str, ...], list[str]] | None:
+            answered = answer(await client.query(query, at=now), group_by)
+            if isinstance(answered, str):
+                return None
+            bounds: dict[tuple[str, ...], list[str]] = {}
+            for key in answered:
+                bounds.setdefault(key[:-1], []).append(key[-1])
+            return bounds
+
+        task = asyncio.ensure_future(ask())
+        self.rt.preflight[cache_key] = (clock, task)
+        return await asyncio.shield(task)
 
     async def _observed_rate(
         self,
@@ -226,25 +264,30 @@ class Reconciler:
 
     async def _stable_budgets(
         self,
+        key: str,
         client: PrometheusClient,
         spec: ModelDeploymentSpec,
         policy: SLOPolicySpec,
         stable_version: str,
         now: datetime,
     ) -> dict[str, BudgetReport | None]:
-        """Each objective's budget over the period for the stable version (the guard)."""
+        """Each objective's budget over the period for the stable version (the guard).
+
+        The period ends at the last whole minute, so every rollout that starts within
+        the same minute reads the same window and the reader answers them in one batch.
+        """
         target = batch.Target(
-            key="guard",
+            key=f"{key}#guard",
             policy=policy,
             metrics=spec.metrics,
             canary_version=stable_version,
             stable_version=stable_version,
         )
-        start = datetime.fromtimestamp(now.timestamp() - policy.period_seconds, tz=now.tzinfo)
-        plan = batch.plan([target], start=start, end=now)
-        results = await client.query_many(plan.queries, at=now)
-        answers = {query: answer(result, plan.group_by(query)) for query, result in results.items()}
-        measured = plan.measurements(answers)["guard"]
+        end = schedule.floor_to(now, GUARD_RESOLUTION_SECONDS)
+        start = datetime.fromtimestamp(end.timestamp() - policy.period_seconds, tz=end.tzinfo)
+        measured = await self.rt.reader.read(
+            DueTarget(target=target, prometheus=client, start=start, end=end)
+        )
         reports: dict[str, BudgetReport | None] = {}
         for objective in policy.objectives:
             reading = measured.reading(objective.name)
@@ -316,7 +359,7 @@ class Reconciler:
             client = await self._prometheus(namespace, spec)
         except (LookupError, NotFoundError) as error:
             return invalid("InvalidSpec", str(error))
-        found = await self._preflight(key, client, spec, policy, now)
+        found = await self._preflight(client, spec, policy, now)
         if found:
             return invalid(
                 "InvalidSpec",
@@ -427,7 +470,9 @@ class Reconciler:
             and current.stable_version
             and policy.rollout_guard.min_budget_remaining is not None
         ):
-            reports = await self._stable_budgets(client, spec, policy, current.stable_version, now)
+            reports = await self._stable_budgets(
+                f"{owner.namespace}/{owner.name}", client, spec, policy, current.stable_version, now
+            )
             guard = budget_guard(policy, reports)
             allowed, message = guard.allowed, guard.message
         held = drift_watch.holds_rollouts(current.drift) if starting else None
@@ -595,7 +640,13 @@ def _due_target(
         stable_version=status.stable_version,
         watch=watch,
     )
-    return DueTarget(target=target, prometheus=client, start=start, end=end)
+    return DueTarget(
+        target=target,
+        prometheus=client,
+        start=start,
+        end=end,
+        interval_seconds=spec.rollout.interval_seconds,
+    )
 
 
 _STATUS_FIELDS = {info.alias or n for n, info in ModelDeploymentStatus.model_fields.items()}

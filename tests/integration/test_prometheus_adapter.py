@@ -29,8 +29,11 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 from harness.processes import free_port
+from roost.adapters.metrics_reader import answer
 from roost.adapters.prometheus import PrometheusClient, QueryResult, QueryStatus, grouped
-from roost.slo import promql, selectors
+from roost.api.modeldeployment import MetricLabels
+from roost.api.slopolicy import SLOPolicySpec
+from roost.slo import batch, promql, selectors
 
 pytestmark = pytest.mark.integration
 
@@ -160,6 +163,55 @@ def test_counter_increase_grouped_by_version_is_ok_with_one_group_per_version(
     assert math.isclose(canary.bad, 1)
     assert client.queries_sent >= 4
     assert client.query_errors == 0
+
+
+def test_one_combined_query_per_sli_reads_both_counts_back_per_version(
+    prometheus_url: str, exporter: ScrapedExporter
+) -> None:
+    """The batch planner's ``label_replace(total) or label_replace(bad)`` on a real
+    Prometheus: one query, split back into each version's (total, bad)."""
+    client = PrometheusClient(url=prometheus_url, timeout=5)
+    policy = SLOPolicySpec.model_validate(
+        {
+            "objectives": [
+                {
+                    "name": "availability",
+                    "target": 0.99,
+                    "ratio": {
+                        "errors": "roost_adapter_errors_total",
+                        "total": "roost_adapter_requests_total",
+                    },
+                }
+            ]
+        }
+    )
+    target = batch.Target(
+        key="ns/m",
+        policy=policy,
+        metrics=MetricLabels(labels={"job": exporter.job}),
+        canary_version="canary",
+        stable_version="stable",
+    )
+
+    async def scenario() -> tuple[batch.QueryPlan, dict[str, QueryResult]]:
+        at = await scraped_increments(client, exporter)
+        plan = batch.plan([target], start=at - timedelta(minutes=5), end=at)
+        return plan, await client.query_many(plan.queries, at=at)
+
+    plan, results = run(scenario())
+    assert len(plan.queries) == 1
+    (query,) = plan.queries
+    assert results[query].status is QueryStatus.OK
+    measured = plan.measurements({query: answer(results[query], plan.group_by(query))})
+    reading = measured["ns/m"].reading("availability")
+    assert reading is not None
+    assert reading.canary is not None
+    assert reading.stable is not None
+    assert math.isclose(reading.canary.total, 3)
+    assert math.isclose(reading.canary.bad, 1)
+    assert math.isclose(reading.stable.total, 30)
+    assert reading.stable.bad == 0.0  # no error series for stable: nothing failed
+    assert client.queries_sent >= 1
 
 
 def test_query_is_evaluated_at_the_given_time_not_now(

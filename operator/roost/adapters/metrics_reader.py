@@ -1,36 +1,60 @@
 """Reads analysis windows from Prometheus, one grouped query per SLI for all ModelDeployments.
 
-Each ModelDeployment's timer asks for its own window. The first to ask for a
-(Prometheus, window) pair plans one batch for every ModelDeployment the
-operator knows that is due for the same window (roost.slo.batch), runs it,
-and keeps the answer; the others find it ready. Per tick that is one query per
-SLI and count, not one per object. An object that asks while a batch planned
-without it is in flight gets a batch of its own, never "not in batch".
+Each ModelDeployment's timer asks for the span it has due, (analyzed until, latest
+boundary]. The span is read one aligned interval at a time
+(:func:`roost.rollout.schedule.split`), so an object that fell behind asks about
+the same windows as those that kept up and shares their answers.
+
+Per window, the first object to ask opens a *flight*: for ``gather_seconds`` any
+other object asking for the same (Prometheus, window) joins it, then one batch is
+planned (roost.slo.batch) for the members and for every object the operator knows
+whose due span covers the window, and run. Its answers are kept for later askers.
+An object that asks once the flight has left, and is not in it, opens a new one
+(with only the objects still missing), never gets "not in batch". Failed
+measurements are not kept: the next tick asks again.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from roost.adapters.prometheus import PrometheusClient, QueryResult, QueryStatus, grouped
 from roost.analysis.verdict import Measurements
+from roost.rollout import schedule
 from roost.slo import batch
 
-# Windows older than this many batches are forgotten.
-KEEP_WINDOWS = 64
+# Windows older than this many are forgotten (an object this far behind asks again).
+KEEP_WINDOWS = 32
+# How long a flight waits for others asking for the same window before it queries.
+GATHER_SECONDS = 0.05
+
+WindowKey = tuple[str, datetime, datetime]
 
 
 @dataclass(frozen=True)
 class DueTarget:
-    """A ModelDeployment due for a window on a Prometheus."""
+    """A ModelDeployment due for a span (start, end] on a Prometheus.
+
+    ``interval_seconds`` cuts the span into the aligned windows batches share; None
+    reads the span as one window (a budget period, say).
+    """
 
     target: batch.Target
     prometheus: PrometheusClient
     start: datetime
     end: datetime
+    interval_seconds: float | None = None
+
+    def windows(self) -> list[tuple[datetime, datetime]]:
+        if self.interval_seconds is None:
+            return [(self.start, self.end)] if self.end > self.start else []
+        return schedule.split(self.start, self.end, self.interval_seconds)
+
+    def covers(self, start: datetime, end: datetime) -> bool:
+        return self.interval_seconds is not None and self.start <= start and end <= self.end
 
 
 def answer(result: QueryResult, group_by: tuple[str, ...]) -> batch.Answer:
@@ -45,51 +69,108 @@ def answer(result: QueryResult, group_by: tuple[str, ...]) -> batch.Answer:
         return str(error)
 
 
+def _versions(target: batch.Target) -> tuple[str, str]:
+    return target.canary_version, target.stable_version
+
+
+@dataclass
+class _Flight:
+    """One batch for one window: open while it gathers members, then in flight."""
+
+    members: dict[str, batch.Target]
+    open: bool = True
+    task: asyncio.Task[dict[str, Measurements]] | None = field(default=None)
+
+
 class MetricsReader:
-    def __init__(self, due_targets: Callable[[], Iterable[DueTarget]]) -> None:
+    def __init__(
+        self,
+        due_targets: Callable[[], Iterable[DueTarget]],
+        *,
+        gather_seconds: float = GATHER_SECONDS,
+    ) -> None:
         self._due_targets = due_targets
-        self._batches: dict[
-            tuple[str, datetime, datetime], asyncio.Task[dict[str, Measurements]]
-        ] = {}
+        self._gather_seconds = gather_seconds
+        # Per window, each object's measurements and the (canary, stable) they are of.
+        self._kept: dict[WindowKey, dict[str, tuple[tuple[str, str], Measurements]]] = {}
+        self._flights: dict[WindowKey, list[_Flight]] = {}
         self.queries_sent = 0
+        self.batches_sent = 0
 
     async def read(self, due: DueTarget) -> Measurements:
-        key = (due.prometheus.url, due.start, due.end)
-        task = self._batches.get(key)
-        if task is None or (task.done() and due.target.key not in task.result()):
-            task = self._start(key, due)
-        measured = await asyncio.shield(task)
-        found = measured.get(due.target.key)
-        if found is None:
-            # The batch was planned before this object announced the window (another
-            # object asked first while this one was due for a different end): ask again
-            # with this object in, rather than report it unmeasured. Without this, when
-            # queries are slow the same late objects missed every batch of their window
-            # and were rolled back at noDataDeadline with data in Prometheus.
-            measured = await asyncio.shield(self._start(key, due))
-            found = measured.get(due.target.key)
-        return found or Measurements(at=due.end, error="not in batch")
+        """The due span's measurements: its windows read (or found) one by one, summed."""
+        windows = due.windows()
+        if not windows:
+            return Measurements(at=due.end, error="empty window")
+        parts: list[Measurements] = []
+        for start, end in windows:
+            measured = await self._read_window(due, start, end)
+            parts.append(measured)
+            if measured.error is not None:
+                break
+        merged = batch.merge(parts)
+        return Measurements(
+            at=due.end, readings=merged.readings, histograms=merged.histograms, error=merged.error
+        )
 
-    def _start(
-        self, key: tuple[str, datetime, datetime], due: DueTarget
-    ) -> asyncio.Task[dict[str, Measurements]]:
-        task = asyncio.ensure_future(self._run(due))
-        self._batches[key] = task
-        while len(self._batches) > KEEP_WINDOWS:
-            self._batches.pop(next(iter(self._batches)))
-        return task
+    async def _read_window(self, due: DueTarget, start: datetime, end: datetime) -> Measurements:
+        key: WindowKey = (due.prometheus.url, start, end)
+        name = due.target.key
+        kept = self._kept.get(key, {}).get(name)
+        if kept is not None and kept[0] == _versions(due.target):
+            return kept[1]
+        flight = next((f for f in self._flights.get(key, ()) if f.open or name in f.members), None)
+        if flight is None:
+            flight = self._launch(key, due)
+        flight.members.setdefault(name, due.target)
+        assert flight.task is not None
+        measured = await asyncio.shield(flight.task)
+        return measured.get(name) or Measurements(at=end, error="not in batch")
 
-    async def _run(self, asking: DueTarget) -> dict[str, Measurements]:
-        same = [
-            d.target
-            for d in self._due_targets()
-            if d.prometheus.url == asking.prometheus.url
-            and (d.start, d.end) == (asking.start, asking.end)
-            and d.target.key != asking.target.key
-        ]
-        targets = [asking.target, *same]
-        plan = batch.plan(targets, start=asking.start, end=asking.end)
-        results = await asking.prometheus.query_many(plan.queries, at=asking.end)
-        self.queries_sent += len(plan.queries)
-        answers = {query: answer(result, plan.group_by(query)) for query, result in results.items()}
-        return plan.measurements(answers)
+    def _launch(self, key: WindowKey, due: DueTarget) -> _Flight:
+        flight = _Flight(members={due.target.key: due.target})
+        flight.task = asyncio.ensure_future(self._fly(key, flight, due.prometheus))
+        self._flights.setdefault(key, []).append(flight)
+        return flight
+
+    async def _fly(
+        self, key: WindowKey, flight: _Flight, prometheus: PrometheusClient
+    ) -> dict[str, Measurements]:
+        url, start, end = key
+        try:
+            if self._gather_seconds > 0:
+                await asyncio.sleep(self._gather_seconds)
+            flight.open = False
+            kept = self._kept.get(key, {})
+            for d in self._due_targets():
+                name = d.target.key
+                if (
+                    d.prometheus.url == url
+                    and d.covers(start, end)
+                    and name not in kept
+                    and name not in flight.members
+                ):
+                    flight.members[name] = d.target
+            plan = batch.plan(list(flight.members.values()), start=start, end=end)
+            results = await prometheus.query_many(plan.queries, at=end)
+            self.queries_sent += len(plan.queries)
+            self.batches_sent += 1
+            answers = {q: answer(result, plan.group_by(q)) for q, result in results.items()}
+            measured = plan.measurements(answers)
+            good = {
+                name: (_versions(flight.members[name]), m)
+                for name, m in measured.items()
+                if m.error is None
+            }
+            if good:
+                self._kept.setdefault(key, {}).update(good)
+                while len(self._kept) > KEEP_WINDOWS:
+                    self._kept.pop(next(iter(self._kept)))
+            return measured
+        finally:
+            flight.open = False
+            flights = self._flights.get(key, [])
+            if flight in flights:
+                flights.remove(flight)
+            if not flights:
+                self._flights.pop(key, None)

@@ -1,5 +1,8 @@
 """One query per SLI per analysis window for every ModelDeployment that shares a Prometheus.
 
+Both counts of an SLI (``total`` and ``bad``) come back from one query
+(:func:`roost.slo.promql.combined`), so a window costs one query per SLI.
+
 Distribution checks likewise: one bucket query per histogram (and version label and
 label keys) per window, grouped by ``le`` too, split back per ModelDeployment and version.
 
@@ -13,15 +16,18 @@ the queries and hands the answers back as plain mappings.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from roost.analysis.verdict import HistogramReading, Measurements, SLIReading
 from roost.api.modeldeployment import MetricLabels
 from roost.api.slopolicy import CompareTo, DistributionCheck, Objective, SLOPolicySpec
 from roost.slo import promql, selectors
-from roost.slo.promql import SLIQueries
+from roost.slo.promql import Counts, SLIQueries
+
+T = TypeVar("T")
 
 # A query's answer: values by the group-by label values, or an error message.
 Answer = Mapping[tuple[str, ...], float] | str
@@ -110,8 +116,8 @@ class QueryPlan:
     start: datetime
     end: datetime
     queries: tuple[str, ...]
-    # (target key, objective name) -> (total query, bad query, canary key, stable key)
-    _reads: Mapping[tuple[str, str], tuple[str, str, tuple[str, ...], tuple[str, ...]]]
+    # (target key, objective name) -> (combined count query, canary key, stable key)
+    _reads: Mapping[tuple[str, str], tuple[str, tuple[str, ...], tuple[str, ...]]]
     _targets: tuple[Target, ...]
     _group_by: Mapping[str, tuple[str, ...]]
     # (target key, distribution name) -> (bucket query, canary key, stable key)
@@ -126,15 +132,23 @@ class QueryPlan:
     def measurements(self, answers: Mapping[str, Answer]) -> dict[str, Measurements]:
         """Each target's measurements from the answers (keyed by query text)."""
         result: dict[str, Measurements] = {}
+        # Each answer is split once, not once per target: a batch holds a thousand of them.
+        split: dict[str, tuple[Mapping[tuple[str, ...], float], ...] | str] = {}
+        by_arm: dict[str, dict[tuple[str, ...], dict[float, float]] | str] = {}
         for target in self._targets:
             readings: list[SLIReading] = []
             error: str | None = None
             for objective in target.objectives:
-                total_q, bad_q, canary_key, stable_key = self._reads[(target.key, objective.name)]
-                total, bad = answers.get(total_q, "not asked"), answers.get(bad_q, "not asked")
-                if isinstance(total, str) or isinstance(bad, str):
-                    error = f"{objective.name}: {total if isinstance(total, str) else bad}"
+                query, canary_key, stable_key = self._reads[(target.key, objective.name)]
+                counts = split.get(query)
+                if counts is None:
+                    answered = answers.get(query, "not asked")
+                    counts = answered if isinstance(answered, str) else promql.parts(answered)
+                    split[query] = counts
+                if isinstance(counts, str):
+                    error = f"{objective.name}: {counts}"
                     break
+                total, bad = counts
                 readings.append(
                     SLIReading(
                         objective=objective.name,
@@ -147,15 +161,21 @@ class QueryPlan:
                 if error is not None:
                     break
                 query, canary_key, stable_key = self._histograms[(target.key, check.name)]
-                buckets = answers.get(query, "not asked")
-                if isinstance(buckets, str):
-                    error = f"{check.name}: {buckets}"
+                arms = by_arm.get(query)
+                if arms is None:
+                    answered = answers.get(query, "not asked")
+                    arms = (
+                        answered if isinstance(answered, str) else promql.arm_histograms(answered)
+                    )
+                    by_arm[query] = arms
+                if isinstance(arms, str):
+                    error = f"{check.name}: {arms}"
                     break
                 histograms.append(
                     HistogramReading(
                         name=check.name,
-                        canary=promql.arm_histogram(buckets, canary_key),
-                        stable=promql.arm_histogram(buckets, stable_key),
+                        canary=arms.get(canary_key),
+                        stable=arms.get(stable_key),
                     )
                 )
             result[target.key] = (
@@ -231,28 +251,20 @@ def plan(targets: Sequence[Target], *, start: datetime, end: datetime) -> QueryP
             (*label_values, target.canary_version),
             (*label_values, target.stable_version),
         )
-    rendered = {identity: group.queries(seconds) for identity, group in groups.items()}
+    rendered = {
+        identity: promql.combined(group.queries(seconds)) for identity, group in groups.items()
+    }
     reads = {}
     for (target_key, objective_name), (group_id, label_values) in membership.items():
         target = by_key[target_key]
-        queries = rendered[group_id]
         reads[(target_key, objective_name)] = (
-            queries.total,
-            queries.bad,
+            rendered[group_id][0],
             (*label_values, target.canary_version),
             (*label_values, target.stable_version),
         )
     ordered: list[str] = []
-    for queries in rendered.values():
-        for text in (queries.total, queries.bad):
-            if text not in ordered:
-                ordered.append(text)
-    group_by = {
-        text: queries.group_by
-        for queries in rendered.values()
-        for text in (queries.total, queries.bad)
-    }
-    for text, labels in rendered_hist.values():
+    group_by: dict[str, tuple[str, ...]] = {}
+    for text, labels in (*rendered.values(), *rendered_hist.values()):
         if text not in ordered:
             ordered.append(text)
         group_by[text] = labels
@@ -265,3 +277,60 @@ def plan(targets: Sequence[Target], *, start: datetime, end: datetime) -> QueryP
         _group_by=group_by,
         _histograms=hist_reads,
     )
+
+
+def _add_counts(a: Counts | None, b: Counts | None) -> Counts | None:
+    if a is None or b is None:
+        return a if b is None else b
+    return Counts(a.total + b.total, a.bad + b.bad)
+
+
+def _add_buckets(
+    a: Mapping[float, float] | None, b: Mapping[float, float] | None
+) -> Mapping[float, float] | None:
+    if a is None or b is None:
+        return a if b is None else b
+    return {le: a.get(le, 0.0) + b.get(le, 0.0) for le in a.keys() | b.keys()}
+
+
+def merge(windows: Sequence[Measurements]) -> Measurements:
+    """Consecutive windows' measurements as one window ending at the last one's end.
+
+    Counts add: a version with data in any window has data. The first error makes the
+    whole span unreadable (nothing after it is judged before it is)."""
+    if not windows:
+        raise ValueError("merge needs at least one window")
+    last = windows[-1]
+    failed = next((m for m in windows if m.error is not None), None)
+    if failed is not None:
+        return Measurements(at=last.at, error=failed.error)
+    if len(windows) == 1:
+        return last
+    first = windows[0]
+    readings = tuple(
+        SLIReading(
+            objective=r.objective,
+            canary=_sum(_add_counts, (m.reading(r.objective) for m in windows), "canary"),
+            stable=_sum(_add_counts, (m.reading(r.objective) for m in windows), "stable"),
+        )
+        for r in first.readings
+    )
+    histograms = tuple(
+        HistogramReading(
+            name=h.name,
+            canary=_sum(_add_buckets, (m.histogram(h.name) for m in windows), "canary"),
+            stable=_sum(_add_buckets, (m.histogram(h.name) for m in windows), "stable"),
+        )
+        for h in first.histograms
+    )
+    return Measurements(at=last.at, readings=readings, histograms=histograms)
+
+
+def _sum(
+    add: Callable[[T | None, T | None], T | None], parts: Iterable[object], arm: str
+) -> T | None:
+    total: T | None = None
+    for part in parts:
+        if part is not None:
+            total = add(total, getattr(part, arm))
+    return total

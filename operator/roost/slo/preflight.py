@@ -35,8 +35,16 @@ class BucketCheck:
     query: str
 
 
-def bucket_checks(policy: SLOPolicySpec, matchers: Sequence[Matcher]) -> list[BucketCheck]:
-    """``count by (le) (<h>_bucket{<matchers>})`` per latency objective."""
+def bucket_checks(
+    policy: SLOPolicySpec, matchers: Sequence[Matcher], group_by: Sequence[str] = ()
+) -> list[BucketCheck]:
+    """``count by (le) (<h>_bucket{<matchers>})`` per latency objective.
+
+    With ``group_by`` (the ModelDeployments' label keys) and no per-object matchers the
+    query answers for every object that shares the histogram:
+    ``count by (<group_by>, le) (<h>_bucket)``, the answer's keys ending with ``le``.
+    """
+    by = ", ".join((*group_by, "le"))
     checks = []
     for index, objective in enumerate(policy.objectives):
         if objective.latency is None:
@@ -50,7 +58,7 @@ def bucket_checks(policy: SLOPolicySpec, matchers: Sequence[Matcher]) -> list[Bu
                 histogram=histogram.metric,
                 threshold=objective.latency.threshold,
                 threshold_seconds=objective.latency.threshold_seconds,
-                query=f"count by (le) ({bucket.render()})",
+                query=f"count by ({by}) ({bucket.render()})",
             )
         )
     return checks

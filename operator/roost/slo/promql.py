@@ -43,6 +43,36 @@ class SLIQueries:
     group_by: tuple[str, ...]
 
 
+# The label that tells the two halves of a combined count query apart.
+PART_LABEL = "roost_count"
+
+
+def combined(queries: SLIQueries) -> tuple[str, tuple[str, ...]]:
+    """Both counts of an SLI as one query: ``total`` and ``bad`` tagged by PART_LABEL.
+
+    ``label_replace`` gives each half its own value of the label, so ``or`` keeps both
+    (no series of one half matches a series of the other). Returns (query, its
+    group-by labels, ending with PART_LABEL); :func:`parts` splits the answer.
+    """
+    total = f'label_replace({queries.total}, "{PART_LABEL}", "total", "", "")'
+    bad = f'label_replace({queries.bad}, "{PART_LABEL}", "bad", "", "")'
+    return f"{total} or {bad}", (*queries.group_by, PART_LABEL)
+
+
+def parts(
+    answer: Mapping[tuple[str, ...], float],
+) -> tuple[dict[tuple[str, ...], float], dict[tuple[str, ...], float]]:
+    """A combined query's answer (keys ending with the part) as (total, bad) by group key."""
+    total: dict[tuple[str, ...], float] = {}
+    bad: dict[tuple[str, ...], float] = {}
+    for key, value in answer.items():
+        if key[-1] == "total":
+            total[key[:-1]] = value
+        elif key[-1] == "bad":
+            bad[key[:-1]] = value
+    return total, bad
+
+
 def window(seconds: float) -> str:
     """A PromQL range for a window, rounded up to whole seconds (never shorter than asked)."""
     return durations.format_seconds(max(1, math.ceil(seconds)))
@@ -156,6 +186,22 @@ def arm_histogram(
         if bound is not None:
             result[bound] = value
     return result or None
+
+
+def arm_histograms(
+    answer: Mapping[tuple[str, ...], float],
+) -> dict[tuple[str, ...], dict[float, float]]:
+    """Every version's cumulative ``le`` counts from a grouped bucket answer, by group key
+    without ``le``: :func:`arm_histogram` for all keys in one pass. Keys with no numeric
+    value are absent (no series)."""
+    result: dict[tuple[str, ...], dict[float, float]] = {}
+    for group, value in answer.items():
+        if math.isnan(value):
+            continue
+        bound = bucket_bound(group[-1])
+        if bound is not None:
+            result.setdefault(group[:-1], {})[bound] = value
+    return result
 
 
 def quality_queries(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from roost.analysis.verdict import HistogramReading, Measurements, SLIReading
 from roost.api.modeldeployment import MetricLabels
 from roost.api.slopolicy import SLOPolicySpec
 from roost.slo import batch
@@ -38,21 +39,32 @@ def _target(model: str, canary: str, stable: str) -> batch.Target:
 def test_many_deployments_share_one_query_per_sli_and_count() -> None:
     targets = [_target(f"m{i}", "v2", "v1") for i in range(50)]
     plan = batch.plan(targets, start=START, end=END)
-    assert len(plan.queries) == 4  # (total, bad) x (availability, latency)
-    assert 'model=~"m0|m1|m10|' in plan.queries[0]
-    assert "sum by (model, version)" in plan.queries[0]
-    assert plan.queries[0].endswith("[30s]))")
+    assert len(plan.queries) == 2  # one per SLI: availability, latency
+    first = plan.queries[0]
+    assert 'model=~"m0|m1|m10|' in first
+    assert "sum by (model, version)" in first
+    assert '[30s])), "roost_count", "total", "", "") or label_replace(' in first
+    assert first.endswith('[30s])), "roost_count", "bad", "", "")')
+    assert plan.group_by(first) == ("model", "version", "roost_count")
 
 
 def test_answers_are_split_back_per_deployment_and_version() -> None:
     targets = [_target("a", "v2", "v1"), _target("b", "v9", "v1")]
     plan = batch.plan(targets, start=START, end=END)
-    avail_total, avail_bad, lat_total, lat_bad = plan.queries
+    availability, latency = plan.queries
     answers: dict[str, batch.Answer] = {
-        avail_total: {("a", "v2"): 100.0, ("a", "v1"): 900.0, ("b", "v1"): 50.0},
-        avail_bad: {("a", "v2"): 3.0},
-        lat_total: {("a", "v2"): 100.0, ("a", "v1"): 900.0},
-        lat_bad: {("a", "v2"): 1.0, ("a", "v1"): 2.0},
+        availability: {
+            ("a", "v2", "total"): 100.0,
+            ("a", "v1", "total"): 900.0,
+            ("b", "v1", "total"): 50.0,
+            ("a", "v2", "bad"): 3.0,
+        },
+        latency: {
+            ("a", "v2", "total"): 100.0,
+            ("a", "v1", "total"): 900.0,
+            ("a", "v2", "bad"): 1.0,
+            ("a", "v1", "bad"): 2.0,
+        },
     }
     measured = plan.measurements(answers)
     a = measured["ns/a"].reading("availability")
@@ -69,7 +81,7 @@ def test_answers_are_split_back_per_deployment_and_version() -> None:
 def test_an_error_answer_makes_the_window_unreadable_for_its_targets() -> None:
     plan = batch.plan([_target("a", "v2", "v1")], start=START, end=END)
     answers: dict[str, batch.Answer] = {q: {} for q in plan.queries}
-    answers[plan.queries[1]] = "timeout"
+    answers[plan.queries[0]] = "timeout"
     measured = plan.measurements(answers)["ns/a"]
     assert measured.error == "availability: timeout"
 
@@ -83,7 +95,7 @@ def test_deployments_with_other_label_keys_get_their_own_query() -> None:
         stable_version="r1",
     )
     plan = batch.plan([_target("a", "v2", "v1"), other], start=START, end=END)
-    assert len(plan.queries) == 8
+    assert len(plan.queries) == 4
     assert any("sum by (revision)" in q for q in plan.queries)
 
 
@@ -108,7 +120,7 @@ def _drift_target(model: str, canary: str, stable: str) -> batch.Target:
 def test_one_bucket_query_per_histogram_per_window_for_all_deployments() -> None:
     targets = [_drift_target(f"m{i}", "v2", "v1") for i in range(50)]
     plan = batch.plan(targets, start=START, end=END)
-    assert len(plan.queries) == 5  # 4 SLI counts + 1 histogram
+    assert len(plan.queries) == 3  # 2 SLI counts + 1 histogram
     query = plan.queries[-1]
     assert query.startswith("sum by (model, version, le) (increase(model_prediction_score_bucket{")
     assert query.endswith("[30s]))")
@@ -141,3 +153,33 @@ def test_a_failed_bucket_query_is_a_measurement_error_naming_the_check() -> None
     answers: dict[str, batch.Answer] = {q: {} for q in plan.queries}
     answers[plan.queries[-1]] = "timeout"
     assert plan.measurements(answers)["ns/a"].error == "score: timeout"
+
+
+def _measured(at: datetime, canary: Counts | None, stable: Counts | None) -> Measurements:
+    return Measurements(
+        at=at,
+        readings=(SLIReading("availability", canary, stable),),
+        histograms=(HistogramReading("score", {1.0: 2.0}, None),),
+    )
+
+
+def test_merged_windows_add_their_counts_and_end_at_the_last_window() -> None:
+    first = _measured(START, Counts(10, 1), None)
+    second = _measured(END, Counts(5, 0), Counts(50, 2))
+    merged = batch.merge([first, second])
+    assert merged.at == END
+    reading = merged.reading("availability")
+    assert reading is not None
+    assert reading.canary == Counts(15, 1)
+    assert reading.stable == Counts(50, 2)  # data in one window is data
+    histogram = merged.histogram("score")
+    assert histogram is not None
+    assert histogram.canary == {1.0: 4.0}
+    assert histogram.stable is None
+
+
+def test_a_failed_window_makes_the_merged_span_a_failure() -> None:
+    failed = Measurements(at=END, error="availability: timeout")
+    merged = batch.merge([_measured(START, Counts(10, 1), None), failed])
+    assert merged.error == "availability: timeout"
+    assert merged.readings == ()
