@@ -38,7 +38,7 @@ from roost.api.modeldeployment import DriftWatchStatus, ModelDeploymentSpec, Pha
 from roost.api.slopolicy import Objective, SLOPolicySpec
 from roost.rollout import drift, schedule
 from roost.rollout.actions import DeployCanary, EmitEvent, RemoveCanary, SetWeight
-from roost.rollout.machine import ACTIVE_PHASES, Observed, decide
+from roost.rollout.machine import ACTIVE_PHASES, PROGRESS_DEADLINE, Observed, decide
 from roost.slo.promql import Counts
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -243,7 +243,7 @@ class TimelineEntry:
 
 @dataclass(frozen=True)
 class SimulationResult:
-    outcome: str  # promoted | rolled_back | timed_out
+    outcome: str  # promoted | rolled_back | held (paused at the progress deadline) | timed_out
     reason: str
     harmed_requests: int
     duration_seconds: float
@@ -473,6 +473,17 @@ def simulate(scenario: Scenario) -> SimulationResult:
             if summary != last_verdict:
                 timeline.append(TimelineEntry(elapsed, world.weight, "analysis", summary))
             last_verdict = summary
+        held = status_now.phase is Phase.PAUSED and status_now.pause_reason == PROGRESS_DEADLINE
+        if held:
+            # onProgressDeadline: pause hands the rollout to a person; the simulation has none.
+            return SimulationResult(
+                outcome="held",
+                reason=PROGRESS_DEADLINE,
+                harmed_requests=round(world.harmed),
+                duration_seconds=elapsed,
+                canary_requests=world.canary_requests,
+                timeline=tuple(timeline),
+            )
         if status_now.phase in (Phase.SUCCEEDED, Phase.ROLLED_BACK):
             outcome = "promoted" if status_now.phase is Phase.SUCCEEDED else "rolled_back"
             condition = next(c for c in status_now.conditions if c.type == "Progressing")

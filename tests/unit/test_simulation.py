@@ -35,9 +35,10 @@ def test_an_error_regression_is_rolled_back_with_few_harmed_requests() -> None:
 
 def test_low_traffic_is_never_promoted_on_luck() -> None:
     result = _run("low-traffic.yaml")
-    assert result.outcome == "rolled_back"
+    assert result.outcome == "held"  # paused at the progress deadline for a person
     assert result.reason == "ProgressDeadlineExceeded"
     assert not any(e.kind == "Promoted" for e in result.timeline)
+    assert result.duration_seconds == pytest.approx(2 * 3600, abs=60)
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -133,9 +133,10 @@ class Rollout(RoostModel):
         "applies. Time spent paused does not count.",
     )
     on_progress_deadline: DeadlineAction = Field(
-        default=DeadlineAction.ROLLBACK,
-        description="rollback, or pause so a person decides (a canary at low traffic may be "
-        "healthy but unproven); resuming gives it a new progressDeadline.",
+        default=DeadlineAction.PAUSE,
+        description="pause (the default): hold the traffic where it is for a person, since a "
+        "canary at low traffic may be healthy but unproven; a failing check still rolls back "
+        "and resuming gives it a new progressDeadline. rollback: reject it.",
     )
 
     @model_validator(mode="after")

@@ -183,12 +183,42 @@ def test_silence_past_the_no_data_deadline_rolls_back() -> None:
     assert late.status.conditions[-1].reason == "NoDataDeadline"
 
 
-def test_endless_inconclusive_rolls_back_at_the_progress_deadline() -> None:
+def test_endless_inconclusive_is_held_at_the_progress_deadline_by_default() -> None:
+    assert SPEC.rollout.on_progress_deadline is DeadlineAction.PAUSE
     status = _started()
     for second in range(60, 3600, 30):
         status = _tick(status, second, HOLD).status
         assert status.phase is Phase.PROGRESSING
     over = _tick(status, 3601, HOLD)
+    assert over.status.phase is Phase.PAUSED
+    assert over.status.pause_reason == "ProgressDeadlineExceeded"
+    assert not any(isinstance(a, SetWeight) for a in over.actions)  # traffic stays
+
+
+def test_endless_inconclusive_rolls_back_at_the_progress_deadline_when_asked() -> None:
+    spec = SPEC.model_copy(
+        update={
+            "rollout": SPEC.rollout.model_copy(
+                update={"on_progress_deadline": DeadlineAction.ROLLBACK}
+            )
+        }
+    )
+    status = _started()
+    for second in range(60, 3600, 30):
+        status = decide(
+            spec,
+            status,
+            observed=Observed(revision="r2", canary_capacity=100),
+            verdict=HOLD,
+            now=T0 + timedelta(seconds=second),
+        ).status
+    over = decide(
+        spec,
+        status,
+        observed=Observed(revision="r2", canary_capacity=100),
+        verdict=HOLD,
+        now=T0 + timedelta(seconds=3601),
+    )
     assert over.status.phase is Phase.ROLLED_BACK
     assert over.status.conditions[-1].reason == "ProgressDeadlineExceeded"
 
