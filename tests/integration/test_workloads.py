@@ -72,6 +72,32 @@ def test_deployment_created_by_the_python_client_gets_ready_replicas(
     assert all(p.spec.node_name for p in pods.items)
 
 
+def test_kube_adapter_reads_a_deployment_as_json_and_a_missing_one_as_none(
+    api_client: ApiClient, namespace: str
+) -> None:
+    import asyncio
+
+    from kubernetes import client
+
+    from roost.adapters.kube import Kube
+
+    client.AppsV1Api(api_client).create_namespaced_deployment(
+        namespace, deployment("reader", replicas=2)
+    )
+    kube = Kube(api_client)
+    found = eventually(
+        lambda: asyncio.run(kube.deployment(namespace, "reader")),
+        lambda d: d is not None and (d.get("status") or {}).get("readyReplicas") == 2,
+        90,
+        "2 ready replicas read by the adapter",
+    )
+    assert found is not None
+    assert found["metadata"]["name"] == "reader"
+    assert found["spec"]["replicas"] == 2  # the API's camelCase JSON, not client models
+    assert asyncio.run(kube.ready_replicas(namespace, "reader")) == (2, 2)
+    assert asyncio.run(kube.deployment(namespace, "no-such-deployment")) is None
+
+
 def test_hpa_v2_is_reconciled_by_the_controller_manager(
     api_client: ApiClient, namespace: str
 ) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -122,13 +123,27 @@ class Kube:
     # --- read -------------------------------------------------------------------
 
     async def deployment(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The Deployment as the API serves it (camelCase JSON); None when there is none.
+
+        Read every tick for the canary's readiness, so it skips the client's model
+        classes: building a V1Deployment and serialising it back cost more CPU than the
+        rest of an analysing tick's reads."""
         try:
-            result = await self._call(self.apps.read_namespaced_deployment, name, namespace)
+            return await self._call(
+                self._read_json, self.apps.read_namespaced_deployment, name, namespace
+            )
         except ApiException as error:
             if error.status == 404:
                 return None
             raise
-        return self.api.sanitize_for_serialization(result)  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _read_json(method: Callable[..., Any], *args: Any) -> dict[str, Any]:
+        response = method(*args, _preload_content=False)
+        try:
+            return json.loads(response.data)  # type: ignore[no-any-return]
+        finally:
+            response.release_conn()
 
     async def ready_replicas(self, namespace: str, name: str) -> tuple[int, int]:
         """(ready, desired) replicas of a Deployment; (0, 0) when it does not exist."""
