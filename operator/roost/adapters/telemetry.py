@@ -71,6 +71,9 @@ class Telemetry:
             [*labels, "check", "statistic", "compare_to"],
             registry=self.registry,
         )
+        # The phase and weights last written per object: a tick that changes neither
+        # (most ticks) writes no gauge (nine labels() lookups a tick before).
+        self._written: dict[tuple[str, str, str], tuple[object, ...]] = {}
         # Label sets written per object, so forget() can remove them (checks have names).
         self._drift_labels: dict[tuple[str, str], set[tuple[str, ...]]] = {}
         self._drifted_checks: dict[tuple[str, str], set[str]] = {}
@@ -85,14 +88,22 @@ class Telemetry:
         start_http_server(port, addr=address, registry=self.registry)
 
     def record_phase(self, namespace: str, name: str, phase: Phase | None) -> None:
+        key = (namespace, name, "phase")
+        if self._written.get(key) == (phase,):
+            return
         for candidate in Phase:
             self.phase.labels(namespace, name, candidate.value).set(
                 1.0 if candidate is phase else 0.0
             )
+        self._written[key] = (phase,)
 
     def record_weight(self, namespace: str, name: str, desired: int, applied: int) -> None:
+        key = (namespace, name, "weight")
+        if self._written.get(key) == (desired, applied):
+            return
         self.canary_weight.labels(namespace, name, "desired").set(desired)
         self.canary_weight.labels(namespace, name, "applied").set(applied)
+        self._written[key] = (desired, applied)
 
     def record_drift(
         self, namespace: str, name: str, check: str, evidence: DistributionEvidence | None
@@ -116,6 +127,8 @@ class Telemetry:
             self._drifted_checks.setdefault((namespace, name), set()).add(entry.name)
 
     def forget(self, namespace: str, name: str) -> None:
+        self._written.pop((namespace, name, "phase"), None)
+        self._written.pop((namespace, name, "weight"), None)
         for labels in self._drift_labels.pop((namespace, name), set()):
             with contextlib.suppress(KeyError):
                 self.drift_value.remove(*labels)
