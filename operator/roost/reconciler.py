@@ -54,8 +54,9 @@ from roost.workloads import Owner, revision
 EventSink = Callable[[EmitEvent], Awaitable[None]]
 PREFLIGHT_TTL_SECONDS = 60.0
 PREFLIGHT_RETRY_SECONDS = 10.0
-# The error-budget guard's period ends at a whole minute (shared by rollouts that start in it).
-GUARD_RESOLUTION_SECONDS = 60.0
+# The error-budget guard's period ends at a whole second: rollouts that start in the same
+# second share one read, and the stable's latest burn (seconds old) still counts.
+GUARD_RESOLUTION_SECONDS = 1.0
 
 
 @dataclass
@@ -273,8 +274,8 @@ class Reconciler:
     ) -> dict[str, BudgetReport | None]:
         """Each objective's budget over the period for the stable version (the guard).
 
-        The period ends at the last whole minute, so every rollout that starts within
-        the same minute reads the same window and the reader answers them in one batch.
+        The period ends at the last whole second, so the rollouts that start within the
+        same second read the same window and the reader answers them in one batch.
         """
         target = batch.Target(
             key=f"{key}#guard",
