@@ -294,6 +294,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.metrics_port:
         os.environ["ROOST_METRICS_PORT"] = str(args.metrics_port)
     os.environ["ROOST_TICK_SECONDS"] = str(args.tick)
+    # The Deployment watch follows the same namespaces; a kopf glob pattern means all.
+    plain = [ns for ns in args.namespace or [] if not any(c in ns for c in "*?[],!")]
+    scoped = not args.all_namespaces and plain and len(plain) == len(args.namespace or [])
+    os.environ["ROOST_WATCH_NAMESPACES"] = ",".join(plain) if scoped else ""
 
     import kopf
 

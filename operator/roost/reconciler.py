@@ -443,7 +443,7 @@ class Reconciler:
         capacity = 0
         short: int | None = None
         if current.canary_revision:
-            found = await self.rt.kube.deployment(
+            found = await self.rt.kube.deployment_seen(
                 owner.namespace, owner.deployment_name(current.canary_revision)
             )
             ready = int(((found or {}).get("status") or {}).get("readyReplicas") or 0)

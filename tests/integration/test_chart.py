@@ -390,6 +390,8 @@ def test_the_service_account_may_do_what_roost_does_in_its_namespace(
         ("patch", "slopolicies.roost.dev", "--subresource=status", *ns),
         ("update", "modeldeployments.roost.dev", "--subresource=finalizers", *ns),
         ("get", "deployments.apps", *ns),
+        ("list", "deployments.apps", *ns),  # the Deployment watch
+        ("watch", "deployments.apps", *ns),
         ("patch", "deployments.apps", *ns),  # server-side apply...
         ("create", "deployments.apps", *ns),  # ...which creates, too
         ("create", "services", *ns),
@@ -433,7 +435,7 @@ def test_the_service_account_may_not_do_anything_else(
         ("list", "modeldeployments.roost.dev", "--all-namespaces"),
         ("delete", "modeldeployments.roost.dev", *ns),
         ("create", "modeldeployments.roost.dev", *ns),
-        ("list", "deployments.apps", *ns),
+        ("list", "deployments.apps", *other),  # its own namespaces only
         ("get", "services", *ns),
         ("delete", "services", *ns),
         ("update", "customresourcedefinitions.apiextensions.k8s.io"),

@@ -141,3 +141,43 @@ def test_hpa_v2_is_reconciled_by_the_controller_manager(
     )
     assert status.current_replicas >= 1
     assert "AbleToScale" in {c.type for c in status.conditions}
+
+
+def test_deployment_watch_holds_roosts_deployments_only_and_follows_changes(
+    api_client: ApiClient, namespace: str
+) -> None:
+    from kubernetes import client
+
+    from roost.adapters.deployments import DeploymentWatch
+
+    apps = client.AppsV1Api(api_client)
+    ours = deployment("ours", replicas=1)
+    ours.metadata.labels["app.kubernetes.io/managed-by"] = "roost"
+    apps.create_namespaced_deployment(namespace, ours)
+    apps.create_namespaced_deployment(namespace, deployment("theirs", replicas=1))
+    watched = DeploymentWatch(api_client, [namespace]).start()
+    try:
+        seen = eventually(
+            lambda: watched.get(namespace, "ours"),
+            lambda d: d is not None and (d.get("status") or {}).get("readyReplicas") == 1,
+            90,
+            "the watch to hold ours, ready",
+        )
+        assert seen is not None
+        assert seen["spec"]["replicas"] == 1
+        assert watched.synced(namespace)
+        assert not watched.synced("some-other-namespace")
+        assert watched.get(namespace, "theirs") is None  # not labelled: never sent to us
+
+        apps.patch_namespaced_deployment_scale("ours", namespace, {"spec": {"replicas": 2}})
+        eventually(
+            lambda: watched.get(namespace, "ours"),
+            lambda d: d is not None and d["spec"]["replicas"] == 2,
+            30,
+            "the watch to see the new replicas",
+        )
+        apps.delete_namespaced_deployment("ours", namespace)
+        eventually(lambda: watched.get(namespace, "ours"), lambda d: d is None, 30, "the deletion")
+        assert watched.events >= 2
+    finally:
+        watched.stop()

@@ -68,12 +68,13 @@ operator/roost/adapters/kube.py, the traffic providers and kopf call.
 - apiGroups: ["roost.dev"]
   resources: ["modeldeployments/finalizers"]
   verbs: ["update"]
-# One Deployment per revision: read (ready replicas), server-side apply (a patch,
+# One Deployment per revision: list and watch (ready replicas, roost.adapters.deployments;
+# a GET per tick without them), read, server-side apply (a patch,
 # which also needs create when the object is new), relabel on promotion (patch),
 # delete the old revision.
 - apiGroups: ["apps"]
   resources: ["deployments"]
-  verbs: ["get", "create", "patch", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 {{- if has "replicas" .Values.trafficProviders }}
 # The replica-ratio traffic provider splits traffic by scaling the two Deployments.
 - apiGroups: ["apps"]

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 from kubernetes import client, config, dynamic
 from kubernetes.client.rest import ApiException
 
+from roost.adapters.deployments import DeploymentWatch
+
 FIELD_MANAGER = "roost"
 CONFLICT_RETRIES = 5
 
@@ -57,6 +59,8 @@ class Kube:
         self.autoscaling = client.AutoscalingV2Api(api)
         self.custom = client.CustomObjectsApi(api)
         self._dynamic: dynamic.DynamicClient | None = None
+        # Roost's Deployments from one list and watch (adapters.deployments), when started.
+        self.watched: DeploymentWatch | None = None
 
     @staticmethod
     async def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -144,6 +148,15 @@ class Kube:
             return json.loads(response.data)  # type: ignore[no-any-return]
         finally:
             response.release_conn()
+
+    async def deployment_seen(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The Deployment as the Deployment watch last saw it (when one runs and holds it),
+        else read from the apiserver. For observing, never for a write's precondition."""
+        if self.watched is not None:
+            seen = self.watched.get(namespace, name)
+            if seen is not None:
+                return seen
+        return await self.deployment(namespace, name)
 
     async def ready_replicas(self, namespace: str, name: str) -> tuple[int, int]:
         """(ready, desired) replicas of a Deployment; (0, 0) when it does not exist."""
