@@ -402,13 +402,19 @@ class Bench:
             row["idle"] = _phase(snap, self.snapshot(operator), baseline_rate, n, args)
 
             snap = self.snapshot(operator)
-            latencies = self._roll_out(ns, n)
+            latencies = self._roll_out(ns, [model_name(i) for i in range(n)])
             row["rollout"] = _phase(snap, self.snapshot(operator), baseline_rate, n, args)
             row["first_weight_seconds"] = latencies
 
             snap = self.snapshot(operator)
             time.sleep(args.analysing)
             row["analysing"] = _phase(snap, self.snapshot(operator), baseline_rate, n, args)
+
+            # The usual case: one new version at a time while the others analyse.
+            singles = [model_name(i) for i in range(0, n, max(1, n // args.singles))]
+            row["single_first_weight_seconds"] = self._roll_out(
+                ns, singles[: args.singles], version="v3", spacing=args.single_spacing
+            )
             return row
         except Exception as error:  # e.g. the apiserver timing out: record, go on
             row["error"] = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
@@ -424,8 +430,13 @@ class Bench:
             exporter.wait(10)
             print(json.dumps(_brief(row)), flush=True)
 
-    def _roll_out(self, ns: str, n: int) -> dict[str, Any]:
-        """Patch every ModelDeployment to v2; seconds from each patch to its first weight."""
+    def _roll_out(
+        self, ns: str, names: list[str], version: str = "v2", spacing: float | None = None
+    ) -> dict[str, Any]:
+        """Patch these ModelDeployments to ``version``, all at once (``spacing`` None) or one
+        every ``spacing`` seconds; seconds from each patch to its first weight."""
+        n = len(names)
+        wanted = set(names)
         from kubernetes import watch
 
         patched: dict[str, float] = {}
@@ -453,8 +464,9 @@ class Bench:
                         status = obj.get("status") or {}
                         name = obj["metadata"]["name"]
                         if (
-                            name not in weighted
-                            and status.get("canaryVersion") == "v2"
+                            name in wanted
+                            and name not in weighted
+                            and status.get("canaryVersion") == version
                             and (status.get("canaryWeight") or {}).get("applied", 0) > 0
                         ):
                             weighted[name] = time.time()
@@ -471,13 +483,12 @@ class Bench:
         thread.start()
         watching.wait(60)
 
-        def patch(i: int) -> None:
-            name = model_name(i)
+        def patch(name: str) -> None:
             body = {
                 "spec": {
-                    "model": {"version": "v2"},
+                    "model": {"version": version},
                     "template": {
-                        "spec": {"containers": [{"name": "server", "image": f"{name}:v2"}]}
+                        "spec": {"containers": [{"name": "server", "image": f"{name}:{version}"}]}
                     },
                 }
             }
@@ -488,8 +499,13 @@ class Bench:
             patched[name] = sent
 
         started = time.monotonic()
-        with concurrent.futures.ThreadPoolExecutor(4) as pool:
-            list(pool.map(patch, range(n)))
+        if spacing is None:
+            with concurrent.futures.ThreadPoolExecutor(4) as pool:
+                list(pool.map(patch, names))
+        else:
+            for name in names:
+                patch(name)
+                time.sleep(spacing)
         patch_seconds = time.monotonic() - started
         thread.join(self.args.weight_timeout)
         done.set()
@@ -618,6 +634,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--baseline", type=float, default=5.0)
     parser.add_argument("--idle", type=float, default=20.0)
     parser.add_argument("--analysing", type=float, default=45.0)
+    parser.add_argument(
+        "--singles", type=int, default=10, help="new versions one at a time after analysing"
+    )
+    parser.add_argument("--single-spacing", type=float, default=3.0)
     parser.add_argument("--settle-timeout", type=float, default=420.0)
     parser.add_argument("--weight-timeout", type=float, default=120.0)
     parser.add_argument(
@@ -669,6 +689,7 @@ def _write(args: argparse.Namespace, rows: list[dict[str, Any]], started: float)
         "analysis_interval_seconds": args.interval_seconds,
         "exporter_scrape_interval": ScalePrometheus.exporter_interval,
         "phase_seconds": {"idle": args.idle, "analysing": args.analysing},
+        "single_spacing": args.single_spacing,
         "slis": SLIS,
         "wall_seconds": time.monotonic() - started,
     }
