@@ -92,10 +92,13 @@ bursts; steady 15 req/s with 4× bursts; flash crowd 10 → 50 req/s within 30 s
 Policies (`bench/autoscale/policies.py`): **Roost** re-plans every 60 s with
 `roost.capacity.plan_capacity` (λ = scraped `rate[2m]`, S = 100 ms, K = 4, wait budget
 = SLO − 2·S at p99) and writes `build_hpa_spec` (minReplicas = plan, Roost's
-behavior), run by the restated HPA, in both of the spec's metric shapes: the default
-in-flight-per-pod Pods target (L_max(N*)/N*, the in-flight count per pod at the
-highest rate the planned replicas carry within the wait budget) and the
-recommended-replicas External metric;
+behavior: scale up by +100 % or +4 pods per 60 s, about one pod start-up), run by the
+restated HPA, in both of the spec's metric shapes: the default in-flight-per-pod Pods
+target (L_max(N*)/N*, the in-flight count per pod at the highest rate the planned
+replicas carry within the wait budget) and the recommended-replicas External metric;
+the in-flight variant twice, with the API's default `serviceTimeCv: 1` (M/M/c) and
+with `serviceTimeCv: 0.3` declared (the simulator's CV, as a user who measured the
+service times would; Allen–Cunneen);
 **CPU HPA** at 50–90 % (default behavior); **KEDA-style** External AverageValue on
 `rate[2m]` with ρ·K/S req/s per pod, ρ ∈ {0.5, 0.7, 0.9}; **KPA-like** concurrency
 target K·TU with 60 s stable / 6 s panic windows and scale-down rate 2; **static**
