@@ -475,7 +475,7 @@ def test_the_granted_rules_are_exactly_roosts(
         "modeldeployments.roost.dev/status": {"patch"},
         "slopolicies.roost.dev/status": {"patch"},
         "modeldeployments.roost.dev/finalizers": {"update"},
-        "deployments.apps": {"get", "create", "patch", "delete"},
+        "deployments.apps": {"get", "list", "watch", "create", "patch", "delete"},
         "services": {"create", "patch"},
         "horizontalpodautoscalers.autoscaling": {"create", "patch", "delete"},
         "httproutes.gateway.networking.k8s.io": {"get", "update"},
