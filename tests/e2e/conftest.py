@@ -74,7 +74,9 @@ def roost_crds(kubectl: Kubectl) -> list[str]:
         for doc in yaml.safe_load_all(path.read_text())
         if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"
     ]
-    kubectl.apply_files(crds, server_side=True)
+    # --force-conflicts: the chart tests share this cluster and leave the CRDs owned by
+    # "helm"; the e2e suite takes the repository's CRDs as they are.
+    kubectl.apply_files(crds, server_side=True, force_conflicts=True)
     kubectl("wait", "--for=condition=Established", *(f"crd/{n}" for n in names), "--timeout=60s")
     return names
 

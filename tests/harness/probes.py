@@ -65,10 +65,14 @@ class Kubectl:
                 time.sleep(delay_s)
         return self(*args)
 
-    def apply_files(self, files: Sequence[Path], *, server_side: bool = False) -> str:
+    def apply_files(
+        self, files: Sequence[Path], *, server_side: bool = False, force_conflicts: bool = False
+    ) -> str:
         args: list[str | Path] = ["apply"]
         if server_side:
             args.append("--server-side")
+        if force_conflicts:
+            args.append("--force-conflicts")
         for f in files:
             args += ["-f", f]
         return self(*args)
