@@ -7,6 +7,7 @@ PromQL unchanged and every PromQL duration Roost renders parses back.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timedelta
 
@@ -32,11 +33,24 @@ class DurationError(ValueError):
 
 def parse_seconds(text: str) -> float:
     """Seconds in a duration string such as ``1h30m``; raises :class:`DurationError`."""
-    if not isinstance(text, str) or not _WHOLE.match(text):
-        raise DurationError(
-            f"{text!r} is not a duration: expected digits followed by a unit "
-            "(ms, s, m, h, d, w, y), e.g. 30s, 5m, 1h30m, 28d"
-        )
+    if not isinstance(text, str):
+        raise DurationError(_not_a_duration(text))
+    return _parse_seconds(text)
+
+
+def _not_a_duration(text: object) -> str:
+    return (
+        f"{text!r} is not a duration: expected digits followed by a unit "
+        "(ms, s, m, h, d, w, y), e.g. 30s, 5m, 1h30m, 28d"
+    )
+
+
+# A spec's few duration strings are parsed on every tick (and every validation); the
+# answer for a string never changes. Errors are raised again each time (not cached).
+@functools.lru_cache(maxsize=1024)
+def _parse_seconds(text: str) -> float:
+    if not _WHOLE.match(text):
+        raise DurationError(_not_a_duration(text))
     order = [unit for unit, _ in _UNITS]
     last = -1
     total = 0.0

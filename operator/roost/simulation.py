@@ -194,13 +194,18 @@ def _seconds(value: str | None) -> float:
     return 0.0 if value is None else durations.parse_seconds(value)
 
 
+_Z99 = float(stats.norm.ppf(0.99))  # the lognormal's p99 is median * exp(_Z99 sigma)
+
+
 def _bad_probability(objective: Objective, error_rate: float, latency: Latency) -> float:
     if objective.latency is not None:
         median = durations.parse_seconds(latency.median)
         p99 = durations.parse_seconds(latency.p99)
-        sigma = max(math.log(p99 / median), 1e-9) / stats.norm.ppf(0.99)
+        sigma = max(math.log(p99 / median), 1e-9) / _Z99
         threshold = objective.latency.threshold_seconds
-        return float(stats.norm.sf((math.log(threshold) - math.log(median)) / sigma))
+        # The standard normal's survival function: 0.5 erfc(z / sqrt 2).
+        z = (math.log(threshold) - math.log(median)) / sigma
+        return 0.5 * math.erfc(z / math.sqrt(2.0))
     return error_rate
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,27 @@ def test_the_drift_watch_after_promotion_reports_a_later_shift_and_not_a_steady_
     assert steady.outcome == "promoted"
     assert steady.drift[0].stage == "Watching"
     assert "PredictionDrift" not in [e.kind for e in steady.timeline]
+
+
+@pytest.mark.parametrize(
+    ("median", "p99", "threshold"), [("50ms", "200ms", "250ms"), ("100ms", "400ms", "80ms")]
+)
+def test_the_latency_bad_fraction_is_the_lognormal_tail(
+    median: str, p99: str, threshold: str
+) -> None:
+    """The share of requests slower than the threshold, for a lognormal with that median
+    and p99 (scipy's lognorm, an independent form of the same distribution)."""
+    from scipy import stats
+
+    from roost.api.slopolicy import Objective
+    from roost.durations import parse_seconds
+    from roost.simulation import Latency, _bad_probability
+
+    objective = Objective.model_validate(
+        {"name": "l", "target": 0.99, "latency": {"histogram": "h", "threshold": threshold}}
+    )
+    m, q = parse_seconds(median), parse_seconds(p99)
+    sigma = math.log(q / m) / stats.norm.ppf(0.99)
+    expected = stats.lognorm(s=sigma, scale=m).sf(parse_seconds(threshold))
+    got = _bad_probability(objective, 0.0, Latency(median=median, p99=p99))
+    assert got == pytest.approx(expected, rel=1e-9)
