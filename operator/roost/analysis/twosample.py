@@ -364,11 +364,30 @@ def logsumexp(values: NDArray[np.float64]) -> float:
     The same operations in the same order as scipy's ``_logsumexp`` (1.15-1.17): the
     maxima are taken out of the sum, the rest shifted by the maximum, exponentiated and
     summed, divided by the number of maxima, and ``log1p(s) + log(m) + max``; a
-    non-finite result falls back to ``log(sum(exp(a)))`` as scipy's does. The tests
-    compare it with scipy on random and edge-case vectors."""
+    non-finite result falls back to ``log(sum(exp(a)))`` as scipy's does. With a finite
+    maximum every sign scipy tracks is positive, so that case runs on scalars; the
+    others take scipy's full sequence. The tests compare it with scipy on random and
+    edge-case vectors."""
     a = np.asarray(values, dtype=np.float64).reshape(-1)
     if a.size == 0:
         return -math.inf
+    a_max = a.max()
+    if math.isfinite(a_max):
+        at_max = a == a_max
+        m = np.float64(np.count_nonzero(at_max))
+        shifted = np.exp(a - a_max)
+        shifted[at_max] = 0.0  # scipy's exp(-inf - max)
+        s = shifted.sum(dtype=np.float64)
+        if s != 0:
+            s = s / m
+        out = float(np.log1p(s) + np.log(m) + a_max)
+        if math.isfinite(out):
+            return out
+    return _logsumexp_general(a)
+
+
+def _logsumexp_general(a: NDArray[np.float64]) -> float:
+    """scipy's sequence step by step, for vectors with an infinite or NaN maximum."""
     with np.errstate(divide="ignore", invalid="ignore"):
         a_max = np.max(a, keepdims=True)
         at_max = a == a_max
