@@ -31,7 +31,7 @@ from bench.canary.cases import (
     Case,
 )
 from bench.canary.traffic import Bins
-from roost import simulation
+from roost import durations, simulation
 from roost.rollout.machine import PROGRESS_DEADLINE as DEADLINE_REASON
 
 ARMS = ("roost", "roost-pause", "flagger", "argo")
@@ -154,6 +154,30 @@ def run_roost_pause(case: Case, seed: int) -> Outcome:
     if held is None:
         return Outcome("timed_out", result.reason, result.duration_seconds, harmed, 0)
     return Outcome("held", DEADLINE_REASON, held.at_seconds, harmed, result.canary_requests)
+
+
+def run_roost_pair(case: Case, seed: int) -> dict[str, Outcome]:
+    """Both Roost arms from one simulation where they cannot differ.
+
+    The two documents differ only in ``onProgressDeadline`` (and how long the
+    simulation may run past it), so up to the deadline the same seed draws the same
+    traffic and reaches the same decisions. A rollout decided before the deadline is
+    therefore the same outcome in both arms; one held at the deadline by the pause arm
+    is rolled back at that same tick, with the same canary requests, by the other
+    (``tests/unit/bench/test_canary_arms.py`` checks both against separate runs).
+    Anything else, a promotion finishing past the deadline say, runs both arms.
+    """
+    paused = run_roost_pause(case, seed)
+    deadline = durations.parse_seconds(PROGRESS_DEADLINE)
+    if paused.outcome == "held":
+        rolled = Outcome(
+            "rolled_back", paused.reason, paused.seconds, paused.harmed, paused.canary_requests
+        )
+    elif paused.outcome in ("promoted", "rolled_back") and paused.seconds < deadline:
+        rolled = paused
+    else:
+        rolled = run_roost(case, seed)
+    return {"roost": rolled, "roost-pause": paused}
 
 
 def run_flagger(case: Case, seed: int, settings: flagger.FlaggerSettings | None = None) -> Outcome:

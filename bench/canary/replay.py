@@ -19,6 +19,9 @@ from bench.canary import arms, cases
 
 Task = tuple[str, str, float, int, int]  # arm, scenario, rps, first seed, last seed (excl.)
 CHUNK = 50
+# The two Roost arms come from one shared simulation where they cannot differ
+# (arms.run_roost_pair); their CPU time is reported under this key.
+ROOST_PAIR = "roost + roost-pause"
 
 
 def _run_chunk(task: Task) -> tuple[Task, list[dict[str, Any]], float]:
@@ -26,21 +29,28 @@ def _run_chunk(task: Task) -> tuple[Task, list[dict[str, Any]], float]:
     started = time.process_time()
     rows = []
     for seed in range(first, last):
-        outcome = arms.run(arm, cases.case(name, rps), seed)
-        rows.append({"arm": arm, "scenario": name, "rps": rps, "seed": seed, **asdict(outcome)})
+        case = cases.case(name, rps)
+        outcomes = (
+            arms.run_roost_pair(case, seed)
+            if arm == ROOST_PAIR
+            else {arm: arms.run(arm, case, seed)}
+        )
+        for key, outcome in outcomes.items():
+            rows.append({"arm": key, "scenario": name, "rps": rps, "seed": seed, **asdict(outcome)})
     return task, rows, time.process_time() - started
 
 
 def tasks(healthy_runs: int, bad_runs: int) -> list[Task]:
     out: list[Task] = []
+    kinds = (ROOST_PAIR, *(arm for arm in arms.ARMS if arm not in ("roost", "roost-pause")))
     for name in cases.SCENARIOS:
         runs = healthy_runs if name == "healthy" else bad_runs
         for rps in cases.TRAFFIC_LEVELS:
-            for arm in arms.ARMS:
+            for kind in kinds:
                 for first in range(0, runs, CHUNK):
-                    out.append((arm, name, rps, first, min(first + CHUNK, runs)))
+                    out.append((kind, name, rps, first, min(first + CHUNK, runs)))
     # The slowest (Roost at low traffic) first, so the pool drains evenly.
-    return sorted(out, key=lambda t: (t[0] != "roost", t[2]))
+    return sorted(out, key=lambda t: (t[0] != ROOST_PAIR, t[2]))
 
 
 def _git_head() -> str:
@@ -72,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
         ):
             rows.extend(chunk)
             cpu[task[0]] = cpu.get(task[0], 0.0) + seconds
-            counts[task[0]] = counts.get(task[0], 0) + len(chunk)
+            counts[task[0]] = counts.get(task[0], 0) + task[4] - task[3]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     meta = {
         "git_head": _git_head(),

@@ -56,3 +56,24 @@ def test_the_harm_horizon_is_the_roost_arms_progress_deadline() -> None:
     from roost import durations
 
     assert durations.parse_seconds(arms.PROGRESS_DEADLINE) == cases.HARM_HORIZON_SECONDS
+
+
+@pytest.mark.parametrize(
+    ("name", "rps", "seed"),
+    [
+        ("healthy", 1.0, 0),  # held at the deadline / rolled back there
+        ("healthy", 10.0, 1),  # promoted before it
+        ("errors 0.5 %", 1.0, 2),
+        ("errors 2 %", 100.0, 1),  # rolled back in minutes
+        ("healthy, intermittent no-data", 10.0, 3),
+    ],
+)
+def test_one_shared_simulation_gives_both_roost_arms_exactly(
+    name: str, rps: float, seed: int
+) -> None:
+    case = cases.case(name, rps)
+    pair = arms.run_roost_pair(case, seed)
+    assert pair == {
+        "roost": arms.run("roost", case, seed),
+        "roost-pause": arms.run("roost-pause", case, seed),
+    }
