@@ -98,6 +98,10 @@ class Simulation:
             Pod(created=-600.0, ready_at=-600.0) for _ in range(initial_replicas)
         ]
         self.spec_replicas = initial_replicas
+        # Indices of the pods not terminating, ascending: routing, readiness and scrapes
+        # look only at these (terminated pods stay in ``pods`` for the cost account, and
+        # a day's trace leaves hundreds of them).
+        self.active: list[int] = list(range(initial_replicas))
         self.completions: list[tuple[float, int, int]] = []  # (time, request, pod index)
         self.counter_samples: list[tuple[float, int]] = [(0.0, 0)]
         self.arrived = 0
@@ -115,13 +119,15 @@ class Simulation:
         heapq.heappush(self.completions, (now + self.service[request], request, pod_index))
 
     def _route(self, request: int, now: float) -> None:
-        ready = [i for i, p in enumerate(self.pods) if p.ready(now)]
+        pods = self.pods
+        ready = [i for i in self.active if pods[i].ready_at <= now]
         if not ready:
-            ready = [i for i, p in enumerate(self.pods) if not p.terminating]
+            ready = self.active
         if self.model.routing == "random":
             index = ready[int(self.rng.integers(len(ready)))]
         else:
-            index = min(ready, key=lambda i: self.pods[i].inflight())
+            # The first pod with the fewest in flight (busy + queued), in index order.
+            index = min(ready, key=lambda i: pods[i].busy + len(pods[i].queue))
         pod = self.pods[index]
         if pod.busy < self.model.slots and pod.ready(now):
             self._start(index, request, now)
@@ -141,15 +147,16 @@ class Simulation:
 
     def _on_ready(self, now: float) -> None:
         """A pod that just became Ready starts the requests queued on it while starting."""
-        for index, pod in enumerate(self.pods):
-            if pod.removed is None and pod.ready(now):
+        for index in self.active:
+            pod = self.pods[index]
+            if pod.ready_at <= now:
                 while pod.queue and pod.busy < self.model.slots:
                     request, _ = pod.queue.popleft()
                     self._start(index, request, now)
 
     # ---- control plane ----------------------------------------------------------------
     def live(self) -> list[Pod]:
-        return [p for p in self.pods if not p.terminating]
+        return [self.pods[i] for i in self.active]
 
     def _scrape(self, now: float) -> None:
         for pod in self.live():
@@ -179,12 +186,14 @@ class Simulation:
             low, high = self.model.startup_seconds
             for _ in range(desired - len(live)):
                 ready_at = now + float(self.rng.uniform(low, high))
+                self.active.append(len(self.pods))
                 self.pods.append(Pod(created=now, ready_at=ready_at))
         elif desired < len(live):
             # The ReplicaSet deletes unready pods first, then the newest.
             victims = sorted(live, key=lambda p: (p.ready(now), -p.created))[: len(live) - desired]
             for pod in victims:
                 pod.terminating = True
+                self.active = [i for i in self.active if not self.pods[i].terminating]
                 queued = list(pod.queue)
                 pod.queue.clear()
                 for request, _ in queued:
@@ -205,8 +214,14 @@ class Simulation:
         while True:
             t_arrival = self.arrivals[i] if i < n else math.inf
             t_done = self.completions[0][0] if self.completions else math.inf
-            t_control = min(next_scrape, next_policy, next_second)
-            now = min(t_arrival, t_done, t_control)
+            # min() of three, spelled out: this loop runs once per event (~100,000 a run).
+            now = t_arrival if t_arrival < t_done else t_done
+            if next_scrape < now:
+                now = next_scrape
+            if next_policy < now:
+                now = next_policy
+            if next_second < now:
+                now = next_second
             if now > end:
                 break
             if now == t_done:
