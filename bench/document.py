@@ -37,8 +37,11 @@ availability and 99 % of requests under 250 ms.
   person, reported as "held", never as a false rollback or a promotion.
 - **Roost, `onProgressDeadline: rollback` (real core):** the same spec and seeds
   with `rollout.onProgressDeadline: rollback` written explicitly (the default before
-  this change; the rows of this arm were run under it). Until the deadline it decides
-  exactly as the default arm; at the deadline it rolls back instead of holding.
+  it became `pause`). Until the deadline it decides exactly as the default arm; at the
+  deadline it rolls back instead of holding. So one simulation per seed serves both
+  arms (`bench.canary.arms.run_roost_pair`): a rollout decided before the deadline is
+  the same outcome in both, one held at the deadline is rolled back at that tick with
+  the same canary requests; a unit test checks this against separate runs.
 - **Flagger (re-implementation of documented behaviour, `bench/canary/flagger.py`,
   not Flagger's code):** tutorial settings interval 1m, threshold 5, stepWeight 10,
   maxWeight 50; request-success-rate ≥ 99 %; a p99 request-duration check at the
