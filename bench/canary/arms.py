@@ -16,7 +16,7 @@ on the API default (``pause`` since the default changed; the stored rows of the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -170,9 +170,7 @@ def run_roost_pair(case: Case, seed: int) -> dict[str, Outcome]:
     paused = run_roost_pause(case, seed)
     deadline = durations.parse_seconds(PROGRESS_DEADLINE)
     if paused.outcome == "held":
-        rolled = Outcome(
-            "rolled_back", paused.reason, paused.seconds, paused.harmed, paused.canary_requests
-        )
+        rolled = replace(paused, outcome="rolled_back")
     elif paused.outcome in ("promoted", "rolled_back") and paused.seconds < deadline:
         rolled = paused
     else:

@@ -42,7 +42,7 @@ def _run_chunk(task: Task) -> tuple[Task, list[dict[str, Any]], float]:
 
 def tasks(healthy_runs: int, bad_runs: int) -> list[Task]:
     out: list[Task] = []
-    kinds = (ROOST_PAIR, *(arm for arm in arms.ARMS if arm not in ("roost", "roost-pause")))
+    kinds = (ROOST_PAIR, *(arm for arm in arms.ARMS if arm not in arms.ON_PROGRESS_DEADLINE))
     for name in cases.SCENARIOS:
         runs = healthy_runs if name == "healthy" else bad_runs
         for rps in cases.TRAFFIC_LEVELS:
