@@ -21,6 +21,7 @@ BODY: dict[str, Any] = {
         "namespace": "ns",
         "uid": "u1",
         "resourceVersion": "7",
+        "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:spec": {"f:replicas": {}}}}],
         "generation": 3,
         "labels": {"team": "a"},
         "annotations": {
@@ -47,7 +48,16 @@ def _storages() -> tuple[kopf.AnnotationsDiffBaseStorage, StatusFreeDiffBaseStor
 
 
 @pytest.mark.parametrize(
-    "extra_fields", [None, [], ["spec.replicas"], ["status.phase"], [("status", "phase")]]
+    "extra_fields",
+    [
+        None,
+        [],
+        ["spec.replicas"],
+        ["status.phase"],
+        [("status", "phase")],
+        ["metadata.generation"],
+        [("metadata", "managedFields")],
+    ],
 )
 def test_the_essence_is_kopfs_own(extra_fields: list[Any] | None) -> None:
     kopfs, ours = _storages()
@@ -55,9 +65,12 @@ def test_the_essence_is_kopfs_own(extra_fields: list[Any] | None) -> None:
     built = ours.build(body=kopf.Body(copy.deepcopy(BODY)), extra_fields=extra_fields)
     assert built == expected
     assert ("status" in built) == bool(extra_fields and "status" in str(extra_fields[0]))
+    assert ("managedFields" in built["metadata"]) == ("managedFields" in str(extra_fields))
 
 
-def test_the_essence_does_not_copy_the_status(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_essence_copies_neither_status_nor_metadata_but_labels_and_annotations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     copied: list[Any] = []
     real = copy.deepcopy
 
@@ -72,7 +85,9 @@ def test_the_essence_does_not_copy_the_status(monkeypatch: pytest.MonkeyPatch) -
     assert copied  # the first copy is of the whole body, the rest nested in it
     assert "spec" in copied[0]
     assert "status" not in copied[0]
+    assert set(copied[0]["metadata"]) == {"labels", "annotations"}
     assert not any(c == BODY["status"]["conditions"] for c in copied)
+    assert not any(c == BODY["metadata"]["managedFields"] for c in copied)
 
 
 def test_an_empty_json_patch_copies_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
