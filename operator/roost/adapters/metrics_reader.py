@@ -8,10 +8,10 @@ the same windows as those that kept up and shares their answers.
 Per window, the first object to ask opens a *flight*: for ``gather_seconds`` any
 other object asking for the same (Prometheus, window) joins it, then one batch is
 planned (roost.slo.batch) for the members and for every object the operator knows
-whose due span covers the window, and run. Its answers are kept for later askers.
-An object that asks once the flight has left, and is not in it, opens a new one
-(with only the objects still missing), never gets "not in batch". Failed
-measurements are not kept: the next tick asks again.
+that will ask for the window (:meth:`DueTarget.covers`), and run. Its answers are
+kept for later askers. An object that asks once the flight has left, and is not in
+it, opens a new one (with only the objects still missing), never gets "not in
+batch". Failed measurements are not kept: the next tick asks again.
 """
 
 from __future__ import annotations
@@ -54,7 +54,20 @@ class DueTarget:
         return schedule.split(self.start, self.end, self.interval_seconds)
 
     def covers(self, start: datetime, end: datetime) -> bool:
-        return self.interval_seconds is not None and self.start <= start and end <= self.end
+        """Whether this object will ask for the window (start, end]: a window of its
+        span, or any whole interval after the span's start. An object reads every
+        closed window after ``start`` one by one (:meth:`windows`), whenever its next
+        tick comes; an object whose ticks fall behind the interval (a large N) would
+        otherwise miss every batch of windows that closed after it announced, and ask
+        alone (measured: 62 queries per SLI per window at N = 1,000)."""
+        interval = self.interval_seconds
+        if interval is None or start < self.start:
+            return False
+        if end <= self.end:
+            return True
+        return (end - start).total_seconds() == interval and schedule.floor_to(
+            start, interval
+        ) == start
 
 
 def answer(result: QueryResult, group_by: tuple[str, ...]) -> batch.Answer:

@@ -198,3 +198,31 @@ def test_a_kept_window_is_not_served_for_other_versions() -> None:
     assert len(prometheus.batches) == 1  # the same object, versions and window: kept
     asyncio.run(reader.read(_due("a", prometheus, canary="v3")))
     assert len(prometheus.batches) == 2
+
+
+def test_an_object_behind_its_interval_is_in_the_batches_of_windows_after_its_span() -> None:
+    # c announced (0, 30] at its last tick, then its ticks fell behind the interval: the
+    # batches for (0, 30] and for the whole intervals after it, which others read first,
+    # include it, so its next tick finds both windows kept and asks for none.
+    prometheus = FakePrometheus(delay_s=0.0)
+    c = _due("c", prometheus, _at(0), _at(30))
+    reader = MetricsReader(lambda: [c], gather_seconds=0.0)
+
+    async def scenario() -> Measurements:
+        await reader.read(_due("a", prometheus, _at(0), _at(30)))
+        await reader.read(_due("a", prometheus, _at(30), _at(60)))
+        return await reader.read(_due("c", prometheus, _at(0), _at(60)))
+
+    merged = asyncio.run(scenario())
+    assert merged.error is None
+    assert prometheus.windows == ["30s to 00:30", "30s to 01:00"]
+
+
+def test_a_window_before_the_span_or_off_its_grid_is_not_covered() -> None:
+    due = _due("c", FakePrometheus(delay_s=0.0), _at(30), _at(60))
+    assert due.covers(_at(30), _at(60))
+    assert due.covers(_at(90), _at(120))  # a whole interval after the span
+    assert not due.covers(_at(0), _at(30))  # before the span: already read
+    assert not due.covers(_at(75), _at(105))  # another grid (an interval of 30 s at 15 s)
+    assert not due.covers(_at(60), _at(70))  # not a whole interval
+    assert not _due("d", FakePrometheus(delay_s=0.0), interval=None).covers(_at(30), _at(60))
