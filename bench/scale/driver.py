@@ -298,6 +298,10 @@ class Bench:
         if self.args.profile:
             self.args.profile.mkdir(parents=True, exist_ok=True)
             env["ROOST_BENCH_PROFILE"] = str(self.args.profile.resolve() / f"operator-{n}.prof")
+        if self.args.tracemalloc:
+            self.args.tracemalloc.mkdir(parents=True, exist_ok=True)
+            path = self.args.tracemalloc.resolve() / f"operator-{n}.tracemalloc"
+            env["ROOST_BENCH_TRACEMALLOC"] = str(path)
         return env
 
     # -- objects -----------------------------------------------------------------
@@ -644,6 +648,11 @@ def main(argv: list[str] | None = None) -> None:
         "--source-rev", help="run the operator code of this git revision (default: the tree)"
     )
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the operator here")
+    parser.add_argument(
+        "--tracemalloc",
+        type=Path,
+        help="write the operator's peak tracemalloc snapshot here (slows it down)",
+    )
     parser.add_argument(
         "--history",
         type=Path,

@@ -7,6 +7,10 @@
   on that port.
 - ``ROOST_BENCH_PROFILE``: run cProfile over the main thread (kopf's event loop) and
   write the stats to that path when the process exits.
+- ``ROOST_BENCH_TRACEMALLOC``: trace Python allocations (tracemalloc, 16 frames) and
+  write a snapshot to that path each time the traced total reaches a new peak (checked
+  every 10 s), for ``python -m bench.scale.memory``. Tracing slows the process down;
+  its times are not comparable with an untraced run.
 
 - ``ROOST_BENCH_SOURCE``: a folder with a ``roost`` package that takes precedence over
   the checkout's operator/ (the benchmark runs one commit's code while the tree changes).
@@ -71,3 +75,21 @@ if _profile:
         _profiler.dump_stats(_profile)
 
     atexit.register(_dump)
+
+_trace = os.environ.get("ROOST_BENCH_TRACEMALLOC")
+if _trace:
+    import threading
+    import tracemalloc
+
+    tracemalloc.start(16)
+
+    def _snapshots() -> None:
+        peak = 0
+        while True:
+            threading.Event().wait(10.0)
+            current, _ = tracemalloc.get_traced_memory()
+            if current > peak * 1.05:
+                peak = current
+                tracemalloc.take_snapshot().dump(_trace)
+
+    threading.Thread(target=_snapshots, name="roost-bench-tracemalloc", daemon=True).start()
