@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +20,10 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import kopf
+from kopf._cogs.clients import api as kopf_api
+from kopf._cogs.clients import errors as kopf_errors
 from kopf._cogs.structs import patches as kopf_patches
+from kopf._cogs.structs import references as kopf_references
 from pydantic import ValidationError
 
 from roost.adapters.deployments import DeploymentWatch
@@ -86,13 +90,14 @@ kopf_patches.Patch.as_json_patch = _as_json_patch_if_any  # type: ignore[method-
 
 
 class QuietSuccess(logging.Filter):
-    """Drop kopf's INFO line "Timer 'reconcile' succeeded." (and react's) of every tick.
+    """Drop kopf's INFO line "Handler 'react' succeeded." of every watch event.
 
-    One line per ModelDeployment per tick (200 a second at N = 1,000 and a 5 s tick)
-    said nothing a failure would not; formatting and writing them took ~0.5 ms each.
-    ``-v``/``--debug`` (DEBUG on kopf's loggers) keep them."""
+    One line per ModelDeployment per status patch (up to 200 a second at N = 1,000 and
+    a 5 s tick) said nothing a failure would not; formatting and writing them took
+    ~0.5 ms each. ``-v``/``--debug`` (DEBUG on kopf's loggers) keep them, and show the
+    ticker's own "Tick succeeded." lines."""
 
-    QUIET = frozenset({"Timer 'reconcile' succeeded.", "Handler 'react' succeeded."})
+    QUIET = frozenset({"Handler 'react' succeeded."})
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno != logging.INFO or not isinstance(record.msg, str):
@@ -124,8 +129,11 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="roost-io")
     )
+    memo.settings = settings
     memo.reacted = {}
     memo.written = {}
+    memo.bodies = {}
+    memo.wakes = {}
     kube = Kube(api_client(os.environ.get("KUBECONFIG"), pool_size=IO_THREADS))
     # One list and watch of Roost's Deployments instead of a GET per rollout tick.
     scope = [ns for ns in os.environ.get("ROOST_WATCH_NAMESPACES", "").split(",") if ns]
@@ -181,52 +189,87 @@ def validate_policy(
     patch.status["observedGeneration"] = meta.get("generation")
 
 
-# backoff: a tick that failed (e.g. the apiserver restarting) is retried after one tick,
-# not after kopf's default 60 s (measured by the fault suite: 35-52 s of nothing).
-@kopf.timer(
-    GROUP, VERSION, "modeldeployments", interval=TICK_SECONDS, initial_delay=0, backoff=TICK_SECONDS
-)
-async def reconcile(
+@kopf.daemon(GROUP, VERSION, "modeldeployments", cancellation_timeout=30.0)
+async def ticker(
+    stopped: kopf.DaemonStopped,
     body: kopf.Body,
-    meta: kopf.Meta,
-    namespace: str | None,
-    name: str,
+    resource: kopf.Resource,
     uid: str,
-    patch: kopf.Patch,
     memo: kopf.Memo,
+    logger: kopf.Logger,
     **kwargs: Any,
 ) -> None:
-    # kopf injects indexes by name; the timer protocol does not declare them.
-    await _tick(body, meta, namespace, name, uid, patch, memo, kwargs["slo_policies"])
+    """Each ModelDeployment's reconcile loop: a tick, then a wait of ``TICK_SECONDS`` or
+    until :func:`react` wakes it, until kopf stops it (the object deleted, the operator
+    stopping or paused by a peer with a higher priority).
+
+    A kopf timer did the same through kopf's handler machinery and its patch check:
+    an idle tick at 1,000 objects took 1.6 ms of operator CPU that way and 0.5 ms as
+    this loop (B3 in docs/benchmarks.md, same machine). A tick
+    that fails is logged and retried after one tick, never after kopf's 60 s backoff.
+    The first tick comes at a random point of the first period (now, when react has
+    something to do), so a thousand objects listed at once do not tick in step."""
+    wakes: dict[str, asyncio.Event] = memo.wakes
+    wake = wakes.setdefault(uid, asyncio.Event())
+    stopping = asyncio.ensure_future(_stopped(stopped))
+    # kopf injects indexes by name; the daemon protocol does not declare them.
+    slo_policies: kopf.Index[Any, Any] = kwargs["slo_policies"]
+    try:
+        delay = random.uniform(0.0, TICK_SECONDS)
+        while True:
+            waiting = asyncio.ensure_future(wake.wait())
+            await asyncio.wait(
+                {waiting, stopping}, timeout=delay, return_when=asyncio.FIRST_COMPLETED
+            )
+            waiting.cancel()
+            if stopped:
+                return
+            wake.clear()
+            delay = TICK_SECONDS
+            raw = memo.bodies.get(uid) or _plain(body)
+            try:
+                await _tick(raw, resource, uid, memo, slo_policies, logger)
+            except kopf_errors.APINotFoundError:
+                return  # deleted while ticking; kopf stops this loop
+            except Exception:
+                logger.exception("Tick failed; retrying in %g s.", TICK_SECONDS)
+            else:
+                logger.debug("Tick succeeded.")
+    finally:
+        stopping.cancel()
+
+
+async def _stopped(stopped: kopf.DaemonStopped) -> None:
+    await stopped.wait()
 
 
 @kopf.on.event(GROUP, VERSION, "modeldeployments")
 async def react(
     event: kopf.RawEvent,
-    body: kopf.Body,
     status: kopf.Status,
     meta: kopf.Meta,
-    namespace: str | None,
-    name: str,
     uid: str,
-    patch: kopf.Patch,
     memo: kopf.Memo,
-    **kwargs: Any,
+    **_: Any,
 ) -> None:
-    """Tick at once, not at the next timer, when there is something to do now: a spec
+    """Keep the object as its latest watch event showed it for :func:`ticker`, and wake
+    the ticker at once, not at its next tick, when there is something to do now: a spec
     not yet reconciled (a new version), or a weight waiting to be applied (a canary just
     created, a step just advanced). Once per such state of an object (generation, phase,
     weights), so a tick that changes only other fields cannot make a loop of them."""
-    if event.get("type") == "DELETED" or meta.get("deletionTimestamp"):
+    if event.get("type") == "DELETED":
         return
-    if not needs_tick_now(meta, status):
+    raw = event.get("object")
+    if isinstance(raw, dict):
+        memo.bodies[uid] = raw
+    if meta.get("deletionTimestamp") or not needs_tick_now(meta, status):
         return
     reacted: dict[str, tuple[Any, ...]] = memo.reacted
     state = reaction_state(meta, status)
     if reacted.get(uid) == state:
         return
     reacted[uid] = state
-    await _tick(body, meta, namespace, name, uid, patch, memo, kwargs["slo_policies"])
+    memo.wakes.setdefault(uid, asyncio.Event()).set()
 
 
 def reaction_state(meta: Mapping[str, Any], status: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -251,30 +294,40 @@ def needs_tick_now(meta: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
 
 
 async def _tick(
-    body: kopf.Body,
-    meta: kopf.Meta,
-    namespace: str | None,
-    name: str,
+    raw: Mapping[str, Any],
+    resource: kopf.Resource,
     uid: str,
-    patch: kopf.Patch,
     memo: kopf.Memo,
     slo_policies: kopf.Index[Any, Any],
+    logger: kopf.Logger,
 ) -> None:
-    assert namespace is not None  # the CRD is namespaced
+    """One reconcile of the object ``raw`` (its latest watch event's body, never changed
+    here): decide, act, and write the status fields that changed."""
+    meta: Mapping[str, Any] = raw.get("metadata") or {}
+    namespace, name = str(meta.get("namespace")), str(meta.get("name"))
     runtime: Runtime = memo.runtime
     written: dict[str, tuple[float, dict[str, Any]]] = memo.written
+    reference = {
+        "apiVersion": raw.get("apiVersion"),
+        "kind": raw.get("kind"),
+        "metadata": {"name": name, "namespace": namespace, "uid": uid},
+    }
 
     async def emit(event: EmitEvent) -> None:
-        kopf.event(body, type=event.type.value, reason=event.reason, message=event.message[:1024])
+        kopf.event(
+            cast(kopf.Body, reference),
+            type=event.type.value,
+            reason=event.reason,
+            message=event.message[:1024],
+        )
 
     policies = {
         key[1]: next(iter(store)) for key, store in slo_policies.items() if key[0] == namespace
     }
     started = time.perf_counter()
     async with runtime.lock(uid):
-        # The status this tick decides from, as it is now. From the raw body: through
-        # kopf's live view every key of every level was a chained lookup (~1 ms a tick).
-        before = _plain(body.get("status") or {})
+        # The status this tick decides from, as a copy the reconciler may keep.
+        before = _plain(raw.get("status") or {})
         if is_stale(before, written.get(uid), time.monotonic()):
             # An earlier tick changed the decision fields and its patch is not in this
             # body yet (another patch, e.g. an older tick's, may have landed in between,
@@ -288,7 +341,7 @@ async def _tick(
             name=name,
             uid=uid,
             generation=int(meta.get("generation") or 0),
-            raw_spec=body.get("spec") or {},
+            raw_spec=raw.get("spec") or {},
             raw_status=before,
             annotations=meta.get("annotations") or {},
             policies=policies,
@@ -302,9 +355,36 @@ async def _tick(
     runtime.telemetry.tick_seconds.observe(time.perf_counter() - started)
     runtime.telemetry.status_patches.labels("sent" if changes else "skipped").inc()
     # Only what changed: an unchanged status costs no PATCH and no watch event.
-    patch.status.update(changes)
+    settings: kopf.OperatorSettings = memo.settings
+    if changes:
+        url = resource.get_url(namespace=_namespace(namespace), name=name, subresource="status")
+        await _merge_patch(url, {"status": changes}, settings, logger)
     if result.clear_command:
-        patch.metadata.setdefault("annotations", {})[ANNOTATION_COMMAND] = None
+        url = resource.get_url(namespace=_namespace(namespace), name=name)
+        patch = {"metadata": {"annotations": {ANNOTATION_COMMAND: None}}}
+        await _merge_patch(url, patch, settings, logger)
+
+
+def _namespace(namespace: str) -> kopf_references.NamespaceName:
+    return kopf_references.NamespaceName(namespace)
+
+
+async def _merge_patch(
+    url: str, payload: dict[str, Any], settings: kopf.OperatorSettings, logger: kopf.Logger
+) -> None:
+    """A JSON merge patch through kopf's own API client (its session, auth and retries on
+    the event loop: no thread). The response is read to keep the connection, not parsed:
+    its object comes back through the watch (react)."""
+    response = await kopf_api.request(
+        "patch",
+        url,
+        payload=payload,
+        headers={"Content-Type": "application/merge-patch+json"},
+        settings=settings,
+        logger=logger,
+    )
+    async with response:
+        await response.read()
 
 
 # The status fields a decision is made from; a body whose values differ from the ones
@@ -409,4 +489,6 @@ def forget(namespace: str | None, name: str, meta: kopf.Meta, memo: kopf.Memo, *
     uid = meta.get("uid")
     memo.reacted.pop(uid, None)
     memo.written.pop(uid, None)
+    memo.bodies.pop(uid, None)
+    memo.wakes.pop(uid, None)
     runtime.specs.pop(uid, None)

@@ -623,7 +623,7 @@ def peers(
 
 def reconciles(process: OperatorProcess) -> int:
     """Ticks the operator finished, from its log."""
-    return process.log.read_text(errors="replace").count("Timer 'reconcile' succeeded")
+    return process.log.read_text(errors="replace").count("Tick succeeded.")
 
 
 @pytest.mark.slow

@@ -1,6 +1,6 @@
 """Reads analysis windows from Prometheus, one grouped query per SLI for all ModelDeployments.
 
-Each ModelDeployment's timer asks for the span it has due, (analyzed until, latest
+Each ModelDeployment's tick asks for the span it has due, (analyzed until, latest
 boundary]. The span is read one aligned interval at a time
 (:func:`roost.rollout.schedule.split`), so an object that fell behind asks about
 the same windows as those that kept up and shares their answers.
