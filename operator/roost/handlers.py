@@ -357,6 +357,8 @@ async def _tick(
     # Only what changed: an unchanged status costs no PATCH and no watch event.
     settings: kopf.OperatorSettings = memo.settings
     if changes:
+        if logger.isEnabledFor(logging.DEBUG):  # -v: what kopf's own patches showed
+            logger.debug("Patching status with: %r", changes)
         url = resource.get_url(namespace=_namespace(namespace), name=name, subresource="status")
         await _merge_patch(url, {"status": changes}, settings, logger)
     if result.clear_command:
