@@ -210,6 +210,7 @@ def _summary(rows: list[Row]) -> dict[int, dict[str, Any]]:
             "analysing api/tick": a.get("apiserver_per_tick"),
             "analysing tick p99": a.get("tick_p99_s"),
             "analysing tick period": a.get("mean_tick_period_s"),
+            "analysing queries/SLI/window": a.get("queries_per_sli_per_window"),
             "first weight p50": w.get("p50"),
             "first weight p99": w.get("p99"),
             "one at a time: first weight max": (row.get("single_first_weight_seconds") or {}).get(
@@ -218,6 +219,15 @@ def _summary(rows: list[Row]) -> dict[int, dict[str, Any]]:
             "RSS MB": rss_mb(row),
         }
     return out
+
+
+def _run_name(meta: dict[str, Any]) -> str:
+    label = meta.get("label")
+    return (
+        f"{label} ({meta.get('git_head')})"
+        if label
+        else f"this run, code at {meta.get('git_head')}"
+    )
 
 
 def history(data: dict[str, Any]) -> str:
@@ -233,7 +243,7 @@ def history(data: dict[str, Any]) -> str:
         meta = run["meta"]
         for n, summary in sorted(_summary(run["rows"]).items()):
             lines.append(
-                f"| {meta.get('label') or 'this run, code at ' + str(meta.get('git_head'))} "
+                f"| {_run_name(meta)} "
                 f"| {n:,} | "
                 + " | ".join((_s if "tick p99" in k else _f)(summary[k], 2) for k in keys)
                 + " |"
@@ -293,10 +303,9 @@ def section(data: dict[str, Any], img: Path) -> list[str]:
     compared = history(data)
     if compared:
         compared = (
-            "The earlier runs ran the operator of 00518bf (the commit that added the tick "
-            "histogram) with `handlers.py` as of each fix, so each row changes one thing; "
-            "sizes 100 and 1,000 only. This run is the tree named above, with every fix "
-            "and the other changes made since.\n\n" + compared
+            "Earlier rows are runs kept in `bench/results/scale-history/` from before a "
+            "fix, named by what their code did and its commit (same driver, same machine); "
+            "the last rows are this run.\n\n" + compared
         )
     return [
         "## B3 operator scale",
