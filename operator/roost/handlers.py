@@ -204,9 +204,9 @@ async def ticker(
     stopping or paused by a peer with a higher priority).
 
     A kopf timer did the same through kopf's handler machinery and its patch check:
-    an idle tick at 1,000 objects took 1.6 ms of operator CPU that way and 0.5 ms as
-    this loop (B3 in docs/benchmarks.md, same machine). A tick
-    that fails is logged and retried after one tick, never after kopf's 60 s backoff.
+    an idle tick at 1,000 objects took 1.6 ms of operator CPU that way and 0.4 ms as
+    this loop (B3 in docs/benchmarks.md, same machine). A tick that fails is logged
+    and retried after one tick, never after kopf's 60 s backoff.
     The first tick comes at a random point of the first period (now, when react has
     something to do), so a thousand objects listed at once do not tick in step."""
     wakes: dict[str, asyncio.Event] = memo.wakes
