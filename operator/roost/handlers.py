@@ -43,6 +43,11 @@ TICK_SECONDS = float(os.environ.get("ROOST_TICK_SECONDS", "5"))
 # call behind the rollout guard's Prometheus queries. The threads mostly wait on sockets;
 # the kubernetes client keeps as many pooled connections (adapters/kube.api_client).
 IO_THREADS = int(os.environ.get("ROOST_IO_THREADS", "16"))
+# Status patches in flight at once. kopf's aiohttp session has no connection limit, so
+# every patch in flight is a TLS connection kept in its pool afterwards: 428 of them,
+# with 128 KiB of Python buffers each (tracemalloc), at N = 1,000. The apiserver takes
+# them one after another anyway.
+PATCH_SLOTS = int(os.environ.get("ROOST_PATCH_SLOTS", "16"))
 
 
 class StatusFreeDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
@@ -130,6 +135,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="roost-io")
     )
     memo.settings = settings
+    memo.patch_slots = asyncio.Semaphore(PATCH_SLOTS)
     memo.reacted = {}
     memo.written = {}
     memo.bodies = {}
@@ -360,11 +366,13 @@ async def _tick(
         if logger.isEnabledFor(logging.DEBUG):  # -v: what kopf's own patches showed
             logger.debug("Patching status with: %r", changes)
         url = resource.get_url(namespace=_namespace(namespace), name=name, subresource="status")
-        await _merge_patch(url, {"status": changes}, settings, logger)
+        async with memo.patch_slots:
+            await _merge_patch(url, {"status": changes}, settings, logger)
     if result.clear_command:
         url = resource.get_url(namespace=_namespace(namespace), name=name)
         patch = {"metadata": {"annotations": {ANNOTATION_COMMAND: None}}}
-        await _merge_patch(url, patch, settings, logger)
+        async with memo.patch_slots:
+            await _merge_patch(url, patch, settings, logger)
 
 
 def _namespace(namespace: str) -> kopf_references.NamespaceName:
