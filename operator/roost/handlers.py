@@ -509,9 +509,10 @@ def forget(namespace: str | None, name: str, meta: kopf.Meta, memo: kopf.Memo, *
     assert namespace is not None
     runtime.telemetry.forget(namespace, name)
     runtime.due.pop(f"{namespace}/{name}", None)
-    uid = meta.get("uid")
+    uid = str(meta.get("uid"))
     memo.reacted.pop(uid, None)
     memo.written.pop(uid, None)
     memo.bodies.pop(uid, None)
     memo.wakes.pop(uid, None)
     runtime.specs.pop(uid, None)
+    runtime.locks.pop(uid, None)
