@@ -374,18 +374,15 @@ async def _tick(
     runtime.telemetry.tick_seconds.observe(time.perf_counter() - started)
     runtime.telemetry.status_patches.labels("sent" if changes else "skipped").inc()
     # Only what changed: an unchanged status costs no PATCH and no watch event.
-    settings: kopf.OperatorSettings = memo.settings
     if changes:
         if logger.isEnabledFor(logging.DEBUG):  # -v: what kopf's own patches showed
             logger.debug("Patching status with: %r", changes)
         url = resource.get_url(namespace=_namespace(namespace), name=name, subresource="status")
-        async with memo.patch_slots:
-            await _merge_patch(url, {"status": changes}, settings, logger)
+        await _merge_patch(url, {"status": changes}, memo, logger)
     if result.clear_command:
         url = resource.get_url(namespace=_namespace(namespace), name=name)
         patch = {"metadata": {"annotations": {ANNOTATION_COMMAND: None}}}
-        async with memo.patch_slots:
-            await _merge_patch(url, patch, settings, logger)
+        await _merge_patch(url, patch, memo, logger)
 
 
 def _namespace(namespace: str) -> kopf_references.NamespaceName:
@@ -393,21 +390,23 @@ def _namespace(namespace: str) -> kopf_references.NamespaceName:
 
 
 async def _merge_patch(
-    url: str, payload: dict[str, Any], settings: kopf.OperatorSettings, logger: kopf.Logger
+    url: str, payload: dict[str, Any], memo: kopf.Memo, logger: kopf.Logger
 ) -> None:
     """A JSON merge patch through kopf's own API client (its session, auth and retries on
-    the event loop: no thread). The response is read to keep the connection, not parsed:
-    its object comes back through the watch (react)."""
-    response = await kopf_api.request(
-        "patch",
-        url,
-        payload=payload,
-        headers={"Content-Type": "application/merge-patch+json"},
-        settings=settings,
-        logger=logger,
-    )
-    async with response:
-        await response.read()
+    the event loop: no thread), in one of the ``PATCH_SLOTS``. The response is read to
+    keep the connection, not parsed: its object comes back through the watch (react)."""
+    settings: kopf.OperatorSettings = memo.settings
+    async with memo.patch_slots:
+        response = await kopf_api.request(
+            "patch",
+            url,
+            payload=payload,
+            headers={"Content-Type": "application/merge-patch+json"},
+            settings=settings,
+            logger=logger,
+        )
+        async with response:
+            await response.read()
 
 
 # The status fields a decision is made from; a body whose values differ from the ones
