@@ -593,6 +593,9 @@ def _phase(
         "patches_skipped": stats.total(
             op, "roost_status_patches_total", lambda labels: labels.get("result") == "skipped"
         ),
+        "patches_held": stats.total(
+            op, "roost_status_patches_total", lambda labels: labels.get("result") == "held"
+        ),
         "prometheus_queries": queries,
         "queries_per_s": queries / seconds,
         "queries_per_tick": queries / ticks if ticks else None,

@@ -152,7 +152,7 @@ def table(row: Row) -> str:
         ("tick p50 (s)", "tick_p50_s", -3),
         ("tick p99 (s)", "tick_p99_s", -3),
         ("analysis reads / window read p99 (s)", None, 0),
-        ("status patches sent / skipped", None, 0),
+        ("status patches sent / held / skipped", None, 0),
         ("Prometheus queries", "prometheus_queries", 0),
         ("queries per SLI per 10 s window", "queries_per_sli_per_window", 2),
         ("apiserver requests per tick (operator)", "apiserver_per_tick", 2),
@@ -165,7 +165,11 @@ def table(row: Row) -> str:
             if label.startswith("analysis reads"):
                 cells.append(f"{_f(p.get('analysis_reads'), 0)} / {_s(p.get('analysis_p99_s'), 3)}")
             elif label.startswith("status patches"):
-                cells.append(f"{_f(p.get('patches_sent'), 0)} / {_f(p.get('patches_skipped'), 0)}")
+                held = p.get("patches_held")  # runs before the checkpoint: none
+                cells.append(
+                    f"{_f(p.get('patches_sent'), 0)} / {_f(held, 0) if held is not None else '-'}"
+                    f" / {_f(p.get('patches_skipped'), 0)}"
+                )
             else:
                 assert key is not None
                 # negative digits: a histogram quantile (capped at the top bucket)

@@ -294,6 +294,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.metrics_port:
         os.environ["ROOST_METRICS_PORT"] = str(args.metrics_port)
     os.environ["ROOST_TICK_SECONDS"] = str(args.tick)
+    os.environ["ROOST_CHECKPOINT_SECONDS"] = str(args.checkpoint)
     # The Deployment watch follows the same namespaces; a kopf glob pattern means all.
     plain = [ns for ns in args.namespace or [] if not any(c in ns for c in "*?[],!")]
     scoped = not args.all_namespaces and plain and len(plain) == len(args.namespace or [])
@@ -629,6 +630,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--peering", help="peering object name (several replicas)")
     run.add_argument("--priority", type=int, default=0, help="peering priority")
     run.add_argument("--tick", type=_duration, default=5.0, help="reconcile period, e.g. 5s")
+    run.add_argument(
+        "--checkpoint",
+        type=_duration,
+        default=30.0,
+        help="longest wait before analysis evidence that changed no decision is written "
+        "to status, e.g. 30s (0s: after every window)",
+    )
     run.add_argument("--log-format", choices=("plain", "full", "json"), default="full")
     run.add_argument("-v", "--verbose", action="store_true")
     run.add_argument("--debug", action="store_true")

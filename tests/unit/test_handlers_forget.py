@@ -28,6 +28,7 @@ def _memo(runtime: Runtime, uids: list[str]) -> kopf.Memo:
     per_object: dict[str, Any] = {
         "reacted": (),
         "written": (0.0, {}),
+        "held": None,
         "bodies": {},
         "wakes": asyncio.Event(),
     }
@@ -48,7 +49,7 @@ def test_forget_drops_every_per_object_entry_of_the_deleted_object_only() -> Non
     forget(namespace="ns", name="a", meta=cast(kopf.Meta, {"uid": "gone"}), memo=memo)
 
     assert telemetry.forgotten == [("ns", "a")]
-    for store in (memo.reacted, memo.written, memo.bodies, memo.wakes):
+    for store in (memo.reacted, memo.written, memo.held, memo.bodies, memo.wakes):
         assert list(store) == ["kept"]
     assert list(runtime.locks) == ["kept"]
     assert list(runtime.specs) == ["kept"]

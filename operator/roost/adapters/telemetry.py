@@ -59,7 +59,9 @@ class Telemetry:
         )
         self.status_patches = Counter(
             "roost_status_patches_total",
-            "Ticks by whether their status patch had changes (sent) or none (skipped).",
+            "Ticks by their status patch: sent, skipped (no change), held (only analysis "
+            "evidence changed; written within the checkpoint) or stale (body behind the last "
+            "patch; no decision).",
             ["result"],
             registry=self.registry,
         )

@@ -1,0 +1,168 @@
+"""Analysis evidence that changes no decision waits in memory for the checkpoint; a
+decision is written at once, with the evidence held before it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, ClassVar, cast
+
+import kopf
+import pytest
+
+from roost import handlers
+from roost.adapters.telemetry import Telemetry
+from roost.handlers import CHECKPOINT_SECONDS, must_write_now
+from roost.reconciler import Runtime, TickResult
+
+ANALYSING = {
+    "phase": "Progressing",
+    "stableRevision": "r1",
+    "canaryRevision": "r2",
+    "currentStep": 0,
+    "canaryWeight": {"desired": 10, "applied": 10},
+    "analyzedUntil": "2026-12-06T05:00:00Z",
+    "lastAnalysis": {"verdict": "inconclusive", "step": 0, "reason": "TooFewRequests"},
+    "comparison": [{"objective": "availability", "test": {"n": 1}}],
+    "conditions": [{"type": "Ready", "status": "True"}],
+}
+
+
+def _window(status: dict[str, Any], until: str, n: int) -> dict[str, Any]:
+    """``status`` after one more analysis window with the same verdict."""
+    return {
+        **status,
+        "analyzedUntil": until,
+        "lastAnalysis": {**status["lastAnalysis"], "message": f"{n} requests"},
+        "comparison": [{"objective": "availability", "test": {"n": n}}],
+        "message": f"{n} requests",
+    }
+
+
+def test_evidence_of_another_window_can_wait() -> None:
+    assert not must_write_now(ANALYSING, _window(ANALYSING, "2026-12-06T05:00:10Z", 2))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"currentStep": 1},
+        {"canaryWeight": {"desired": 20, "applied": 10}},
+        {"phase": "RolledBack"},
+        {"failedChecks": 1},
+        {"observedGeneration": 3},
+        {"conditions": [{"type": "Ready", "status": "False"}]},
+        {"lastAnalysis": {"verdict": "pass", "step": 0, "reason": "Healthy"}},
+        {"lastAnalysis": {"verdict": "inconclusive", "step": 1, "reason": "TooFewRequests"}},
+    ],
+)
+def test_a_decision_or_a_new_verdict_is_written_now(change: dict[str, Any]) -> None:
+    assert must_write_now(ANALYSING, {**_window(ANALYSING, "2026-12-06T05:00:10Z", 2), **change})
+
+
+def test_absent_and_empty_read_the_same() -> None:
+    assert not must_write_now({**ANALYSING, "drift": []}, {**ANALYSING})
+
+
+class FakeReconciler:
+    """Hands out prepared status patches in order and records the status each tick
+    decided from; the real reconciler is tested end to end."""
+
+    patches: ClassVar[list[dict[str, Any]]] = []
+    seen: ClassVar[list[dict[str, Any]]] = []
+
+    def __init__(self, runtime: Runtime) -> None:
+        pass
+
+    async def tick(self, *, raw_status: dict[str, Any], **_: Any) -> TickResult:
+        FakeReconciler.seen.append(raw_status)
+        return TickResult(status=FakeReconciler.patches.pop(0))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The status patches _tick sends, instead of sending them."""
+    payloads: list[dict[str, Any]] = []
+
+    async def capture(url: str, payload: dict[str, Any], memo: Any, logger: Any) -> None:
+        payloads.append(payload["status"])
+
+    monkeypatch.setattr(handlers, "Reconciler", FakeReconciler)
+    monkeypatch.setattr(handlers, "_merge_patch", capture)
+    FakeReconciler.patches, FakeReconciler.seen = [], []
+    return payloads
+
+
+def _memo() -> kopf.Memo:
+    memo = kopf.Memo()
+    memo.runtime = Runtime(kube=None, telemetry=Telemetry(), default_prometheus_url=None)  # type: ignore[arg-type]
+    memo.written, memo.held = {}, {}
+    return memo
+
+
+def _tick(body: dict[str, Any], memo: kopf.Memo) -> None:
+    asyncio.run(
+        handlers._tick(
+            body,
+            kopf.Resource("roost.dev", "v1alpha1", "modeldeployments", namespaced=True),
+            "uid-1",
+            memo,
+            cast(kopf.Index[Any, Any], {}),
+            cast(kopf.Logger, logging.getLogger("test")),
+        )
+    )
+
+
+def test_held_evidence_is_decided_from_and_goes_out_with_the_checkpoint(
+    sent: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    monkeypatch.setattr(handlers.time, "monotonic", clock)
+    body = {"metadata": {"namespace": "ns", "name": "m"}, "status": ANALYSING}
+    memo = _memo()
+    second = _window(ANALYSING, "2026-12-06T05:00:10Z", 2)
+    third = _window(ANALYSING, "2026-12-06T05:00:20Z", 3)
+    FakeReconciler.patches = [second, third, _window(ANALYSING, "2026-12-06T05:00:30Z", 4)]
+
+    _tick(body, memo)
+    assert sent == []
+    clock.now += CHECKPOINT_SECONDS / 2
+    _tick(body, memo)  # the body still shows the first window; the tick decides from held
+    assert FakeReconciler.seen[1] == second
+    assert sent == []
+    clock.now += CHECKPOINT_SECONDS / 2
+    _tick(body, memo)
+
+    assert FakeReconciler.seen[2] == third
+    assert len(sent) == 1
+    assert sent[0]["analyzedUntil"] == "2026-12-06T05:00:30Z"
+    assert sent[0]["comparison"] == [{"objective": "availability", "test": {"n": 4}}]
+    assert memo.held == {}
+
+
+def test_a_decision_sends_the_held_evidence_with_it(sent: list[dict[str, Any]]) -> None:
+    body = {"metadata": {"namespace": "ns", "name": "m"}, "status": ANALYSING}
+    memo = _memo()
+    second = _window(ANALYSING, "2026-12-06T05:00:10Z", 2)
+    stepped = {
+        **_window(ANALYSING, "2026-12-06T05:00:20Z", 3),
+        "canaryWeight": {"desired": 20, "applied": 10},
+    }
+    FakeReconciler.patches = [second, stepped]
+
+    _tick(body, memo)
+    _tick(body, memo)
+
+    assert len(sent) == 1
+    assert sent[0]["canaryWeight"] == {"desired": 20}
+    assert sent[0]["analyzedUntil"] == "2026-12-06T05:00:20Z"
+    assert memo.held == {}
+    assert memo.written["uid-1"][1]["canaryWeight"] == stepped["canaryWeight"]
