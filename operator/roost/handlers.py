@@ -287,7 +287,7 @@ async def react(
         # Nothing in Roost or kopf reads managedFields; dropped in place, it leaves the
         # body kopf keeps for the daemon (the same dict) too: ~15 KB of Python objects
         # per ModelDeployment with a canary's status (one field entry per status key).
-        metadata = raw.get("metadata")
+        metadata: Any = raw.get("metadata")
         if isinstance(metadata, dict):
             metadata.pop("managedFields", None)
         memo.bodies[uid] = raw
@@ -362,7 +362,9 @@ async def _tick(
         if kept is not None:
             base, before = kept.base, kept.status
         else:
-            base = before = _plain(raw.get("status") or {})
+            # base, the body's own status, is only read; it is what the apiserver has.
+            base = raw.get("status") or {}
+            before = _plain(base)
             if is_stale(before, written.get(uid), time.monotonic()):
                 # An earlier tick changed the decision fields and its patch is not in
                 # this body yet (another patch, e.g. an older tick's, may have landed in
@@ -388,16 +390,18 @@ async def _tick(
         # Against what the apiserver has: a held status's changes go out with this one.
         changes = merge_patch_between(base, after)
         clock = time.monotonic()
-        since = kept.since if kept is not None else clock
+        # Between half the checkpoint and all of it, at random: canaries that started
+        # together would otherwise all write in the same few seconds, every checkpoint.
+        due = kept.due if kept is not None else clock + CHECKPOINT_SECONDS * random.uniform(0.5, 1)
         if not changes:
             held.pop(uid, None)
             outcome = "skipped"
-        elif must_write_now(base, after) or clock - since >= CHECKPOINT_SECONDS:
+        elif must_write_now(base, after) or clock >= due:
             held.pop(uid, None)
             written[uid] = (clock, decision_fields(after))
             outcome = "sent"
         else:
-            held[uid] = Held(since=since, base=base, status=after)
+            held[uid] = Held(due=due, base=base, status=after)
             changes, outcome = {}, "held"
     runtime.telemetry.tick_seconds.observe(time.perf_counter() - started)
     runtime.telemetry.status_patches.labels(outcome).inc()
@@ -477,13 +481,14 @@ class Held:
     """A status a tick computed and did not write yet: only evidence changed.
 
     ``base`` is the status as the apiserver has it, ``status`` the newer one the next
-    tick decides from, ``since`` (monotonic) when the oldest unwritten change was made.
+    tick decides from, ``due`` (monotonic) when it is written at the latest: within
+    ``CHECKPOINT_SECONDS`` of the oldest unwritten change.
     Losing it (a restart) loses no decision: the status written last has the end of
     the last window it consumed, and the windows since are read again from Prometheus
     (rollout/schedule.split)."""
 
-    since: float
-    base: dict[str, Any]
+    due: float
+    base: Mapping[str, Any]
     status: dict[str, Any]
 
 

@@ -134,11 +134,11 @@ def test_held_evidence_is_decided_from_and_goes_out_with_the_checkpoint(
 
     _tick(body, memo)
     assert sent == []
-    clock.now += CHECKPOINT_SECONDS / 2
+    clock.now += CHECKPOINT_SECONDS / 2 - 1  # written between half the checkpoint and all
     _tick(body, memo)  # the body still shows the first window; the tick decides from held
     assert FakeReconciler.seen[1] == second
     assert sent == []
-    clock.now += CHECKPOINT_SECONDS / 2
+    clock.now += CHECKPOINT_SECONDS / 2 + 1
     _tick(body, memo)
 
     assert FakeReconciler.seen[2] == third
