@@ -35,6 +35,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -445,6 +446,9 @@ class Bench:
 
         patched: dict[str, float] = {}
         weighted: dict[str, float] = {}
+        # The operator's own times: when its tick started the rollout, when it applied
+        # the first weight (status.rolloutStartedAt, stepStartedAt).
+        stamps: dict[str, tuple[str | None, str | None]] = {}
         watching = threading.Event()
         done = threading.Event()
         reconnects = 0
@@ -474,6 +478,10 @@ class Bench:
                             and (status.get("canaryWeight") or {}).get("applied", 0) > 0
                         ):
                             weighted[name] = time.time()
+                            stamps[name] = (
+                                status.get("rolloutStartedAt"),
+                                status.get("stepStartedAt"),
+                            )
                             if len(weighted) >= n:
                                 done.set()
                                 watcher.stop()
@@ -524,7 +532,33 @@ class Bench:
             "p99": stats.percentile(seconds, 0.99),
             "max": seconds[-1] if seconds else None,
             "values": [round(s, 3) for s in seconds],
+            "stages": _stages(patched, weighted, stamps),
         }
+
+
+def _stages(
+    patched: dict[str, float],
+    weighted: dict[str, float],
+    stamps: dict[str, tuple[str | None, str | None]],
+) -> dict[str, list[float | None]]:
+    """Each rollout's seconds from the spec patch to the operator starting it (watch
+    event, queue, tick), from that to the first weight applied (the canary Deployment
+    created and ready), and from that to the driver seeing it (status patch, watch)."""
+    out: dict[str, list[float | None]] = {"to_start": [], "to_weight": [], "to_seen": []}
+
+    def at(text: str | None) -> float | None:
+        return datetime.fromisoformat(text).timestamp() if text else None
+
+    for name in sorted(weighted, key=lambda k: weighted[k] - patched.get(k, 0.0)):
+        if name not in patched:
+            continue
+        started, stepped = (at(t) for t in stamps.get(name, (None, None)))
+        out["to_start"].append(None if started is None else round(started - patched[name], 3))
+        out["to_weight"].append(
+            None if started is None or stepped is None else round(stepped - started, 3)
+        )
+        out["to_seen"].append(None if stepped is None else round(weighted[name] - stepped, 3))
+    return out
 
 
 def _api_total(before: Snapshot, after: Snapshot) -> float:

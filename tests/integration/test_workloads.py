@@ -151,11 +151,22 @@ def test_deployment_watch_holds_roosts_deployments_only_and_follows_changes(
     from roost.adapters.deployments import DeploymentWatch
 
     apps = client.AppsV1Api(api_client)
+    # Any owner will do for the watch (a ModelDeployment in the operator); the garbage
+    # collector removes a Deployment whose owner does not exist.
+    owner = client.CoreV1Api(api_client).create_namespaced_config_map(
+        namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="owner"))
+    )
     ours = deployment("ours", replicas=1)
     ours.metadata.labels["app.kubernetes.io/managed-by"] = "roost"
+    ours.metadata.owner_references = [
+        client.V1OwnerReference(
+            api_version="v1", kind="ConfigMap", name="owner", uid=owner.metadata.uid
+        )
+    ]
     apps.create_namespaced_deployment(namespace, ours)
     apps.create_namespaced_deployment(namespace, deployment("theirs", replicas=1))
-    watched = DeploymentWatch(api_client, [namespace]).start()
+    woken: list[str] = []
+    watched = DeploymentWatch(api_client, [namespace], on_ready_change=woken.append).start()
     try:
         seen = eventually(
             lambda: watched.get(namespace, "ours"),
@@ -169,13 +180,15 @@ def test_deployment_watch_holds_roosts_deployments_only_and_follows_changes(
         assert not watched.synced("some-other-namespace")
         assert watched.get(namespace, "theirs") is None  # not labelled: never sent to us
 
+        woken.clear()
         apps.patch_namespaced_deployment_scale("ours", namespace, {"spec": {"replicas": 2}})
         eventually(
             lambda: watched.get(namespace, "ours"),
-            lambda d: d is not None and d["spec"]["replicas"] == 2,
-            30,
-            "the watch to see the new replicas",
+            lambda d: d is not None and (d.get("status") or {}).get("readyReplicas") == 2,
+            60,
+            "the watch to see the new replicas ready",
         )
+        assert woken == [owner.metadata.uid]  # once: ready 1 -> 2, not per event
         apps.delete_namespaced_deployment("ours", namespace)
         eventually(lambda: watched.get(namespace, "ours"), lambda d: d is None, 30, "the deletion")
         assert watched.events >= 2

@@ -40,9 +40,20 @@ Key = tuple[str, str]  # (namespace, name)
 class DeploymentWatch:
     """The last seen body of each of Roost's Deployments, per watched namespace."""
 
-    def __init__(self, api: client.ApiClient, namespaces: Sequence[str] = ()) -> None:
-        """``namespaces`` empty: all namespaces (one cluster-wide watch)."""
+    def __init__(
+        self,
+        api: client.ApiClient,
+        namespaces: Sequence[str] = (),
+        *,
+        on_ready_change: Callable[[str], None] | None = None,
+    ) -> None:
+        """``namespaces`` empty: all namespaces (one cluster-wide watch).
+
+        ``on_ready_change(owner_uid)`` is called from the watch thread when a
+        Deployment's ready replicas change (a canary just became ready), with the uid of
+        the ModelDeployment that owns it."""
         self._apps = client.AppsV1Api(api)
+        self._on_ready_change = on_ready_change
         self._scopes: list[str | None] = list(namespaces) or [None]
         self._bodies: dict[Key, dict[str, Any]] = {}
         self._synced: set[str | None] = set()
@@ -159,7 +170,11 @@ class DeploymentWatch:
                     if kind == "DELETED":
                         self._bodies.pop(_key(body), None)
                     else:
+                        before = self._bodies.get(_key(body))
                         self._bodies[_key(body)] = body
+                        if self._on_ready_change and _ready(before) != _ready(body):
+                            for uid in _owners(body):
+                                self._on_ready_change(uid)
             finally:
                 self._responses.remove(response)
                 response.close()
@@ -170,3 +185,13 @@ class DeploymentWatch:
 def _key(body: dict[str, Any]) -> Key:
     meta = body.get("metadata") or {}
     return str(meta.get("namespace")), str(meta.get("name"))
+
+
+def _ready(body: dict[str, Any] | None) -> int:
+    return int(((body or {}).get("status") or {}).get("readyReplicas") or 0)
+
+
+def _owners(body: dict[str, Any]) -> list[str]:
+    """The uids of the Deployment's owners (Roost's: its ModelDeployment)."""
+    references = (body.get("metadata") or {}).get("ownerReferences") or []
+    return [str(r["uid"]) for r in references if r.get("uid")]
