@@ -299,6 +299,9 @@ class Bench:
         if self.args.profile:
             self.args.profile.mkdir(parents=True, exist_ok=True)
             env["ROOST_BENCH_PROFILE"] = str(self.args.profile.resolve() / f"operator-{n}.prof")
+        if self.args.census:
+            self.args.census.mkdir(parents=True, exist_ok=True)
+            env["ROOST_BENCH_CENSUS"] = str(self.args.census.resolve() / f"operator-{n}.census")
         if self.args.tracemalloc:
             self.args.tracemalloc.mkdir(parents=True, exist_ok=True)
             path = self.args.tracemalloc.resolve() / f"operator-{n}.tracemalloc"
@@ -685,6 +688,11 @@ def main(argv: list[str] | None = None) -> None:
         "--source-rev", help="run the operator code of this git revision (default: the tree)"
     )
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the operator here")
+    parser.add_argument(
+        "--census",
+        type=Path,
+        help="kill -USR2 the operator to append a census of its objects to a file here",
+    )
     parser.add_argument(
         "--tracemalloc",
         type=Path,

@@ -12,6 +12,11 @@
   every 10 s), for ``python -m bench.scale.memory``. Tracing slows the process down;
   its times are not comparable with an untraced run.
 
+- ``ROOST_BENCH_CENSUS``: on SIGUSR2 (``kill -USR2 PID``), append a census of the live
+  Python objects to that path: the container objects by type and the coroutines by
+  name (written within the second of the signal at N = 1,000; a deep size of each of
+  the operator's stores took minutes there, and was dropped).
+
 - ``ROOST_BENCH_SOURCE``: a folder with a ``roost`` package that takes precedence over
   the checkout's operator/ (the benchmark runs one commit's code while the tree changes).
 
@@ -93,3 +98,28 @@ if _trace:
                 tracemalloc.take_snapshot().dump(_trace)
 
     threading.Thread(target=_snapshots, name="roost-bench-tracemalloc", daemon=True).start()
+
+_census = os.environ.get("ROOST_BENCH_CENSUS")
+if _census:
+    import signal
+
+    def _take_census(signum: int, frame: Any) -> None:
+        import collections
+        import gc
+        import time
+
+        objects = gc.get_objects()
+        lines = [
+            f"=== {time.strftime('%T')} gc objects {len(objects)}, "
+            f"allocated blocks {sys.getallocatedblocks()}"
+        ]
+        kinds = collections.Counter(type(o).__qualname__ for o in objects)
+        lines += [f"{count:9d} {kind}" for kind, count in kinds.most_common(40)]
+        coroutines = collections.Counter(
+            getattr(o, "__qualname__", "?") for o in objects if type(o).__name__ == "coroutine"
+        )
+        lines += [f"{count:9d} coroutine {name}" for name, count in coroutines.most_common(15)]
+        with open(_census, "a") as out:
+            out.write("\n".join(lines) + "\n")
+
+    signal.signal(signal.SIGUSR2, _take_census)
