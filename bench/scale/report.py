@@ -195,6 +195,9 @@ def table(row: Row) -> str:
         )
         + ".",
     ]
+    for label, measured in (("All at once", weight), ("One at a time", single)):
+        if text := _stages(measured.get("stages")):
+            lines += ["", f"{label}, where the time went (p50 / max): {text}."]
     if row.get("error"):
         lines += ["", f"**Incomplete:** {row['error']}."]
     return "\n".join(lines)
@@ -331,3 +334,23 @@ def section(data: dict[str, Any], img: Path) -> list[str]:
         "",
         *[table(r) + "\n" for r in rows],
     ]
+
+
+STAGES = (
+    ("to_start", "spec patch → the operator's tick started the rollout"),
+    ("to_weight", "→ first weight applied (canary Deployment created and ready)"),
+    ("to_seen", "→ the status with it seen by the driver's watch"),
+)
+
+
+def _stages(stages: dict[str, list[float | None]] | None) -> str:
+    """Seconds per stage of the rollouts (runs before the stages were recorded: none)."""
+    if not stages:
+        return ""
+    parts = []
+    for key, label in STAGES:
+        values = sorted(v for v in stages.get(key) or [] if v is not None)
+        if values:
+            median = values[(len(values) - 1) // 2]
+            parts.append(f"{label} {_f(median, 2)} / {_f(values[-1], 2)} s")
+    return "; ".join(parts)

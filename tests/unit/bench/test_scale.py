@@ -92,3 +92,24 @@ def test_cpu_seconds_from_proc_stat() -> None:
     # pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
     text = "4242 (python -m roost) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0"
     assert stats.cpu_seconds(text, clock_ticks=100) == 3.0
+
+
+def test_stages_report_the_median_and_max_of_each_and_skip_unknown_values() -> None:
+    from bench.scale import driver, report
+
+    patched = {"a": 100.0, "b": 100.0, "c": 100.0}
+    weighted = {"a": 101.5, "b": 103.0, "c": 110.0}
+    stamps = {
+        "a": ("1970-01-01T00:01:40.5Z", "1970-01-01T00:01:41Z"),
+        "b": ("1970-01-01T00:01:41Z", "1970-01-01T00:01:42Z"),
+        "c": (None, None),  # the status lacked the operator's times
+    }
+    stages = driver._stages(patched, weighted, stamps)
+    assert stages == {
+        "to_start": [0.5, 1.0, None],
+        "to_weight": [0.5, 1.0, None],
+        "to_seen": [0.5, 1.0, None],
+    }
+    text = report._stages(stages)
+    assert "started the rollout 0.50 / 1.00 s" in text
+    assert report._stages(None) == ""
