@@ -323,12 +323,15 @@ def test_helm_install_creates_every_object_and_upgrade_changes_them(
         "--set",
         "operator.tick=3s",
         "--set",
+        "operator.checkpoint=10s",
+        "--set",
         "grafanaDashboard.enabled=false",
     )
     args = json.loads(kubectl("get", "deployment", release.name, "-n", namespace, "-o", "json"))[
         "spec"
     ]["template"]["spec"]["containers"][0]["args"]
     assert "--tick=3s" in args
+    assert "--checkpoint=10s" in args
     with pytest.raises(KubectlError, match="NotFound"):
         kubectl("get", "configmap", f"{release.name}-dashboard", "-n", namespace)
 
