@@ -415,7 +415,7 @@ async def _tick(
         if not changes:
             held.pop(uid, None)
             outcome = "skipped"
-        elif must_write_now(base, after) or clock >= due:
+        elif must_write_now(changes) or clock >= due:
             held.pop(uid, None)
             written[uid] = (clock, decision_fields(after))
             outcome = "sent"
@@ -511,18 +511,16 @@ class Held:
     status: dict[str, Any]
 
 
-def must_write_now(base: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
-    """Whether ``after`` differs from ``base`` in more than analysis evidence: a decision
-    (phase, step, weights, revisions, conditions, counters of failures) or a new verdict."""
-    for key in base.keys() | after.keys():
-        if key not in EVIDENCE_FIELDS and not _same(base.get(key), after.get(key)):
-            return True
-    old, new = base.get("lastAnalysis") or {}, after.get("lastAnalysis") or {}
-    return any(old.get(key) != new.get(key) for key in _VERDICT_KEYS)
-
-
-def _same(old: Any, new: Any) -> bool:
-    return (_empty(old) and _empty(new)) or old == new
+def must_write_now(changes: Mapping[str, Any]) -> bool:
+    """Whether the status patch ``changes`` (merge_patch_between) holds more than analysis
+    evidence: a decision (phase, step, weights, revisions, conditions, counters of
+    failures) or a new verdict."""
+    if any(key not in EVIDENCE_FIELDS for key in changes):
+        return True
+    analysis = changes.get("lastAnalysis", {})
+    if not isinstance(analysis, Mapping):  # removed
+        return True
+    return any(key in analysis for key in _VERDICT_KEYS)
 
 
 def decision_fields(status: Mapping[str, Any]) -> dict[str, Any]:

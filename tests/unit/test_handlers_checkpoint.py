@@ -12,7 +12,7 @@ import pytest
 
 from roost import handlers
 from roost.adapters.telemetry import Telemetry
-from roost.handlers import CHECKPOINT_SECONDS, must_write_now
+from roost.handlers import CHECKPOINT_SECONDS, merge_patch_between, must_write_now
 from roost.reconciler import Runtime, TickResult
 
 ANALYSING = {
@@ -40,7 +40,8 @@ def _window(status: dict[str, Any], until: str, n: int) -> dict[str, Any]:
 
 
 def test_evidence_of_another_window_can_wait() -> None:
-    assert not must_write_now(ANALYSING, _window(ANALYSING, "2026-12-06T05:00:10Z", 2))
+    after = _window(ANALYSING, "2026-12-06T05:00:10Z", 2)
+    assert not must_write_now(merge_patch_between(ANALYSING, after))
 
 
 @pytest.mark.parametrize(
@@ -57,11 +58,12 @@ def test_evidence_of_another_window_can_wait() -> None:
     ],
 )
 def test_a_decision_or_a_new_verdict_is_written_now(change: dict[str, Any]) -> None:
-    assert must_write_now(ANALYSING, {**_window(ANALYSING, "2026-12-06T05:00:10Z", 2), **change})
+    after = {**_window(ANALYSING, "2026-12-06T05:00:10Z", 2), **change}
+    assert must_write_now(merge_patch_between(ANALYSING, after))
 
 
 def test_absent_and_empty_read_the_same() -> None:
-    assert not must_write_now({**ANALYSING, "drift": []}, {**ANALYSING})
+    assert not must_write_now(merge_patch_between({**ANALYSING, "drift": []}, {**ANALYSING}))
 
 
 class FakeReconciler:
