@@ -176,6 +176,9 @@ def test_deployment_watch_holds_roosts_deployments_only_and_follows_changes(
         )
         assert seen is not None
         assert seen["spec"]["replicas"] == 1
+        assert "template" not in seen["spec"]  # only what a tick reads is kept
+        assert "managedFields" not in seen["metadata"]
+        assert seen["metadata"]["ownerReferences"][0]["uid"] == owner.metadata.uid
         assert watched.synced(namespace)
         assert not watched.synced("some-other-namespace")
         assert watched.get(namespace, "theirs") is None  # not labelled: never sent to us

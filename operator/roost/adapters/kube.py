@@ -150,8 +150,10 @@ class Kube:
             response.release_conn()
 
     async def deployment_seen(self, namespace: str, name: str) -> dict[str, Any] | None:
-        """The Deployment as the Deployment watch last saw it (when one runs and holds it),
-        else read from the apiserver. For observing, never for a write's precondition."""
+        """The Deployment's identity, owners, ``spec.replicas`` and status replica counts
+        as the Deployment watch last saw them (when one runs and holds it; nothing else
+        of the body), else the whole body read from the apiserver. For observing, never
+        for a write's precondition."""
         if self.watched is not None:
             seen = self.watched.get(namespace, name)
             if seen is not None:
