@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -176,6 +177,7 @@ HISTORY = ROOT / "bench" / "results" / "scale-history"
 class Snapshot:
     at: float
     cpu_seconds: float | None  # the operator's user + system CPU time so far
+    machine: dict[str, float]  # CPU seconds so far of every process, by command name
     operator: stats.Samples
     client: stats.Samples
     prometheus: stats.Samples
@@ -216,6 +218,7 @@ class Bench:
         from kubernetes import client, config
 
         self.args = args
+        self.labels: dict[int, str] = {}  # pid -> name in the CPU by process
         harness.localcluster.SERVICE_CIDR = SERVICE_CIDR
         self.session = HarnessSession.create()
         info = self.session.start_cluster()
@@ -263,11 +266,14 @@ class Bench:
             text = _get(f"http://127.0.0.1:{port}/metrics")
             client = stats.parse(text, ["roost_bench_client_requests_total"])
         cpu: float | None = None
+        labels = {os.getpid(): "bench driver", **self.labels}
         if operator is not None and operator.pid is not None:
             cpu = stats.cpu_seconds(Path(f"/proc/{operator.pid}/stat").read_text())
+            labels[operator.pid] = "roost operator"
         return Snapshot(
             at=time.monotonic(),
             cpu_seconds=cpu,
+            machine=stats.cpu_by_command(labels=labels),
             operator=stats.parse(_get(operator.metrics_url), OPERATOR_METRICS) if operator else {},
             client=client,
             prometheus=stats.parse(
@@ -365,6 +371,7 @@ class Bench:
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
         )
+        self.labels[exporter.pid] = "bench exporter"
         job = f"scale-{n}"
         operator: OperatorProcess | None = None
         sampler: RssSampler | None = None
@@ -608,9 +615,17 @@ def _phase(
         if after.cpu_seconds is not None and before.cpu_seconds is not None
         else None
     )
+    machine = {
+        name: (spent - before.machine.get(name, 0.0)) / seconds
+        for name, spent in after.machine.items()
+    }
     return {
         "seconds": seconds,
         "operator_cpu_cores": cpu / seconds if cpu is not None else None,
+        # Every process on the machine (2 cores): what else the operator waits for.
+        "machine_cpu_cores": dict(
+            sorted(((k, v) for k, v in machine.items() if v >= 0.005), key=lambda kv: -kv[1])
+        ),
         "cpu_ms_per_tick": 1000 * cpu / ticks if cpu is not None and ticks else None,
         "ticks": ticks,
         "ticks_per_s": ticks / seconds,
@@ -649,6 +664,9 @@ def _phase(
     }
 
 
+_DETAIL = ("values", "apiserver_by_verb", "operator_api_by_client", "machine_cpu_cores")
+
+
 def _brief(row: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in row.items():
@@ -656,7 +674,7 @@ def _brief(row: dict[str, Any]) -> dict[str, Any]:
             out[key] = {
                 k: round(v, 3) if isinstance(v, float) else v
                 for k, v in value.items()
-                if k not in ("values", "apiserver_by_verb", "operator_api_by_client")
+                if k not in _DETAIL
             }
         elif key == "rss_bytes":
             out["rss_max_mb"] = round(max(value) / 2**20, 1) if value else None

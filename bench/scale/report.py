@@ -195,12 +195,24 @@ def table(row: Row) -> str:
         )
         + ".",
     ]
+    for phase in ("rollout", "analysing"):
+        if text := _machine((row.get(phase) or {}).get("machine_cpu_cores")):
+            lines += ["", f"CPU of the machine's processes during {phase} (cores of 2): {text}."]
     for label, measured in (("All at once", weight), ("One at a time", single)):
         if text := _stages(measured.get("stages")):
             lines += ["", f"{label}, where the time went (p50 / max): {text}."]
     if row.get("error"):
         lines += ["", f"**Incomplete:** {row['error']}."]
     return "\n".join(lines)
+
+
+def _machine(cores: dict[str, float] | None, top: int = 8) -> str:
+    """The busiest processes and the total, e.g. "kube-apiserver 0.61, etcd 0.20, ..."."""
+    if not cores:
+        return ""
+    ranked = sorted(cores.items(), key=lambda kv: -kv[1])
+    shown = ", ".join(f"{name} {value:.2f}" for name, value in ranked[:top])
+    return f"{shown}; all {sum(cores.values()):.2f}"
 
 
 def _summary(rows: list[Row]) -> dict[int, dict[str, Any]]:

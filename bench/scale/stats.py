@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -96,6 +97,27 @@ def vm_rss_bytes(status_text: str) -> int | None:
             assert unit == "kB"
             return int(value) * 1024
     return None
+
+
+def cpu_by_command(
+    proc: Path = Path("/proc"),
+    labels: dict[int, str] | None = None,
+    clock_ticks: int | None = None,
+) -> dict[str, float]:
+    """User + system CPU seconds so far of every process on the machine, summed by
+    command name (``comm``), or by ``labels[pid]`` for the processes it names."""
+    labels = labels or {}
+    out: dict[str, float] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:  # exited meanwhile
+            continue
+        name = labels.get(int(entry.name)) or text[text.index("(") + 1 : text.rindex(")")]
+        out[name] = out.get(name, 0.0) + cpu_seconds(text, clock_ticks)
+    return out
 
 
 def cpu_seconds(stat_text: str, clock_ticks: int | None = None) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 from bench.scale import exporter, stats
@@ -92,6 +93,36 @@ def test_cpu_seconds_from_proc_stat() -> None:
     # pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
     text = "4242 (python -m roost) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0"
     assert stats.cpu_seconds(text, clock_ticks=100) == 3.0
+
+
+def test_cpu_by_command_sums_processes_by_name_or_label(tmp_path: Path) -> None:
+    def process(pid: int, comm: str, utime: int, stime: int) -> None:
+        (tmp_path / str(pid)).mkdir()
+        rest = f"S 1 {pid} {pid} 0 -1 0 0 0 0 0 {utime} {stime} 0 0 20 0 1 0"
+        (tmp_path / str(pid) / "stat").write_text(f"{pid} ({comm}) {rest}")
+
+    process(10, "etcd", 100, 20)
+    process(11, "kube-apiserver", 300, 100)
+    process(12, "python3", 50, 0)
+    process(13, "python3", 30, 10)
+    process(14, "python3", 70, 0)
+    (tmp_path / "self").mkdir()  # not a pid: skipped
+    (tmp_path / "99").mkdir()  # exited, no stat left: skipped
+    cores = stats.cpu_by_command(tmp_path, labels={14: "roost operator"}, clock_ticks=100)
+    assert cores == {
+        "etcd": pytest.approx(1.2),
+        "kube-apiserver": pytest.approx(4.0),
+        "python3": pytest.approx(0.9),
+        "roost operator": pytest.approx(0.7),
+    }
+
+
+def test_machine_cpu_names_the_busiest_processes_and_the_total() -> None:
+    from bench.scale import report
+
+    cores = {"etcd": 0.2, "kube-apiserver": 0.61, "kwok": 0.05}
+    assert report._machine(cores, top=2) == "kube-apiserver 0.61, etcd 0.20; all 0.86"
+    assert report._machine(None) == ""
 
 
 def test_stages_report_the_median_and_max_of_each_and_skip_unknown_values() -> None:
