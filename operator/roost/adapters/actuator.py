@@ -68,12 +68,16 @@ class Actuator:
 
     async def _services(self, stable: str, canary: str | None) -> None:
         """<name> selects all versions; -stable and -canary one revision each."""
-        for manifest in (
-            service(self.owner, self.spec, role=None, rev=None),
-            service(self.owner, self.spec, role="stable", rev=stable),
-            service(self.owner, self.spec, role="canary", rev=canary or stable),
-        ):
-            await self.kube.apply(manifest)
+        await self.kube.apply(service(self.owner, self.spec, role=None, rev=None))
+        await self.kube.apply(service(self.owner, self.spec, role="stable", rev=stable))
+        await self._canary_service(canary or stable)
+
+    async def _canary_service(self, rev: str) -> None:
+        """Point <name>-canary at ``rev``: all a canary's start or removal changes. The
+        other two follow the stable revision (its first deploy, a promotion); applying
+        them again at every canary start was two more server-side applies per rollout,
+        a sixth of a rollout's requests to the apiserver."""
+        await self.kube.apply(service(self.owner, self.spec, role="canary", rev=rev))
 
     async def _hpa(self, role: str, rev: str, weight: int) -> None:
         autoscaling = self.spec.autoscaling
@@ -120,10 +124,10 @@ class Actuator:
                 await self._hpa("stable", rev, 0)
                 return Applied(stable_revision=rev, canary_revision=None, weight=state.weight)
             case DeployCanary(revision=rev, version=version, weight=weight):
-                existing = await self.kube.deployment(ns, self.owner.deployment_name(rev))
                 if self.traffic.capacity_first:
                     replicas = self.sizing(weight).canary_replicas
                 else:  # replica-ratio: replicas are the weight; SetWeight scales them
+                    existing = await self.kube.deployment(ns, self.owner.deployment_name(rev))
                     replicas = int((existing or {}).get("spec", {}).get("replicas") or 0)
                 await self.kube.apply(
                     deployment(
@@ -135,8 +139,7 @@ class Actuator:
                         replicas=replicas,
                     )
                 )
-                assert state.stable_revision is not None
-                await self._services(state.stable_revision, rev)
+                await self._canary_service(rev)
                 if self.traffic.capacity_first:
                     await self._hpa("canary", rev, weight)
                 return replace(state, canary_revision=rev)
@@ -167,7 +170,7 @@ class Actuator:
                 await self.kube.delete("Deployment", ns, self.owner.deployment_name(rev))
                 await self.kube.delete("HorizontalPodAutoscaler", ns, self.owner.hpa_name("canary"))
                 if state.stable_revision is not None:
-                    await self._services(state.stable_revision, None)
+                    await self._canary_service(state.stable_revision)
                 return replace(state, canary_revision=None)
             case RetireStable(revision=rev):
                 await self.kube.delete("Deployment", ns, self.owner.deployment_name(rev))

@@ -1,0 +1,127 @@
+"""Which Services each action writes: a canary's start or removal rewrites only
+``NAME-canary``; ``NAME`` and ``NAME-stable`` follow the stable revision.
+
+``FakeKube`` stands in for the Kubernetes API (it records what is applied, read and
+deleted) and ``FakeTraffic`` for a traffic provider; the Actuator is the real code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from roost.adapters.actuator import Actuator, Applied
+from roost.adapters.traffic import Backends
+from roost.api.modeldeployment import ModelDeploymentSpec
+from roost.capacity.sizing import size
+from roost.rollout.actions import (
+    Action,
+    DeployCanary,
+    DeployStable,
+    EmitEvent,
+    PromoteCanary,
+    RemoveCanary,
+)
+from roost.workloads import LABEL_REVISION, Owner
+
+OWNER = Owner(namespace="ns", name="scorer", uid="u")
+SPEC = ModelDeploymentSpec.model_validate(
+    {
+        "model": {"name": "fraud", "version": "v2"},
+        "sloPolicyRef": {"name": "p"},
+        "template": {"spec": {"containers": [{"name": "s", "image": "fraud:v2"}]}},
+        "traffic": {"provider": "gatewayAPI", "gatewayAPI": {"httpRoute": "route"}},
+    }
+)
+
+
+class FakeKube:
+    def __init__(self) -> None:
+        self.applied: list[dict[str, Any]] = []
+        self.reads: list[str] = []
+
+    async def apply(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        self.applied.append(manifest)
+        return manifest
+
+    async def deployment(self, namespace: str, name: str) -> dict[str, Any] | None:
+        self.reads.append(name)
+        return None
+
+    async def delete(self, kind: str, namespace: str, name: str) -> None:
+        return None
+
+    async def label_deployment(self, *_: Any, **__: Any) -> None:
+        return None
+
+    def services(self) -> dict[str, str | None]:
+        """Each applied Service's name and the revision it selects (None: all)."""
+        return {
+            m["metadata"]["name"]: m["spec"]["selector"].get(LABEL_REVISION)
+            for m in self.applied
+            if m["kind"] == "Service"
+        }
+
+
+class FakeTraffic:
+    def __init__(self, capacity_first: bool) -> None:
+        self.capacity_first = capacity_first
+
+    async def set_weight(self, backends: Backends, canary_weight: int) -> int:
+        return canary_weight
+
+    async def check(self, backends: Backends) -> None:
+        return None
+
+
+def run(action: Action, before: Applied, capacity_first: bool = True) -> FakeKube:
+    kube = FakeKube()
+
+    async def event(_: EmitEvent) -> None:
+        return None
+
+    actuator = Actuator(
+        kube,  # type: ignore[arg-type]
+        FakeTraffic(capacity_first),  # type: ignore[arg-type]
+        owner=OWNER,
+        spec=SPEC,
+        sizing=lambda w: size(SPEC, canary_weight=w, observed_rate=None),
+        events=event,
+    )
+    asyncio.run(actuator.apply([action], before))
+    return kube
+
+
+def test_the_first_stable_deploy_writes_all_three_services() -> None:
+    kube = run(DeployStable(revision="r1", version="v1"), Applied(None, None))
+    assert kube.services() == {"scorer": None, "scorer-stable": "r1", "scorer-canary": "r1"}
+
+
+@pytest.mark.parametrize("capacity_first", [True, False])
+def test_a_canary_start_points_only_the_canary_service_at_it(capacity_first: bool) -> None:
+    kube = run(
+        DeployCanary(revision="r2", version="v2", weight=10),
+        Applied(stable_revision="r1", canary_revision=None),
+        capacity_first,
+    )
+    assert kube.services() == {"scorer-canary": "r2"}
+    assert [m["kind"] for m in kube.applied] == ["Deployment", "Service"] + (
+        ["HorizontalPodAutoscaler"] if capacity_first and SPEC.autoscaling else []
+    )
+    # Only the replica-ratio provider keeps the existing canary's replicas: it reads them.
+    assert kube.reads == ([] if capacity_first else [OWNER.deployment_name("r2")])
+
+
+def test_a_canary_removal_points_the_canary_service_back_at_the_stable() -> None:
+    kube = run(RemoveCanary(revision="r2"), Applied(stable_revision="r1", canary_revision="r2"))
+    assert kube.services() == {"scorer-canary": "r1"}
+
+
+def test_a_promotion_moves_all_three_services_to_the_new_stable() -> None:
+    kube = run(
+        PromoteCanary(revision="r2", version="v2"),
+        Applied(stable_revision="r1", canary_revision="r2"),
+    )
+    assert kube.services() == {"scorer": None, "scorer-stable": "r2", "scorer-canary": "r2"}
