@@ -105,7 +105,8 @@ def cpu_by_command(
     clock_ticks: int | None = None,
 ) -> dict[str, float]:
     """User + system CPU seconds so far of every process on the machine, summed by
-    command name (``comm``), or by ``labels[pid]`` for the processes it names."""
+    command name (``comm``; the kernel's ``kworker/...`` threads as one), or by
+    ``labels[pid]`` for the processes it names."""
     labels = labels or {}
     out: dict[str, float] = {}
     for entry in proc.iterdir():
@@ -116,6 +117,8 @@ def cpu_by_command(
         except OSError:  # exited meanwhile
             continue
         name = labels.get(int(entry.name)) or text[text.index("(") + 1 : text.rindex(")")]
+        if name.startswith("kworker/"):  # the kernel's workers, named by their queue
+            name = "kworker"
         out[name] = out.get(name, 0.0) + cpu_seconds(text, clock_ticks)
     return out
 

@@ -106,6 +106,8 @@ def test_cpu_by_command_sums_processes_by_name_or_label(tmp_path: Path) -> None:
     process(12, "python3", 50, 0)
     process(13, "python3", 30, 10)
     process(14, "python3", 70, 0)
+    process(15, "kworker/u8:0-events_unbound", 3, 0)
+    process(16, "kworker/0:1-mm_percpu_wq", 2, 0)
     (tmp_path / "self").mkdir()  # not a pid: skipped
     (tmp_path / "99").mkdir()  # exited, no stat left: skipped
     cores = stats.cpu_by_command(tmp_path, labels={14: "roost operator"}, clock_ticks=100)
@@ -114,6 +116,7 @@ def test_cpu_by_command_sums_processes_by_name_or_label(tmp_path: Path) -> None:
         "kube-apiserver": pytest.approx(4.0),
         "python3": pytest.approx(0.9),
         "roost operator": pytest.approx(0.7),
+        "kworker": pytest.approx(0.05),
     }
 
 
