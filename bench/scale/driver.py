@@ -426,10 +426,11 @@ class Bench:
             row["analysing"] = _phase(snap, self.snapshot(operator), baseline_rate, n, args)
 
             # The usual case: one new version at a time while the others analyse.
-            singles = [model_name(i) for i in range(0, n, max(1, n // args.singles))]
-            row["single_first_weight_seconds"] = self._roll_out(
-                ns, singles[: args.singles], version="v3", spacing=args.single_spacing
-            )
+            if args.singles > 0:
+                singles = [model_name(i) for i in range(0, n, max(1, n // args.singles))]
+                row["single_first_weight_seconds"] = self._roll_out(
+                    ns, singles[: args.singles], version="v3", spacing=args.single_spacing
+                )
             return row
         except Exception as error:  # e.g. the apiserver timing out: record, go on
             row["error"] = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
@@ -697,7 +698,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--idle", type=float, default=20.0)
     parser.add_argument("--analysing", type=float, default=45.0)
     parser.add_argument(
-        "--singles", type=int, default=10, help="new versions one at a time after analysing"
+        "--singles",
+        type=int,
+        default=10,
+        help="new versions one at a time after analysing (0: none)",
     )
     parser.add_argument("--single-spacing", type=float, default=3.0)
     parser.add_argument("--settle-timeout", type=float, default=420.0)
