@@ -54,7 +54,7 @@ from roost.slo.promql import Counts
 ABSOLUTE_FLOOR_BURN = 1.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SLIReading:
     """Counts of one objective's SLI in one analysis window, per version; None = no data.
 
@@ -67,7 +67,7 @@ class SLIReading:
     stable: Counts | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HistogramReading:
     """One distribution check's histogram in one window: cumulative count per ``le``.
 
@@ -80,7 +80,7 @@ class HistogramReading:
     stable: Mapping[float, float] | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Measurements:
     """What Prometheus said about the window ending at ``at``; ``error`` when it could not."""
 

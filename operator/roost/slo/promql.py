@@ -268,7 +268,7 @@ def objective_queries(
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Counts:
     total: float
     bad: float
