@@ -88,7 +88,10 @@ class Runtime:
     reader: MetricsReader = field(init=False)
 
     def __post_init__(self) -> None:
-        self.reader = MetricsReader(lambda: list(self.due.values()))
+        self.reader = MetricsReader(
+            lambda: list(self.due.values()),
+            on_sent=lambda url, n: self.telemetry.queries.labels(url).inc(n),
+        )
 
     def lock(self, uid: str) -> asyncio.Lock:
         return self.locks.setdefault(uid, asyncio.Lock())

@@ -104,9 +104,12 @@ class MetricsReader:
         due_targets: Callable[[], Iterable[DueTarget]],
         *,
         gather_seconds: float = GATHER_SECONDS,
+        on_sent: Callable[[str, int], None] | None = None,
     ) -> None:
+        """``on_sent(prometheus_url, queries)`` is called after each batch is asked."""
         self._due_targets = due_targets
         self._gather_seconds = gather_seconds
+        self._on_sent = on_sent
         # Per window, each object's measurements and the (canary, stable) they are of.
         self._kept: dict[WindowKey, dict[str, tuple[tuple[str, str], Measurements]]] = {}
         self._flights: dict[WindowKey, list[_Flight]] = {}
@@ -171,6 +174,8 @@ class MetricsReader:
             results = await prometheus.query_many(plan.queries, at=end)
             self.queries_sent += len(plan.queries)
             self.batches_sent += 1
+            if self._on_sent is not None:
+                self._on_sent(url, len(plan.queries))
             answers = {q: answer(result, plan.group_by(q)) for q, result in results.items()}
             measured = plan.measurements(answers)
             good = {

@@ -110,13 +110,17 @@ def test_a_target_missing_from_the_batch_in_flight_is_measured_not_dropped() -> 
 def test_targets_that_announced_the_window_share_one_batch() -> None:
     prometheus = FakePrometheus(delay_s=0.01)
     a, b = _due("a", prometheus), _due("b", prometheus)
-    reader = MetricsReader(lambda: [a, b])
+    sent: list[tuple[str, int]] = []
+    reader = MetricsReader(lambda: [a, b], on_sent=lambda url, n: sent.append((url, n)))
 
     async def both() -> None:
         await asyncio.gather(reader.read(a), reader.read(b))
 
     asyncio.run(both())
     assert len(prometheus.batches) == 1
+    # Reported once per batch (roost_prometheus_queries_total): its queries, not per object.
+    assert sent == [(prometheus.url, len(prometheus.batches[0]))]
+    assert reader.queries_sent == len(prometheus.batches[0])
 
 
 def test_objects_asking_within_the_gather_time_share_one_batch_unannounced() -> None:
