@@ -16,7 +16,7 @@ import math
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -417,6 +417,7 @@ class Reconciler:
         observed = await self._observe(
             owner, spec, policy, current, rev, provider, sizing, client, now
         )
+        observed = replace(observed, generation=generation)
         verdict = await self._analyse(key, spec, policy, current, client, now)
         decision = decide(
             spec, current, observed=observed, verdict=verdict, now=now, command=command

@@ -387,6 +387,35 @@ def test_deleting_a_model_deployment_removes_what_it_created(
     assert gone.value.status == 404
 
 
+def test_a_spec_change_without_a_new_version_is_applied_to_the_stable(
+    operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane
+) -> None:
+    start_stable(k8s, dataplane)
+    (before,) = k8s.deployments()
+    assert before.spec.replicas == 2
+    k8s.patch_md({"spec": {"replicas": 3, "service": {"port": 9090, "targetPort": 8080}}})
+    generation = k8s.md()["metadata"]["generation"]
+    status = k8s.wait(
+        "the spec applied to the stable", lambda s: s.get("appliedGeneration") == generation
+    )
+    assert status["phase"] == "Succeeded"
+    assert status.get("canaryRevision") is None
+    (after,) = k8s.deployments()  # the same Deployment: no new version, no canary
+    assert after.metadata.uid == before.metadata.uid
+    assert after.spec.replicas == 3
+    for service in (NAME, f"{NAME}-stable", f"{NAME}-canary"):
+        ports = k8s.core.read_namespaced_service(service, k8s.ns).spec.ports
+        assert [(p.port, p.target_port) for p in ports] == [(9090, 8080)], service
+    route = k8s.custom.get_namespaced_custom_object(
+        "gateway.networking.k8s.io", "v1", k8s.ns, "httproutes", NAME
+    )
+    assert {ref["port"] for ref in route["spec"]["rules"][0]["backendRefs"]} == {9090}
+    assert k8s.route_weights() == {f"{NAME}-stable": 100, f"{NAME}-canary": 0}
+    reconfigured = [e for e in k8s.events() if e.reason == "Reconfigured"]
+    assert reconfigured
+    assert f"generation {generation}" in reconfigured[-1].message
+
+
 def test_an_invalid_spec_is_reported_not_half_applied(
     operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane
 ) -> None:

@@ -21,6 +21,7 @@ from roost.rollout.actions import (
     DeployStable,
     EmitEvent,
     PromoteCanary,
+    Reconfigure,
     RemoveCanary,
     RetireStable,
     SetWeight,
@@ -164,6 +165,12 @@ class Actuator:
                         missing_ok=True,
                     )
                 await self.kube.delete("HorizontalPodAutoscaler", ns, self.owner.hpa_name("canary"))
+                if self.spec.autoscaling is None and self.traffic.capacity_first:
+                    # Sized for all traffic a tick or more ago: the replicas of this
+                    # tick's spec (the replica-ratio provider's SetWeight sets them).
+                    await self.kube.scale(
+                        ns, self.owner.deployment_name(rev), self.sizing(0).stable_replicas
+                    )
                 await self._hpa("stable", rev, 0)
                 return Applied(stable_revision=rev, canary_revision=None, weight=state.weight)
             case RemoveCanary(revision=rev):
@@ -172,6 +179,18 @@ class Actuator:
                 if state.stable_revision is not None:
                     await self._canary_service(state.stable_revision)
                 return replace(state, canary_revision=None)
+            case Reconfigure(revision=rev):
+                await self._services(rev, None)
+                if self.spec.autoscaling is None:
+                    await self.kube.delete(
+                        "HorizontalPodAutoscaler", ns, self.owner.hpa_name("stable")
+                    )
+                    await self.kube.scale(
+                        ns, self.owner.deployment_name(rev), self.sizing(0).stable_replicas
+                    )
+                else:  # the HPA owns the replicas
+                    await self._hpa("stable", rev, 0)
+                return state
             case RetireStable(revision=rev):
                 await self.kube.delete("Deployment", ns, self.owner.deployment_name(rev))
                 return state

@@ -456,6 +456,12 @@ class ModelDeploymentStatus(RoostModel):
     """Everything a decision needs to resume after a restart, as timestamps and counters."""
 
     observed_generation: int | None = None
+    applied_generation: int | None = Field(
+        default=None,
+        description="metadata.generation of the spec last applied to the stable version's "
+        "Services, HPA or replicas and traffic route (a change that makes no new version "
+        "is applied when no canary runs).",
+    )
     phase: Phase | None = None
     message: str = ""
     stable_version: str | None = None

@@ -72,6 +72,18 @@ class RetireStable:
 
 
 @dataclass(frozen=True)
+class Reconfigure:
+    """Apply a spec change that makes no new version to the stable revision's objects.
+
+    Its Services (port, target port), its HPA (autoscaling; deleted when autoscaling
+    was removed) or, without autoscaling, its replicas. The pod template is not
+    touched: it is the stable's own, or the change would be a new version.
+    """
+
+    revision: str
+
+
+@dataclass(frozen=True)
 class EmitEvent:
     type: EventType
     reason: str
@@ -85,5 +97,6 @@ Action = (
     | PromoteCanary
     | RemoveCanary
     | RetireStable
+    | Reconfigure
     | EmitEvent
 )

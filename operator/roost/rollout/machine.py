@@ -7,12 +7,14 @@ the comparison state), so replaying a tick gives the same decision.
 Phases: a new revision starts ``Progressing`` (or waits ``Pending`` behind the
 budget guard), moves through the steps while verdicts pass, and ends
 ``Succeeded`` (promoted) or ``RolledBack``. Terminal phases absorb until the
-spec names another revision.
+spec names another revision. A spec change that names the stable revision
+(replicas, autoscaling, ports, traffic settings) is applied to the stable's
+objects when no canary runs (``status.appliedGeneration`` says which generation).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -37,6 +39,7 @@ from roost.rollout.actions import (
     EmitEvent,
     EventType,
     PromoteCanary,
+    Reconfigure,
     RemoveCanary,
     RetireStable,
     SetWeight,
@@ -65,6 +68,9 @@ class Observed:
     # The canary Deployment's replicas when someone scaled it below what its weight needs
     # (None: as Roost sized it). Roost owns the canary's replicas during a rollout.
     canary_replicas_short: int | None = None
+    # The spec's metadata.generation; None when unknown (the simulator): then a spec
+    # change that makes no new version is never applied (see _Tick.reconfigure).
+    generation: int | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,32 @@ class _Tick:
     @property
     def interval(self) -> float:
         return self.spec.rollout.interval_seconds
+
+    def reconfigure(self) -> None:
+        """Apply a spec change that makes no new version (replicas, autoscaling, the
+        Service's ports, traffic settings) to the stable revision's objects.
+
+        Only asked while the spec names the stable revision and no canary runs: a
+        spec that names another revision may carry ports or settings for that
+        revision's pods, and those follow it at promotion.
+        """
+        generation = self.observed.generation
+        revision = self.status.stable_revision
+        if generation is None or revision is None:
+            return
+        if generation == self.status.applied_generation:
+            return
+        self.actions.append(Reconfigure(revision=revision))
+        if SetWeight(canary=0) not in self.actions:
+            self.actions.append(SetWeight(canary=0))
+        sized = "its HPA" if self.spec.autoscaling else f"{self.spec.replicas} replicas"
+        self.event(
+            EventType.NORMAL,
+            "Reconfigured",
+            f"spec generation {generation} applied to stable {self.status.stable_version}: "
+            f"Services, {sized} and the traffic route (no new version)",
+        )
+        self.status = _with(self.status, self.now, applied_generation=generation)
 
     # --- transitions -------------------------------------------------------------
 
@@ -238,6 +270,8 @@ class _Tick:
             canary_weight=CanaryWeight(),
             paused_at=None,
             promotion=None,
+            # The promotion applied the spec of this tick to the stable's objects.
+            applied_generation=self.observed.generation,
         )
         return self.done()
 
@@ -426,6 +460,7 @@ def decide(
             phase=Phase.SUCCEEDED,
             stable_revision=revision,
             stable_version=spec.model.version,
+            applied_generation=observed.generation,
         )
         return tick.done()
 
@@ -447,6 +482,7 @@ def decide(
             )
         elif current.phase is None:
             tick.status = _with(current, now, phase=Phase.SUCCEEDED)
+        tick.reconfigure()
         return tick.done()
 
     if revision != current.canary_revision:
@@ -510,11 +546,7 @@ def decide(
 def _forced(tick: _Tick) -> Decision:
     """A person resumed a rollout the guard (error budget or drift) held back."""
     reason = tick.observed.guard_reason
-    tick.observed = Observed(
-        revision=tick.observed.revision,
-        canary_capacity=tick.observed.canary_capacity,
-        rollout_allowed=True,
-    )
+    tick.observed = replace(tick.observed, rollout_allowed=True, guard_message="")
     tick.event(
         EventType.WARNING,
         "GuardOverridden",

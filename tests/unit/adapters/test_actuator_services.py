@@ -1,5 +1,6 @@
 """Which Services each action writes: a canary's start or removal rewrites only
-``NAME-canary``; ``NAME`` and ``NAME-stable`` follow the stable revision.
+``NAME-canary``; ``NAME`` and ``NAME-stable`` follow the stable revision. And what a
+spec change that makes no new version (Reconfigure) writes.
 
 ``FakeKube`` stands in for the Kubernetes API (it records what is applied, read and
 deleted) and ``FakeTraffic`` for a traffic provider; the Actuator is the real code.
@@ -22,6 +23,7 @@ from roost.rollout.actions import (
     DeployStable,
     EmitEvent,
     PromoteCanary,
+    Reconfigure,
     RemoveCanary,
 )
 from roost.workloads import LABEL_REVISION, Owner
@@ -41,6 +43,8 @@ class FakeKube:
     def __init__(self) -> None:
         self.applied: list[dict[str, Any]] = []
         self.reads: list[str] = []
+        self.deleted: list[tuple[str, str]] = []
+        self.scaled: dict[str, int] = {}
 
     async def apply(self, manifest: dict[str, Any]) -> dict[str, Any]:
         self.applied.append(manifest)
@@ -51,7 +55,10 @@ class FakeKube:
         return None
 
     async def delete(self, kind: str, namespace: str, name: str) -> None:
-        return None
+        self.deleted.append((kind, name))
+
+    async def scale(self, namespace: str, name: str, replicas: int) -> None:
+        self.scaled[name] = replicas
 
     async def label_deployment(self, *_: Any, **__: Any) -> None:
         return None
@@ -76,7 +83,9 @@ class FakeTraffic:
         return None
 
 
-def run(action: Action, before: Applied, capacity_first: bool = True) -> FakeKube:
+def run(
+    action: Action, before: Applied, capacity_first: bool = True, spec: ModelDeploymentSpec = SPEC
+) -> FakeKube:
     kube = FakeKube()
 
     async def event(_: EmitEvent) -> None:
@@ -86,8 +95,8 @@ def run(action: Action, before: Applied, capacity_first: bool = True) -> FakeKub
         kube,  # type: ignore[arg-type]
         FakeTraffic(capacity_first),  # type: ignore[arg-type]
         owner=OWNER,
-        spec=SPEC,
-        sizing=lambda w: size(SPEC, canary_weight=w, observed_rate=None),
+        spec=spec,
+        sizing=lambda w: size(spec, canary_weight=w, observed_rate=None),
         events=event,
     )
     asyncio.run(actuator.apply([action], before))
@@ -125,3 +134,37 @@ def test_a_promotion_moves_all_three_services_to_the_new_stable() -> None:
         Applied(stable_revision="r1", canary_revision="r2"),
     )
     assert kube.services() == {"scorer": None, "scorer-stable": "r2", "scorer-canary": "r2"}
+    # Without autoscaling, the promoted Deployment gets the replicas of this tick's spec.
+    assert kube.scaled == {OWNER.deployment_name("r2"): SPEC.replicas}
+
+
+def test_a_spec_change_without_autoscaling_scales_the_stable_and_drops_an_old_hpa() -> None:
+    spec = SPEC.model_copy(update={"replicas": 5})
+    kube = run(Reconfigure(revision="r1"), Applied("r1", None), spec=spec)
+    assert kube.services() == {"scorer": None, "scorer-stable": "r1", "scorer-canary": "r1"}
+    assert kube.scaled == {OWNER.deployment_name("r1"): 5}
+    assert kube.deleted == [("HorizontalPodAutoscaler", OWNER.hpa_name("stable"))]
+    # The pod template is the stable's own: the Deployment is not written.
+    assert [m["kind"] for m in kube.applied] == ["Service"] * 3
+
+
+def test_a_spec_change_with_autoscaling_rewrites_the_hpa_and_leaves_replicas_to_it() -> None:
+    spec = ModelDeploymentSpec.model_validate(
+        {
+            **SPEC.model_dump(by_alias=True, exclude_none=True),
+            "autoscaling": {
+                "slotsPerReplica": 4,
+                "serviceTime": "50ms",
+                "waitBudget": "10ms",
+                "arrivalRate": 200,
+                "maxReplicas": 30,
+            },
+        }
+    )
+    kube = run(Reconfigure(revision="r1"), Applied("r1", None), spec=spec)
+    (hpa,) = [m for m in kube.applied if m["kind"] == "HorizontalPodAutoscaler"]
+    assert hpa["metadata"]["name"] == OWNER.hpa_name("stable")
+    assert hpa["spec"]["maxReplicas"] == 30
+    assert hpa["spec"]["scaleTargetRef"]["name"] == OWNER.deployment_name("r1")
+    assert kube.scaled == {}
+    assert kube.deleted == []

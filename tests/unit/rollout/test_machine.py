@@ -21,6 +21,7 @@ from roost.rollout.actions import (
     DeployStable,
     EmitEvent,
     PromoteCanary,
+    Reconfigure,
     RemoveCanary,
     RetireStable,
     SetWeight,
@@ -61,6 +62,7 @@ def _tick(
     command: Command | None = None,
     revision: str = "r2",
     allowed: bool = True,
+    generation: int | None = None,
 ) -> Decision:
     return decide(
         SPEC,
@@ -70,6 +72,7 @@ def _tick(
             canary_capacity=100 if ready else 0,
             rollout_allowed=allowed,
             guard_message="stable has 5% of its budget left",
+            generation=generation,
         ),
         verdict=verdict,
         now=T0 + timedelta(seconds=seconds),
@@ -283,6 +286,76 @@ def test_a_rolled_back_revision_stays_rolled_back() -> None:
     again = _tick(rolled, 90, PROMOTABLE)
     assert again.actions == ()
     assert again.status == rolled
+
+
+def _first(generation: int) -> Decision:
+    """The first version (r1) deployed from the spec of ``generation``."""
+    return decide(
+        SPEC, None, observed=Observed(revision="r1", generation=generation), verdict=None, now=T0
+    )
+
+
+def _events(decision: Decision) -> list[str]:
+    return [a.reason for a in decision.actions if isinstance(a, EmitEvent)]
+
+
+def test_a_spec_change_that_names_the_stable_revision_is_applied_to_it() -> None:
+    first = _first(1)
+    assert first.status.applied_generation == 1
+    unchanged = _tick(first.status, 30, revision="r1", generation=1)
+    assert unchanged.actions == ()
+    changed = _tick(first.status, 30, revision="r1", generation=2)
+    assert list(changed.actions[:2]) == [Reconfigure(revision="r1"), SetWeight(canary=0)]
+    assert _events(changed) == ["Reconfigured"]
+    assert changed.status.applied_generation == 2
+    assert changed.status.phase is Phase.SUCCEEDED
+    again = _tick(changed.status, 60, revision="r1", generation=2)
+    assert again.actions == ()
+
+
+def test_an_unknown_applied_generation_is_applied_once() -> None:
+    """A status written before appliedGeneration existed: apply the spec once."""
+    stable = _stable()
+    assert stable.applied_generation is None
+    decision = _tick(stable, 30, revision="r1", generation=7)
+    assert _kinds(decision) == [Reconfigure, SetWeight]
+    assert _tick(decision.status, 60, revision="r1", generation=7).actions == ()
+
+
+def test_a_spec_that_names_another_revision_leaves_the_stable_alone() -> None:
+    """Its ports and settings may be the new revision's: they follow it at promotion."""
+    stable = _first(1)
+    started = _tick(stable.status, 0, generation=2)
+    assert Reconfigure not in _kinds(started)
+    progressing = _tick(started.status, 30, generation=3)
+    assert Reconfigure not in _kinds(progressing)
+    rolled = _tick(progressing.status, 60, FAIL, generation=3)
+    assert rolled.status.phase is Phase.ROLLED_BACK
+    edited = _tick(rolled.status, 90, generation=4)
+    assert edited.actions == ()
+    pending = _tick(stable.status, 0, allowed=False, generation=2)
+    assert Reconfigure not in _kinds(pending)
+    # The spec back at the stable's revision: the rolled-back state takes the edits.
+    back = _tick(rolled.status, 120, revision="r1", generation=5)
+    assert _kinds(back) == [Reconfigure, SetWeight]
+
+
+def test_returning_the_spec_to_stable_cancels_the_canary_then_applies_the_spec() -> None:
+    stable = _first(1)
+    started = _tick(_tick(stable.status, 0, generation=2).status, 30, generation=2)
+    decision = _tick(started.status, 60, revision="r1", generation=3)
+    assert _kinds(decision) == [SetWeight, RemoveCanary, Reconfigure]
+    assert decision.status.applied_generation == 3
+
+
+def test_a_promotion_applies_the_spec_of_its_tick() -> None:
+    stable = _first(1)
+    started = _tick(_tick(stable.status, 0, generation=2).status, 30, generation=2)
+    at_50 = _tick(_tick(started.status, 60, PASS, generation=2).status, 61, generation=2)
+    promoted = _tick(at_50.status, 600, PROMOTABLE, generation=3)
+    assert promoted.status.stable_revision == "r2"
+    assert promoted.status.applied_generation == 3
+    assert _tick(promoted.status, 630, generation=3).actions == ()
 
 
 # --- properties ------------------------------------------------------------------

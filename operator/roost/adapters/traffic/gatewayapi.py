@@ -105,17 +105,29 @@ class GatewayAPIProvider:
         if recorded is None:
             weighted(route, name=name, port=port, canary_weight=0)  # raises if unusable
             return
-        if weighted(route, name=name, port=port, canary_weight=recorded) is not None:
+        if weighted(route, name=name, port=port, canary_weight=recorded) is None:
+            return
+        now = applied_weight(route, name=name)
+        if now == recorded:  # same weights, other refs (spec.service.port changed)
+            _log.info(
+                "HTTPRoute %s/%s: the backendRefs for %s differ from Roost's; rewritten "
+                "(Service port %d)",
+                backends.owner.namespace,
+                route_name,
+                name,
+                port,
+            )
+        else:
             _log.warning(
                 "HTTPRoute %s/%s: the weights for %s were changed by someone else "
                 "(canary now %s%%); restoring Roost's %d%%",
                 backends.owner.namespace,
                 route_name,
                 name,
-                applied_weight(route, name=name),
+                now,
                 recorded,
             )
-            await self.set_weight(backends, recorded)
+        await self.set_weight(backends, recorded)
 
     async def set_weight(self, backends: Backends, canary_weight: int) -> int:
         name, port = backends.owner.name, backends.spec.service.port
