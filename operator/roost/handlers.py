@@ -471,7 +471,7 @@ DECISION_FIELDS = (
     "canaryWeight",
     "analyzedUntil",
     "promotion",
-    "appliedGeneration",
+    "appliedServing",
 )
 # A patch that never shows (it failed) stops holding ticks back after this long.
 STALE_LIMIT_S = 30.0

@@ -50,7 +50,7 @@ from roost.rollout.actions import EmitEvent, EventType
 from roost.rollout.machine import ACTIVE_PHASES, Command, Observed, decide
 from roost.slo import batch, preflight, selectors
 from roost.slo.budget import BudgetReport
-from roost.workloads import Owner, revision
+from roost.workloads import Owner, revision, serving
 
 EventSink = Callable[[EmitEvent], Awaitable[None]]
 PREFLIGHT_TTL_SECONDS = 60.0
@@ -417,7 +417,7 @@ class Reconciler:
         observed = await self._observe(
             owner, spec, policy, current, rev, provider, sizing, client, now
         )
-        observed = replace(observed, generation=generation)
+        observed = replace(observed, serving=serving(spec))
         verdict = await self._analyse(key, spec, policy, current, client, now)
         decision = decide(
             spec, current, observed=observed, verdict=verdict, now=now, command=command

@@ -42,6 +42,21 @@ def revision(spec: ModelDeploymentSpec) -> str:
     return hashlib.sha256(payload).hexdigest()[:10]
 
 
+def serving(spec: ModelDeploymentSpec) -> str:
+    """A stable hash of the settings a change of which is applied without a new version:
+    replicas, autoscaling, the Service's ports and the traffic provider's settings."""
+    payload = json.dumps(
+        {
+            "replicas": spec.replicas,
+            "autoscaling": spec.autoscaling.to_api() if spec.autoscaling else None,
+            "service": spec.service.to_api(),
+            "traffic": spec.traffic.to_api(),
+        },
+        sort_keys=True,
+    ).encode()
+    return hashlib.sha256(payload).hexdigest()[:10]
+
+
 @dataclass(frozen=True)
 class Owner:
     """The ModelDeployment that owns an object (for ownerReferences and names)."""
@@ -115,9 +130,17 @@ def deployment(
 
 
 def service(
-    owner: Owner, spec: ModelDeploymentSpec, *, role: str | None, rev: str | None
+    owner: Owner,
+    spec: ModelDeploymentSpec,
+    *,
+    role: str | None,
+    rev: str | None,
+    target_port: int | str | None = None,
 ) -> Manifest:
-    """``<name>`` (all versions) when role is None, else ``<name>-<role>`` for one revision."""
+    """``<name>`` (all versions) when role is None, else ``<name>-<role>`` for one revision.
+
+    ``target_port`` overrides the spec's (the pods' port), for a spec that describes
+    another revision's pods than the ones the Service selects."""
     selector = {LABEL_MODEL_DEPLOYMENT: owner.name}
     if rev is not None:
         selector[LABEL_REVISION] = rev
@@ -132,7 +155,9 @@ def service(
                 {
                     "name": "http",
                     "port": port,
-                    "targetPort": spec.service.target_port or port,
+                    "targetPort": target_port
+                    if target_port is not None
+                    else spec.service.target_port or port,
                     "protocol": "TCP",
                 }
             ],

@@ -179,15 +179,31 @@ class Actuator:
                 if state.stable_revision is not None:
                     await self._canary_service(state.stable_revision)
                 return replace(state, canary_revision=None)
-            case Reconfigure(revision=rev):
-                await self._services(rev, None)
+            case Reconfigure(revision=rev, canary=canary, stable_spec=own):
+                # A spec of another revision: keep the port the stable's pods listen on.
+                target = (
+                    None
+                    if own
+                    else await self.kube.service_target_port(ns, self.owner.service_name("stable"))
+                )
+                for role, selects in ((None, None), ("stable", rev)):
+                    await self.kube.apply(
+                        service(self.owner, self.spec, role=role, rev=selects, target_port=target)
+                    )
+                await self.kube.apply(
+                    service(self.owner, self.spec, role="canary", rev=canary)
+                    if canary is not None
+                    else service(self.owner, self.spec, role="canary", rev=rev, target_port=target)
+                )
                 if self.spec.autoscaling is None:
                     await self.kube.delete(
                         "HorizontalPodAutoscaler", ns, self.owner.hpa_name("stable")
                     )
-                    await self.kube.scale(
-                        ns, self.owner.deployment_name(rev), self.sizing(0).stable_replicas
-                    )
+                    # The replica-ratio provider splits the replicas while a canary runs.
+                    if self.traffic.capacity_first or canary is None:
+                        await self.kube.scale(
+                            ns, self.owner.deployment_name(rev), self.sizing(0).stable_replicas
+                        )
                 else:  # the HPA owns the replicas
                     await self._hpa("stable", rev, 0)
                 return state

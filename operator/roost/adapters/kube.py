@@ -108,6 +108,17 @@ class Kube:
             {"spec": {"replicas": replicas}},
         )
 
+    async def service_target_port(self, namespace: str, name: str) -> int | str | None:
+        """The Service's (first port's) targetPort; None when there is no such Service."""
+        try:
+            found = await self._call(self.core.read_namespaced_service, name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        ports = found.spec.ports or []
+        return ports[0].target_port if ports else None
+
     async def label_deployment(
         self, namespace: str, name: str, labels: dict[str, str], *, missing_ok: bool = False
     ) -> None:

@@ -456,11 +456,10 @@ class ModelDeploymentStatus(RoostModel):
     """Everything a decision needs to resume after a restart, as timestamps and counters."""
 
     observed_generation: int | None = None
-    applied_generation: int | None = Field(
+    applied_serving: str | None = Field(
         default=None,
-        description="metadata.generation of the spec last applied to the stable version's "
-        "Services, HPA or replicas and traffic route (a change that makes no new version "
-        "is applied when no canary runs).",
+        description="Hash of the spec's serving settings (replicas, autoscaling, service, "
+        "traffic) last applied to the stable version's Services, HPA or replicas and route.",
     )
     phase: Phase | None = None
     message: str = ""

@@ -73,14 +73,19 @@ class RetireStable:
 
 @dataclass(frozen=True)
 class Reconfigure:
-    """Apply a spec change that makes no new version to the stable revision's objects.
+    """Apply a change of the spec's serving settings to the stable revision's objects.
 
-    Its Services (port, target port), its HPA (autoscaling; deleted when autoscaling
-    was removed) or, without autoscaling, its replicas. The pod template is not
-    touched: it is the stable's own, or the change would be a new version.
+    Its Services (port; target port), its HPA (autoscaling; deleted when autoscaling
+    was removed) or, without autoscaling, its replicas. The pod template is never
+    touched. ``stable_spec`` says whether the spec describes the stable's pods; when
+    not (it names a new version), the Services keep the target port they have: the
+    stable's pods listen there. ``canary`` is the revision NAME-canary selects while a
+    canary runs (None: the stable).
     """
 
     revision: str
+    canary: str | None = None
+    stable_spec: bool = True
 
 
 @dataclass(frozen=True)

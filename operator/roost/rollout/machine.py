@@ -7,9 +7,9 @@ the comparison state), so replaying a tick gives the same decision.
 Phases: a new revision starts ``Progressing`` (or waits ``Pending`` behind the
 budget guard), moves through the steps while verdicts pass, and ends
 ``Succeeded`` (promoted) or ``RolledBack``. Terminal phases absorb until the
-spec names another revision. A spec change that names the stable revision
-(replicas, autoscaling, ports, traffic settings) is applied to the stable's
-objects when no canary runs (``status.appliedGeneration`` says which generation).
+spec names another revision. A change of the spec's serving settings (replicas,
+autoscaling, the Service's ports, traffic settings), which makes no new version, is
+applied to the stable's objects in any phase (``status.appliedServing``).
 """
 
 from __future__ import annotations
@@ -68,9 +68,9 @@ class Observed:
     # The canary Deployment's replicas when someone scaled it below what its weight needs
     # (None: as Roost sized it). Roost owns the canary's replicas during a rollout.
     canary_replicas_short: int | None = None
-    # The spec's metadata.generation; None when unknown (the simulator): then a spec
-    # change that makes no new version is never applied (see _Tick.reconfigure).
-    generation: int | None = None
+    # Hash of the spec's serving settings (roost.workloads.serving); None when unknown
+    # (the simulator): then their changes are not applied (see _Tick.reconfigure).
+    serving: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,31 +148,41 @@ class _Tick:
     def interval(self) -> float:
         return self.spec.rollout.interval_seconds
 
-    def reconfigure(self) -> None:
-        """Apply a spec change that makes no new version (replicas, autoscaling, the
-        Service's ports, traffic settings) to the stable revision's objects.
+    def reconfigure(self) -> bool:
+        """Apply changed serving settings (replicas, autoscaling, the Service's ports,
+        traffic settings) to the stable revision's objects, after this tick's transition.
 
-        Only asked while the spec names the stable revision and no canary runs: a
-        spec that names another revision may carry ports or settings for that
-        revision's pods, and those follow it at promotion.
+        When the spec names another revision than the stable's (a rollout runs, waits,
+        or was rolled back), its target port may be that revision's pods': the stable's
+        Services keep the one they have (NAME-canary takes the spec's while a canary
+        runs), and the spec's follows at promotion. When the spec names the stable's
+        revision, the route is rewritten too, at 0 % canary; during a rollout the
+        gateway provider's per-tick check keeps the route's ports in step with the spec.
         """
-        generation = self.observed.generation
+        serving = self.observed.serving
         revision = self.status.stable_revision
-        if generation is None or revision is None:
-            return
-        if generation == self.status.applied_generation:
-            return
-        self.actions.append(Reconfigure(revision=revision))
-        if SetWeight(canary=0) not in self.actions:
+        if serving is None or revision is None or serving == self.status.applied_serving:
+            return False
+        running = self.status.phase in (Phase.PROGRESSING, Phase.PAUSED)
+        canary = self.status.canary_revision if running else None
+        own = self.observed.revision == revision
+        self.actions.append(Reconfigure(revision=revision, canary=canary, stable_spec=own))
+        if own and SetWeight(canary=0) not in self.actions:
             self.actions.append(SetWeight(canary=0))
         sized = "its HPA" if self.spec.autoscaling else f"{self.spec.replicas} replicas"
+        what = (
+            f"Services, {sized} and the traffic route"
+            if own
+            else f"the Services' port and {sized}; they keep stable's target port while "
+            f"the spec names {self.spec.model.version}"
+        )
         self.event(
             EventType.NORMAL,
             "Reconfigured",
-            f"spec generation {generation} applied to stable {self.status.stable_version}: "
-            f"Services, {sized} and the traffic route (no new version)",
+            f"serving settings applied to stable {self.status.stable_version}: {what}",
         )
-        self.status = _with(self.status, self.now, applied_generation=generation)
+        self.status = _with(self.status, self.now, applied_serving=serving)
+        return True
 
     # --- transitions -------------------------------------------------------------
 
@@ -271,7 +281,7 @@ class _Tick:
             paused_at=None,
             promotion=None,
             # The promotion applied the spec of this tick to the stable's objects.
-            applied_generation=self.observed.generation,
+            applied_serving=self.observed.serving,
         )
         return self.done()
 
@@ -443,6 +453,15 @@ def decide(
 ) -> Decision:
     """One tick of the rollout. ``verdict`` is None when no analysis ran this tick."""
     tick = _Tick(spec, status or ModelDeploymentStatus(), observed, now)
+    decision = _transition(tick, verdict, command)
+    if tick.reconfigure():
+        return tick.done(decision.requeue_after)
+    return decision
+
+
+def _transition(tick: _Tick, verdict: StepVerdict | None, command: Command | None) -> Decision:
+    """The rollout's move this tick; :meth:`_Tick.reconfigure` follows it."""
+    spec, observed, now = tick.spec, tick.observed, tick.now
     current = tick.status
     revision = observed.revision
 
@@ -460,7 +479,7 @@ def decide(
             phase=Phase.SUCCEEDED,
             stable_revision=revision,
             stable_version=spec.model.version,
-            applied_generation=observed.generation,
+            applied_serving=observed.serving,
         )
         return tick.done()
 
@@ -482,7 +501,6 @@ def decide(
             )
         elif current.phase is None:
             tick.status = _with(current, now, phase=Phase.SUCCEEDED)
-        tick.reconfigure()
         return tick.done()
 
     if revision != current.canary_revision:

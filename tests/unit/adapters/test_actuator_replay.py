@@ -41,11 +41,17 @@ def _not_found() -> ApiException:
 class FakeApps:
     def __init__(self, *names: str) -> None:
         self.labels: dict[str, dict[str, str]] = {name: {} for name in names}
+        self.replicas: dict[str, int] = {}
 
     def patch_namespaced_deployment(self, name: str, namespace: str, body: Any) -> None:
         if name not in self.labels:
             raise _not_found()
         self.labels[name].update(body["metadata"]["labels"])
+
+    def patch_namespaced_deployment_scale(self, name: str, namespace: str, body: Any) -> None:
+        if name not in self.labels:
+            raise _not_found()
+        self.replicas[name] = body["spec"]["replicas"]
 
     def delete_namespaced_deployment(self, name: str, namespace: str, **_: Any) -> None:
         if name not in self.labels:
@@ -110,3 +116,5 @@ def test_a_replayed_promotion_finds_the_old_stable_gone_and_still_succeeds() -> 
     again = asyncio.run(actuator.apply(actions, before))
     assert again == first
     assert apps.labels == {OWNER.deployment_name(new): {"roost.dev/role": "stable"}}
+    # Without autoscaling, the promoted Deployment has the replicas of the tick's spec.
+    assert apps.replicas == {OWNER.deployment_name(new): SPEC.replicas}

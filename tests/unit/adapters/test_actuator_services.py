@@ -60,8 +60,23 @@ class FakeKube:
     async def scale(self, namespace: str, name: str, replicas: int) -> None:
         self.scaled[name] = replicas
 
+    async def service_target_port(self, namespace: str, name: str) -> int | str | None:
+        self.reads.append(name)
+        return 8080  # the port the stable's pods listen on
+
     async def label_deployment(self, *_: Any, **__: Any) -> None:
         return None
+
+    def ports(self) -> dict[str, tuple[int, int | str]]:
+        """Each applied Service's name and its (port, targetPort)."""
+        return {
+            m["metadata"]["name"]: (
+                m["spec"]["ports"][0]["port"],
+                m["spec"]["ports"][0]["targetPort"],
+            )
+            for m in self.applied
+            if m["kind"] == "Service"
+        }
 
     def services(self) -> dict[str, str | None]:
         """Each applied Service's name and the revision it selects (None: all)."""
@@ -146,6 +161,38 @@ def test_a_spec_change_without_autoscaling_scales_the_stable_and_drops_an_old_hp
     assert kube.deleted == [("HorizontalPodAutoscaler", OWNER.hpa_name("stable"))]
     # The pod template is the stable's own: the Deployment is not written.
     assert [m["kind"] for m in kube.applied] == ["Service"] * 3
+    assert kube.reads == []  # the spec is the stable's: its target port is right
+
+
+def test_settings_changed_during_a_rollout_keep_the_stables_target_port() -> None:
+    """The spec names the canary's pods: its target port is theirs, not the stable's."""
+    spec = SPEC.model_copy(
+        update={"service": SPEC.service.model_copy(update={"port": 9090, "target_port": 9000})}
+    )
+    kube = run(
+        Reconfigure(revision="r1", canary="r2", stable_spec=False),
+        Applied("r1", "r2"),
+        spec=spec,
+    )
+    assert kube.reads == ["scorer-stable"]
+    assert kube.services() == {"scorer": None, "scorer-stable": "r1", "scorer-canary": "r2"}
+    assert kube.ports() == {
+        "scorer": (9090, 8080),
+        "scorer-stable": (9090, 8080),
+        "scorer-canary": (9090, 9000),
+    }
+    assert kube.scaled == {OWNER.deployment_name("r1"): spec.replicas}
+
+
+@pytest.mark.parametrize("canary", ["r2", None])
+def test_the_replica_ratio_provider_keeps_its_split_while_a_canary_runs(canary: str | None) -> None:
+    kube = run(
+        Reconfigure(revision="r1", canary=canary, stable_spec=False),
+        Applied("r1", "r2"),
+        capacity_first=False,
+    )
+    assert kube.scaled == ({} if canary else {OWNER.deployment_name("r1"): SPEC.replicas})
+    assert kube.services()["scorer-canary"] == (canary or "r1")
 
 
 def test_a_spec_change_with_autoscaling_rewrites_the_hpa_and_leaves_replicas_to_it() -> None:

@@ -62,7 +62,7 @@ def _tick(
     command: Command | None = None,
     revision: str = "r2",
     allowed: bool = True,
-    generation: int | None = None,
+    serving: str | None = None,
 ) -> Decision:
     return decide(
         SPEC,
@@ -72,7 +72,7 @@ def _tick(
             canary_capacity=100 if ready else 0,
             rollout_allowed=allowed,
             guard_message="stable has 5% of its budget left",
-            generation=generation,
+            serving=serving,
         ),
         verdict=verdict,
         now=T0 + timedelta(seconds=seconds),
@@ -288,10 +288,10 @@ def test_a_rolled_back_revision_stays_rolled_back() -> None:
     assert again.status == rolled
 
 
-def _first(generation: int) -> Decision:
-    """The first version (r1) deployed from the spec of ``generation``."""
+def _first(serving: str) -> Decision:
+    """The first version (r1) deployed from a spec with serving settings ``serving``."""
     return decide(
-        SPEC, None, observed=Observed(revision="r1", generation=generation), verdict=None, now=T0
+        SPEC, None, observed=Observed(revision="r1", serving=serving), verdict=None, now=T0
     )
 
 
@@ -299,63 +299,75 @@ def _events(decision: Decision) -> list[str]:
     return [a.reason for a in decision.actions if isinstance(a, EmitEvent)]
 
 
-def test_a_spec_change_that_names_the_stable_revision_is_applied_to_it() -> None:
-    first = _first(1)
-    assert first.status.applied_generation == 1
-    unchanged = _tick(first.status, 30, revision="r1", generation=1)
+def test_changed_serving_settings_are_applied_to_the_stable() -> None:
+    first = _first("s1")
+    assert first.status.applied_serving == "s1"
+    unchanged = _tick(first.status, 30, revision="r1", serving="s1")
     assert unchanged.actions == ()
-    changed = _tick(first.status, 30, revision="r1", generation=2)
+    changed = _tick(first.status, 30, revision="r1", serving="s2")
     assert list(changed.actions[:2]) == [Reconfigure(revision="r1"), SetWeight(canary=0)]
     assert _events(changed) == ["Reconfigured"]
-    assert changed.status.applied_generation == 2
+    assert changed.status.applied_serving == "s2"
     assert changed.status.phase is Phase.SUCCEEDED
-    again = _tick(changed.status, 60, revision="r1", generation=2)
+    again = _tick(changed.status, 60, revision="r1", serving="s2")
     assert again.actions == ()
 
 
-def test_an_unknown_applied_generation_is_applied_once() -> None:
-    """A status written before appliedGeneration existed: apply the spec once."""
+def test_unknown_applied_serving_settings_are_applied_once() -> None:
+    """A status written before appliedServing existed: apply the settings once."""
     stable = _stable()
-    assert stable.applied_generation is None
-    decision = _tick(stable, 30, revision="r1", generation=7)
+    assert stable.applied_serving is None
+    decision = _tick(stable, 30, revision="r1", serving="s1")
     assert _kinds(decision) == [Reconfigure, SetWeight]
-    assert _tick(decision.status, 60, revision="r1", generation=7).actions == ()
+    assert _tick(decision.status, 60, revision="r1", serving="s1").actions == ()
 
 
-def test_a_spec_that_names_another_revision_leaves_the_stable_alone() -> None:
-    """Its ports and settings may be the new revision's: they follow it at promotion."""
-    stable = _first(1)
-    started = _tick(stable.status, 0, generation=2)
-    assert Reconfigure not in _kinds(started)
-    progressing = _tick(started.status, 30, generation=3)
-    assert Reconfigure not in _kinds(progressing)
-    rolled = _tick(progressing.status, 60, FAIL, generation=3)
+def test_a_new_version_alone_reconfigures_nothing() -> None:
+    started = _tick(_first("s1").status, 0, serving="s1")
+    assert _kinds(started) == [DeployCanary]
+    later = _tick(_tick(started.status, 30, serving="s1").status, 60, PROMOTABLE, serving="s1")
+    assert Reconfigure not in _kinds(later)
+
+
+def test_a_spec_of_another_revision_keeps_the_stables_target_port() -> None:
+    """Its target port may be the new revision's pods': the Services keep theirs."""
+    started = _tick(_first("s1").status, 0, serving="s1")
+    progressing = _tick(started.status, 30, serving="s2")
+    assert Reconfigure(revision="r1", canary="r2", stable_spec=False) in progressing.actions
+    assert SetWeight(canary=0) not in progressing.actions
+    assert progressing.status.phase is Phase.PROGRESSING
+    # A new version and new settings in one change: the canary starts, then the settings.
+    both = _tick(_first("s1").status, 0, serving="s2")
+    assert _kinds(both) == [DeployCanary, Reconfigure]
+    assert both.actions[-2] == Reconfigure(revision="r1", canary="r2", stable_spec=False)
+    # Rolled back with the spec still at the rejected version: NAME-canary is the stable's.
+    rolled = _tick(progressing.status, 60, FAIL, serving="s2")
     assert rolled.status.phase is Phase.ROLLED_BACK
-    edited = _tick(rolled.status, 90, generation=4)
-    assert edited.actions == ()
-    pending = _tick(stable.status, 0, allowed=False, generation=2)
-    assert Reconfigure not in _kinds(pending)
-    # The spec back at the stable's revision: the rolled-back state takes the edits.
-    back = _tick(rolled.status, 120, revision="r1", generation=5)
-    assert _kinds(back) == [Reconfigure, SetWeight]
+    assert rolled.actions.count(SetWeight(canary=0)) == 1
+    edited = _tick(rolled.status, 90, serving="s3")
+    assert _kinds(edited) == [Reconfigure]
+    assert edited.actions[0] == Reconfigure(revision="r1", canary=None, stable_spec=False)
+    assert edited.status == rolled.status.model_copy(update={"applied_serving": "s3"})
+    pending = _tick(_first("s1").status, 0, allowed=False, serving="s2")
+    assert Reconfigure(revision="r1", canary=None, stable_spec=False) in pending.actions
 
 
-def test_returning_the_spec_to_stable_cancels_the_canary_then_applies_the_spec() -> None:
-    stable = _first(1)
-    started = _tick(_tick(stable.status, 0, generation=2).status, 30, generation=2)
-    decision = _tick(started.status, 60, revision="r1", generation=3)
+def test_returning_the_spec_to_stable_cancels_the_canary_then_applies_its_settings() -> None:
+    started = _tick(_tick(_first("s1").status, 0, serving="s1").status, 30, serving="s1")
+    decision = _tick(started.status, 60, revision="r1", serving="s2")
     assert _kinds(decision) == [SetWeight, RemoveCanary, Reconfigure]
-    assert decision.status.applied_generation == 3
+    assert Reconfigure(revision="r1") in decision.actions
+    assert decision.status.applied_serving == "s2"
 
 
-def test_a_promotion_applies_the_spec_of_its_tick() -> None:
-    stable = _first(1)
-    started = _tick(_tick(stable.status, 0, generation=2).status, 30, generation=2)
-    at_50 = _tick(_tick(started.status, 60, PASS, generation=2).status, 61, generation=2)
-    promoted = _tick(at_50.status, 600, PROMOTABLE, generation=3)
+def test_a_promotion_applies_the_settings_of_its_tick() -> None:
+    started = _tick(_tick(_first("s1").status, 0, serving="s1").status, 30, serving="s1")
+    at_50 = _tick(_tick(started.status, 60, PASS, serving="s1").status, 61, serving="s1")
+    promoted = _tick(at_50.status, 600, PROMOTABLE, serving="s2")
     assert promoted.status.stable_revision == "r2"
-    assert promoted.status.applied_generation == 3
-    assert _tick(promoted.status, 630, generation=3).actions == ()
+    assert promoted.status.applied_serving == "s2"
+    assert Reconfigure not in _kinds(promoted)
+    assert _tick(promoted.status, 630, serving="s2").actions == ()
 
 
 # --- properties ------------------------------------------------------------------
