@@ -430,7 +430,11 @@ def test_serving_settings_changed_without_a_new_version_are_applied(
     }
     assert route_ports() == {9090}
     assert k8s.route_weights() == {f"{NAME}-stable": 100, f"{NAME}-canary": 0}
-    assert any(e.reason == "Reconfigured" for e in k8s.events())
+    # Events are posted in the background: the status may show first.
+    deadline = time.monotonic() + 30
+    while not any(e.reason == "Reconfigured" for e in k8s.events()):
+        assert time.monotonic() < deadline, "no Reconfigured Event"
+        time.sleep(1)
 
     # During a rollout the spec describes the canary's pods: a new target port is the
     # canary's; the stable's Services keep the port its pods listen on. (No load: the
