@@ -16,7 +16,7 @@ import math
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -417,7 +417,6 @@ class Reconciler:
         observed = await self._observe(
             owner, spec, policy, current, rev, provider, sizing, client, now
         )
-        observed = replace(observed, serving=serving(spec))
         verdict = await self._analyse(key, spec, policy, current, client, now)
         decision = decide(
             spec, current, observed=observed, verdict=verdict, now=now, command=command
@@ -513,6 +512,7 @@ class Reconciler:
             guard_message=message,
             guard_reason=reason,
             canary_replicas_short=short,
+            serving=serving(spec),
         )
 
     async def _analyse(

@@ -34,27 +34,26 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "roost"}
 Manifest = dict[str, Any]
 
 
+def _digest(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:10]
+
+
 def revision(spec: ModelDeploymentSpec) -> str:
     """A stable hash of what makes a new version: the pod template and the model version."""
-    payload = json.dumps(
-        {"template": spec.template, "model": spec.model.to_api()}, sort_keys=True
-    ).encode()
-    return hashlib.sha256(payload).hexdigest()[:10]
+    return _digest({"template": spec.template, "model": spec.model.to_api()})
 
 
 def serving(spec: ModelDeploymentSpec) -> str:
     """A stable hash of the settings a change of which is applied without a new version:
     replicas, autoscaling, the Service's ports and the traffic provider's settings."""
-    payload = json.dumps(
+    return _digest(
         {
             "replicas": spec.replicas,
             "autoscaling": spec.autoscaling.to_api() if spec.autoscaling else None,
             "service": spec.service.to_api(),
             "traffic": spec.traffic.to_api(),
-        },
-        sort_keys=True,
-    ).encode()
-    return hashlib.sha256(payload).hexdigest()[:10]
+        }
+    )
 
 
 @dataclass(frozen=True)

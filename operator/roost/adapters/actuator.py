@@ -67,18 +67,29 @@ class Actuator:
             canary_revision=state.canary_revision,
         )
 
-    async def _services(self, stable: str, canary: str | None) -> None:
-        """<name> selects all versions; -stable and -canary one revision each."""
-        await self.kube.apply(service(self.owner, self.spec, role=None, rev=None))
-        await self.kube.apply(service(self.owner, self.spec, role="stable", rev=stable))
-        await self._canary_service(canary or stable)
+    async def _services(
+        self, stable: str, canary: str | None, stable_target: int | str | None = None
+    ) -> None:
+        """<name> selects all versions; -stable and -canary one revision each.
+        ``stable_target`` is the stable's pods' port when the spec is another revision's
+        (None: the spec's); a running canary's Service takes the spec's."""
+        for role, rev in ((None, None), ("stable", stable)):
+            await self.kube.apply(
+                service(self.owner, self.spec, role=role, rev=rev, target_port=stable_target)
+            )
+        if canary is None:
+            await self._canary_service(stable, stable_target)
+        else:
+            await self._canary_service(canary)
 
-    async def _canary_service(self, rev: str) -> None:
+    async def _canary_service(self, rev: str, target_port: int | str | None = None) -> None:
         """Point <name>-canary at ``rev``: all a canary's start or removal changes. The
         other two follow the stable revision (its first deploy, a promotion); applying
         them again at every canary start was two more server-side applies per rollout,
         a sixth of a rollout's requests to the apiserver."""
-        await self.kube.apply(service(self.owner, self.spec, role="canary", rev=rev))
+        await self.kube.apply(
+            service(self.owner, self.spec, role="canary", rev=rev, target_port=target_port)
+        )
 
     async def _hpa(self, role: str, rev: str, weight: int) -> None:
         autoscaling = self.spec.autoscaling
@@ -186,15 +197,7 @@ class Actuator:
                     if own
                     else await self.kube.service_target_port(ns, self.owner.service_name("stable"))
                 )
-                for role, selects in ((None, None), ("stable", rev)):
-                    await self.kube.apply(
-                        service(self.owner, self.spec, role=role, rev=selects, target_port=target)
-                    )
-                await self.kube.apply(
-                    service(self.owner, self.spec, role="canary", rev=canary)
-                    if canary is not None
-                    else service(self.owner, self.spec, role="canary", rev=rev, target_port=target)
-                )
+                await self._services(rev, canary, stable_target=target)
                 if self.spec.autoscaling is None:
                     await self.kube.delete(
                         "HorizontalPodAutoscaler", ns, self.owner.hpa_name("stable")
