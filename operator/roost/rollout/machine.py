@@ -346,7 +346,10 @@ class _Tick:
     def apply_pending_weight(self) -> Decision | None:
         """Move traffic to the desired weight once the canary has the capacity for it."""
         weight = self.status.canary_weight
-        if weight.desired == weight.applied:
+        promoting = self.status.promotion is not None
+        # A promotion waits here even when the canary already carries its weight (a last
+        # step of 100 %): it completes once the canary is ready for all traffic.
+        if weight.desired == weight.applied and not promoting:
             return None
         if self.observed.canary_capacity < weight.desired:
             self.status = _with(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -164,6 +165,60 @@ def test_the_last_step_does_not_promote_without_the_comparison() -> None:
     decision = _tick(at_50, 600, PASS)
     assert decision.status.phase is Phase.PROGRESSING
     assert "no worse than stable" in decision.status.message
+
+
+def _ending_at_100(last: dict[str, str | int]) -> ModelDeploymentSpec:
+    rollout = SPEC.rollout.model_copy(
+        update={"steps": [SPEC.rollout.steps[0], SPEC.rollout.steps[0].model_validate(last)]}
+    )
+    return SPEC.model_copy(update={"rollout": rollout})
+
+
+@pytest.mark.parametrize("last", [{"weight": 100}, {"weight": 100, "pause": "2m"}])
+def test_a_last_step_of_100_percent_promotes_once_its_evidence_and_pause_allow(
+    last: dict[str, str | int],
+) -> None:
+    spec = _ending_at_100(last)
+    dwell = spec.rollout.dwell_seconds(1)
+
+    def tick(status: ModelDeploymentStatus, at: float, verdict: StepVerdict | None) -> Decision:
+        observed = Observed(revision="r2", canary_capacity=100)
+        now = T0 + timedelta(seconds=at)
+        return decide(spec, status, observed=observed, verdict=verdict, now=now)
+
+    started = tick(tick(_stable(), 0, None).status, 30, None).status
+    at_100 = tick(tick(started, 60, PASS).status, 61, None).status
+    assert at_100.current_step == 1
+    assert at_100.canary_weight.applied == 100
+    assert at_100.step_started_at is not None
+    entered = (at_100.step_started_at - T0).total_seconds()
+    early = tick(at_100, entered + dwell - 1, PROMOTABLE)
+    assert early.status.phase is Phase.PROGRESSING
+    waiting = tick(at_100, entered + dwell, PASS)
+    assert waiting.status.phase is Phase.PROGRESSING
+    decision = tick(at_100, entered + dwell, PROMOTABLE)
+    assert decision.status.phase is Phase.SUCCEEDED
+    assert PromoteCanary(revision="r2", version="v2") in decision.actions
+
+
+def test_a_last_step_of_100_percent_waits_for_the_canary_to_be_ready_for_it() -> None:
+    spec = _ending_at_100({"weight": 100})
+
+    def tick(
+        status: ModelDeploymentStatus, at: float, verdict: StepVerdict | None, capacity: int
+    ) -> Decision:
+        observed = Observed(revision="r2", canary_capacity=capacity)
+        now = T0 + timedelta(seconds=at)
+        return decide(spec, status, observed=observed, verdict=verdict, now=now)
+
+    started = tick(tick(_stable(), 0, None, 100).status, 30, None, 100).status
+    at_100 = tick(tick(started, 60, PASS, 100).status, 61, None, 100).status
+    # Someone scaled the canary down: the promotion waits for it to carry all traffic.
+    sizing = tick(at_100, 120, PROMOTABLE, 60)
+    assert sizing.status.phase is Phase.PROGRESSING
+    assert sizing.status.promotion == "Promoted"
+    done = tick(sizing.status, 150, None, 100)
+    assert done.status.phase is Phase.SUCCEEDED
 
 
 def test_a_fail_rolls_back_at_once_with_the_reason() -> None:
