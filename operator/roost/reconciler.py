@@ -535,7 +535,9 @@ class Reconciler:
             measurements = await self.rt.reader.read(due)
         if measurements.error is not None:
             self.rt.telemetry.query_errors.labels(client.url).inc()
-        return analyze(policy, measurements, current.comparison)
+        step = current.current_step
+        last = step == len(spec.rollout.steps) - 1
+        return analyze(policy, measurements, current.comparison, step=step, last_step=last)
 
     async def _alerts(
         self,

@@ -406,6 +406,7 @@ def _measure(scenario: Scenario, world: _World, start: datetime, end: datetime) 
     windows = [w for w in world.history if start < w.end <= end]
     return Measurements(
         at=end,
+        start=start,
         readings=tuple(
             SLIReading(
                 objective=o.name,
@@ -460,7 +461,13 @@ def simulate(scenario: Scenario) -> SimulationResult:
         window = schedule.due_window(status_now.analyzed_until, now, dt)
         if status_now.phase in ACTIVE_PHASES and window is not None:
             measurements = _measure(scenario, world, *window)
-            verdict = analyze(scenario.slo_policy, measurements, status_now.comparison)
+            verdict = analyze(
+                scenario.slo_policy,
+                measurements,
+                status_now.comparison,
+                step=status_now.current_step,
+                last_step=status_now.current_step == len(spec.rollout.steps) - 1,
+            )
         decision = decide(
             spec,
             status_now,

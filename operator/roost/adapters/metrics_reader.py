@@ -129,7 +129,11 @@ class MetricsReader:
                 break
         merged = batch.merge(parts)
         return Measurements(
-            at=due.end, readings=merged.readings, histograms=merged.histograms, error=merged.error
+            at=due.end,
+            readings=merged.readings,
+            histograms=merged.histograms,
+            error=merged.error,
+            start=due.start,
         )
 
     async def _read_window(self, due: DueTarget, start: datetime, end: datetime) -> Measurements:

@@ -29,6 +29,7 @@ The false-rollback budget α = 1 − confidence is split over all fail tests.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,12 +47,17 @@ from roost.api.slopolicy import (
     DistributionCheck,
     DriftAction,
     Objective,
+    PromotionEvidence,
     SLOPolicySpec,
 )
 from roost.slo.promql import Counts
 
 # Relative evidence is waived once the canary is provably within its own SLO (κ = 1).
 ABSOLUTE_FLOOR_BURN = 1.0
+# A burn threshold times the budget can reach 1 (e.g. 3 × a 50 % budget): the tests need
+# a bad ratio below 1, and one this close to 1 makes the test what it is at 1: a canary
+# cannot burn faster, so it never fails and passes on its first requests.
+_HIGHEST_RATIO = 1.0 - 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +88,21 @@ class HistogramReading:
 
 @dataclass(frozen=True, slots=True)
 class Measurements:
-    """What Prometheus said about the window ending at ``at``; ``error`` when it could not."""
+    """What Prometheus said about the window (``start``, ``at``]; ``error`` when it could not.
+
+    ``start`` is None when the caller does not know it; the canary's request rate (and so
+    the promotion forecast) is then left out.
+    """
 
     at: datetime
     readings: tuple[SLIReading, ...] = ()
     error: str | None = None
     histograms: tuple[HistogramReading, ...] = ()
+    start: datetime | None = None
+
+    @property
+    def seconds(self) -> float:
+        return 0.0 if self.start is None else max((self.at - self.start).total_seconds(), 0.0)
 
     def reading(self, objective: str) -> SLIReading | None:
         return next((r for r in self.readings if r.objective == objective), None)
@@ -109,6 +124,10 @@ class StepVerdict:
     canary_burn_rate: float | None = None
     pause: bool = False  # a distribution check with action pause found a shift
     alerts: tuple[str, ...] = ()  # distribution checks with action alert that found a shift
+    # For the promotion forecast (roost.rollout.forecast): the promotion test counts only
+    # the last step's requests, and the objectives counting gauge samples, not requests.
+    promotion_last_step: bool = False
+    gauges: tuple[str, ...] = ()
 
 
 def _checks(policy: SLOPolicySpec) -> list[DistributionCheck]:
@@ -146,33 +165,50 @@ def _grid(policy: SLOPolicySpec) -> twosample.RateRatioGrid:
     )
 
 
+_NONE = Counts(0.0, 0.0)
+
+
 @dataclass(frozen=True)
 class _Evidence:
-    """One objective's accumulated evidence: the canary's totals and the comparison."""
+    """One objective's accumulated evidence: the canary's totals, the comparison, and the
+    canary's counts in the windows of the current step (``step``) with their length."""
 
     canary: Counts
     comparison: twosample.TwoSampleState
+    step: int | None = None
+    step_canary: Counts = _NONE
+    step_seconds: float = 0.0
+
+    def at_step(self, step: int) -> _Evidence:
+        """This evidence with the step's counts started anew when ``step`` is another step."""
+        if self.step == step:
+            return self
+        return _Evidence(canary=self.canary, comparison=self.comparison, step=step)
 
 
 def _previous(
     objective: str, previous: Sequence[ComparisonState], policy: SLOPolicySpec
 ) -> _Evidence:
     for stored in previous:
-        if stored.objective == objective:
+        if stored.objective == objective and stored.gate == "comparison":
+            step_canary = stored.step_canary or ArmCounts(total=0.0, bad=0.0)
             return _Evidence(
                 canary=Counts(stored.canary.total, stored.canary.bad),
                 comparison=twosample.TwoSampleState.from_dict(stored.test),
+                step=stored.step,
+                step_canary=Counts(step_canary.total, step_canary.bad),
+                step_seconds=stored.step_seconds,
             )
     return _Evidence(canary=Counts(0.0, 0.0), comparison=twosample.start(_grid(policy)))
 
 
-def _accumulate(evidence: _Evidence, reading: SLIReading | None) -> _Evidence:
-    """Add one window's counts.
+def _accumulate(evidence: _Evidence, reading: SLIReading | None, seconds: float) -> _Evidence:
+    """Add one window's counts (the window lasted ``seconds``).
 
     The canary's counts always count towards its own burn-rate test. The
     comparison needs both versions over the same window: a window missing
     either is skipped for it (its evidence is lost, never shifted to another
-    window).
+    window). A window without canary data adds nothing, not even its length.
     """
     canary = reading.canary if reading else None
     stable = reading.stable if reading else None
@@ -188,38 +224,104 @@ def _accumulate(evidence: _Evidence, reading: SLIReading | None) -> _Evidence:
             stable_bad=stable.bad,
         )
         comparison = twosample.update(comparison, tick)
-    return _Evidence(canary=totals, comparison=comparison)
+    step = Counts(evidence.step_canary.total + canary.total, evidence.step_canary.bad + canary.bad)
+    return _Evidence(
+        canary=totals,
+        comparison=comparison,
+        step=evidence.step,
+        step_canary=step,
+        step_seconds=evidence.step_seconds + seconds,
+    )
 
 
-def _judge_objective(
-    objective: Objective, evidence: _Evidence, policy: SLOPolicySpec
-) -> tuple[GateEvidence, GateEvidence]:
+def _to_pass(counts: Counts, p: float, threshold: float, *, ratio: float) -> float | None:
+    return onesample.requests_to_pass(counts.total, counts.bad, p, threshold, bad_ratio=ratio)
+
+
+def _judge_burn(
+    objective: Objective, evidence: _Evidence, policy: SLOPolicySpec, *, last_step: bool
+) -> GateEvidence:
+    """The burnRate gate: roll back above maxBurnRate, promote below promotionBurnRate.
+
+    Fail: ln E_F against "burn <= maxBurnRate" reaches ln(1/α_i). Pass (promotable on
+    this objective): ln E_P against "burn >= promotionBurnRate" reaches ln(1/α) on the
+    counts ``promotionEvidence`` names, with at least ``minRequests`` of them. The step
+    rule reads the same e-process on every canary request against ln(stepEvidence).
+    """
+    gate = policy.canary
     fail_at, pass_at = _thresholds(policy)
+    step_at = math.log(gate.step_evidence)
     budget = objective.error_budget
     counts = evidence.canary
-    p = policy.canary.max_burn_rate * budget
-    ln_fail_1 = onesample.ln_e_fail(counts.total, counts.bad, p)
-    ln_pass_1 = onesample.ln_e_pass(counts.total, counts.bad, p)
-    outcome_1 = _outcome(ln_fail_1, ln_pass_1, fail_at, pass_at)
-    if outcome_1 is Outcome.PASS and counts.total < policy.canary.min_requests:
-        outcome_1 = Outcome.INCONCLUSIVE
+    p_fail = min(gate.max_burn_rate * budget, _HIGHEST_RATIO)
+    p_pass = min(gate.promotion_burn_rate * budget, _HIGHEST_RATIO)
+    judged = counts
+    if gate.promotion_evidence is PromotionEvidence.LAST_STEP:
+        judged = evidence.step_canary if last_step else _NONE
+    ln_fail = onesample.ln_e_fail(counts.total, counts.bad, p_fail)
+    ln_pass = onesample.ln_e_pass(judged.total, judged.bad, p_pass)
+    ln_step = ln_pass if judged is counts else onesample.ln_e_pass(counts.total, counts.bad, p_pass)
+    outcome = _outcome(ln_fail, ln_pass, fail_at, pass_at)
+    if outcome is Outcome.PASS and judged.total < gate.min_requests:
+        outcome = Outcome.INCONCLUSIVE
+    # Forecasts: more requests at the canary's observed bad ratio, and clean ones.
+    ratio = min(counts.bad / counts.total if counts.total > 0 else 0.0, _HIGHEST_RATIO)
+    needed: float | None = 0.0
+    clean = to_step = 0.0
+    if outcome is not Outcome.PASS:
+        short = max(gate.min_requests - judged.total, 0.0)
+        found = _to_pass(judged, p_pass, pass_at, ratio=ratio)
+        needed = None if found is None else max(found, short)
+        clean = max(_to_pass(judged, p_pass, pass_at, ratio=0.0) or 0.0, short)
+        if ln_step < step_at or counts.total < gate.min_requests:
+            found = _to_pass(counts, p_pass, step_at, ratio=ratio)
+            to_step = math.inf if found is None else found
+            to_step = max(to_step, gate.min_requests - counts.total)
     state = evidence.comparison
     compared = state.stable_requests > 0
     stable = Counts(state.stable_requests, state.stable_bad)
-    burn_gate = GateEvidence(
+    return GateEvidence(
         objective=objective.name,
         gate="burnRate",
-        outcome=outcome_1.value,
-        ln_e_fail=ln_fail_1,
-        ln_e_pass=ln_pass_1,
+        outcome=outcome.value,
+        ln_e_fail=ln_fail,
+        ln_e_pass=ln_pass,
         fail_threshold=fail_at,
         pass_threshold=pass_at,
         canary=_arm(counts),
         stable=_arm(stable) if compared else None,
         burn_rate=_burn(counts, budget),
         stable_burn_rate=_burn(stable, budget) if compared else None,
-        p_value=sequential.sequential_p_value(ln_fail_1),
+        p_value=sequential.sequential_p_value(ln_fail),
+        ln_e_step=ln_step,
+        step_threshold=step_at,
+        promotion_requests=_arm(judged),
+        requests_to_pass=needed,
+        clean_requests_to_pass=clean,
+        requests_to_step=None if math.isinf(to_step) else to_step,
     )
+
+
+def _may_step(gate: GateEvidence, policy: SLOPolicySpec) -> bool:
+    """The weak pass a step needs: the promotion test's e-process at stepEvidence."""
+    if gate.outcome == Outcome.PASS.value:
+        return True
+    n = 0.0 if gate.canary is None else gate.canary.total
+    return (
+        gate.ln_e_step is not None
+        and gate.step_threshold is not None
+        and gate.ln_e_step >= gate.step_threshold
+        and n >= policy.canary.min_requests
+    )
+
+
+def _judge_objective(
+    objective: Objective, evidence: _Evidence, policy: SLOPolicySpec, *, last_step: bool
+) -> tuple[GateEvidence, GateEvidence]:
+    fail_at, pass_at = _thresholds(policy)
+    budget = objective.error_budget
+    burn_gate = _judge_burn(objective, evidence, policy, last_step=last_step)
+    state = evidence.comparison
 
     ln_fail_2 = twosample.ln_e_fail(state)
     ln_pass_2 = twosample.ln_e_pass(state, floor_bad_ratio=ABSOLUTE_FLOOR_BURN * budget)
@@ -230,6 +332,12 @@ def _judge_objective(
             "ln_e_fail": ln_fail_2,
             "ln_e_pass": ln_pass_2,
             "p_value": sequential.sequential_p_value(ln_fail_2),
+            "ln_e_step": None,
+            "step_threshold": None,
+            "promotion_requests": None,
+            "requests_to_pass": None,
+            "clean_requests_to_pass": None,
+            "requests_to_step": None,
         }
     )
     return burn_gate, compare_gate
@@ -240,11 +348,20 @@ def _describe(gate: GateEvidence) -> str:
     stable = "n/a" if gate.stable_burn_rate is None else f"{gate.stable_burn_rate:.2f}"
     n = 0 if gate.canary is None else round(gate.canary.total)
     x = 0 if gate.canary is None else round(gate.canary.bad)
-    return (
+    text = (
         f"{gate.objective}/{gate.gate}: canary burn {burn} ({x} bad of {n}), stable burn "
         f"{stable}; ln E_fail {gate.ln_e_fail:.2f} (fails at {gate.fail_threshold:.2f}), "
         f"ln E_pass {gate.ln_e_pass:.2f} (passes at {gate.pass_threshold:.2f})"
     )
+    if gate.gate != "burnRate" or gate.outcome != Outcome.INCONCLUSIVE.value:
+        return text
+    if gate.requests_to_pass is None:
+        return f"{text}; cannot pass while its bad ratio stays at {burn} times the budget"
+    return f"{text}; ~{_count(gate.requests_to_pass)} more canary requests to pass"
+
+
+def _count(value: float) -> str:
+    return f"{math.ceil(value):,}"
 
 
 _FAIL_REASONS = {
@@ -364,8 +481,17 @@ def analyze(
     policy: SLOPolicySpec,
     measurements: Measurements,
     previous: Sequence[ComparisonState] = (),
+    *,
+    step: int = -1,
+    last_step: bool = True,
 ) -> StepVerdict:
-    """Judge one analysis tick. Pure: the same inputs always give the same verdict."""
+    """Judge one analysis tick. Pure: the same inputs always give the same verdict.
+
+    ``step`` is the rollout step whose weight the window was measured at
+    (``status.currentStep``): the canary's counts at the current step start anew when
+    it changes (promotionEvidence lastStep, and the canary's request rate). With
+    promotionEvidence lastStep, the promotion test counts nothing unless ``last_step``.
+    """
     if measurements.error is not None:
         return StepVerdict(
             outcome=Outcome.INCONCLUSIVE,
@@ -379,13 +505,17 @@ def analyze(
     new_requests = 0.0
     for objective in policy.objectives:
         reading = measurements.reading(objective.name)
-        evidence = _accumulate(_previous(objective.name, previous, policy), reading)
-        gates += _judge_objective(objective, evidence, policy)
+        before = _previous(objective.name, previous, policy).at_step(step)
+        evidence = _accumulate(before, reading, measurements.seconds)
+        gates += _judge_objective(objective, evidence, policy, last_step=last_step)
         states.append(
             ComparisonState(
                 objective=objective.name,
                 canary=ArmCounts(total=evidence.canary.total, bad=evidence.canary.bad),
                 test=dict(evidence.comparison.to_dict()),
+                step=step,
+                step_canary=_arm(evidence.step_canary),
+                step_seconds=evidence.step_seconds,
             )
         )
         if reading is not None and reading.canary is not None:
@@ -421,6 +551,8 @@ def analyze(
         "has_new_data": new_requests > 0,
         "canary_burn_rate": max(burns) if burns else None,
         "alerts": tuple(g.objective for g in alerts),
+        "promotion_last_step": policy.canary.promotion_evidence is PromotionEvidence.LAST_STEP,
+        "gauges": tuple(o.name for o in policy.objectives if o.kind == "quality"),
     }
     failed = [g for g in gates if g.outcome == Outcome.FAIL.value and g.gate != "distribution"]
     failed += rollback
@@ -442,12 +574,13 @@ def analyze(
             **common,  # type: ignore[arg-type]
         )
     burn_gates = [g for g in gates if g.gate == "burnRate"]
-    if all(g.outcome == Outcome.PASS.value for g in burn_gates):
-        compare_gates = [g for g in gates if g.gate == "comparison"]
-        promotable = not waiting_drift and all(
-            g.outcome == Outcome.PASS.value for g in compare_gates
-        )
-        shown = gates if promotable else [*burn_gates, *waiting_drift]
+    if all(_may_step(g, policy) for g in burn_gates):
+        waiting = [g for g in burn_gates if g.outcome != Outcome.PASS.value]
+        if policy.canary.promotion_requires_comparison:
+            waiting += [g for g in gates if g.gate == "comparison" and g.outcome != "pass"]
+        waiting += waiting_drift
+        promotable = not waiting
+        shown = gates if promotable else waiting
         return StepVerdict(
             outcome=Outcome.PASS,
             reason="CanaryHealthy" if promotable else "CanaryWithinBudget",
@@ -455,7 +588,7 @@ def analyze(
             promotable=promotable,
             **common,  # type: ignore[arg-type]
         )
-    waiting = [g for g in burn_gates if g.outcome != Outcome.PASS.value]
+    waiting = [g for g in burn_gates if not _may_step(g, policy)]
     no_data = all(g.canary is None or g.canary.total == 0 for g in waiting)
     return StepVerdict(
         outcome=Outcome.INCONCLUSIVE,

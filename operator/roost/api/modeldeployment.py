@@ -345,9 +345,12 @@ class GateEvidence(RoostModel):
     gate: Literal["burnRate", "comparison", "distribution"]
     outcome: Literal["pass", "fail", "inconclusive"]
     ln_e_fail: float = Field(description="log e-value against 'the canary is fine'.")
-    ln_e_pass: float = Field(description="log e-value against 'the canary is bad'.")
+    ln_e_pass: float = Field(
+        description="log e-value against 'the canary is bad' (burnRate: the promotion test, "
+        "against a burn of promotionBurnRate or more)."
+    )
     fail_threshold: float = Field(description="ln(1/alpha_i): ln_e_fail at or above fails.")
-    pass_threshold: float = Field(description="ln(1/beta): ln_e_pass at or above passes.")
+    pass_threshold: float = Field(description="ln(1/alpha): ln_e_pass at or above passes.")
     canary: ArmCounts | None = None
     stable: ArmCounts | None = None
     burn_rate: float | None = Field(default=None, description="Canary bad ratio / error budget.")
@@ -357,6 +360,64 @@ class GateEvidence(RoostModel):
         "valid however often it is looked at."
     )
     distribution: DistributionEvidence | None = None
+    # burnRate gates only: the step-up rule and what is still needed.
+    ln_e_step: float | None = Field(
+        default=None,
+        description="burnRate: the promotion test's log e-value on every canary request "
+        "since the start; a step advances once it reaches step_threshold.",
+    )
+    step_threshold: float | None = Field(default=None, description="ln(stepEvidence).")
+    promotion_requests: ArmCounts | None = Field(
+        default=None,
+        description="burnRate: the counts the promotion test judges (with promotionEvidence "
+        "lastStep, those at the current step's weight).",
+    )
+    requests_to_pass: float | None = Field(
+        default=None,
+        description="burnRate: more canary requests the promotion test needs if the canary "
+        "keeps its observed bad ratio; 0 once passed; None when it cannot pass at that ratio.",
+    )
+    clean_requests_to_pass: float | None = Field(
+        default=None,
+        description="burnRate: the same if no further request were bad (a lower bound).",
+    )
+    requests_to_step: float | None = Field(
+        default=None,
+        description="burnRate: more canary requests until ln_e_step reaches step_threshold "
+        "at the observed bad ratio; 0 once it has; None when it cannot at that ratio.",
+    )
+
+
+class Forecast(RoostModel):
+    """When the canary can be promoted at the traffic it sees now (``roost status`` shows it)."""
+
+    canary_rate: float = Field(
+        description="Canary requests per second at the current step (the slowest objective's)."
+    )
+    promotable_in_seconds: float | None = Field(
+        default=None,
+        description="Seconds until every promotion test can pass if the canary keeps its "
+        "observed bad ratios and the traffic its rate, with the steps advancing on their "
+        "pauses; None when a test cannot pass at the observed ratio.",
+    )
+    at_least_seconds: float = Field(
+        description="The same if no further request were bad: no promotion comes sooner."
+    )
+    deadline_in_seconds: float | None = Field(
+        default=None, description="Seconds left before progressDeadline."
+    )
+    reachable: bool = Field(
+        default=True,
+        description="False when even the lower bound ends after progressDeadline.",
+    )
+    slowest: str = Field(default="", description="The objective that needs the longest.")
+    measured_seconds: float = Field(
+        default=0.0, description="Length of the current step's windows the rate is from."
+    )
+    warned: bool = Field(
+        default=False,
+        description="A Warning Event ProgressDeadlineUnreachable was posted in this rollout.",
+    )
 
 
 class Analysis(RoostModel):
@@ -370,6 +431,7 @@ class Analysis(RoostModel):
     step: int
     canary_weight: int
     gates: Annotated[list[GateEvidence], Field(max_length=64)] = Field(default_factory=list)
+    forecast: Forecast | None = None
 
 
 class ComparisonState(RoostModel):
@@ -390,6 +452,15 @@ class ComparisonState(RoostModel):
     test: Annotated[
         dict[str, Any], Field(json_schema_extra={"x-kubernetes-preserve-unknown-fields": True})
     ]
+    step: int | None = Field(
+        default=None, description="The rollout step step_canary and step_seconds belong to."
+    )
+    step_canary: ArmCounts | None = Field(
+        default=None, description="Canary counts in the windows analysed at that step."
+    )
+    step_seconds: Annotated[float, Field(ge=0)] = Field(
+        default=0.0, description="Length of those windows, for the canary's request rate."
+    )
 
 
 class DriftWatchStatus(RoostModel):

@@ -162,13 +162,44 @@ class BurnRateRule(RoostModel):
         return self
 
 
+class PromotionEvidence(StrEnum):
+    """Which canary requests the promotion test counts."""
+
+    ALL_STEPS = "allSteps"
+    LAST_STEP = "lastStep"
+
+
 class CanaryGate(RoostModel):
     """How the canary is judged at every analysis tick (see docs/decisions.md)."""
 
     max_burn_rate: Annotated[float, Field(gt=0, le=1000)] = Field(
         default=2.0,
-        description="Fail when the canary provably burns its budget faster than this; "
-        "pass a step once it provably burns slower.",
+        description="Roll back when the canary provably burns its error budget faster than "
+        "this (per objective).",
+    )
+    promotion_burn_rate: Annotated[float, Field(gt=0, le=1000)] = Field(
+        default=5.0,
+        description="Promote only once the canary provably burns its error budget slower "
+        "than this, per objective: a canary that burns at least this fast is promoted with "
+        "probability at most 1 - confidence, however often it is checked.",
+    )
+    promotion_evidence: PromotionEvidence = Field(
+        default=PromotionEvidence.ALL_STEPS,
+        description="allSteps: the promotion test counts the canary's requests since it "
+        "started. lastStep: only those at the last step's weight, so a regression that shows "
+        "only under more load is not promoted on low-weight evidence (slower).",
+    )
+    promotion_requires_comparison: bool = Field(
+        default=False,
+        description="Also require proof that the canary is no worse than the stable "
+        "(within maxRelativeRate of it, or within its own SLO) before promoting. The "
+        "comparison always rolls back a canary provably worse than the stable.",
+    )
+    step_evidence: Annotated[float, Field(ge=1, le=1_000_000)] = Field(
+        default=3.0,
+        description="A step advances after its pause once the promotion test's e-value "
+        "reaches this (a weak pass: it promotes nothing and spends no false-promotion "
+        "budget). 1 advances on the pause alone while no evidence speaks against the canary.",
     )
     confidence: Annotated[float, Field(ge=0.5, lt=1)] = Field(
         default=0.99,
@@ -177,11 +208,13 @@ class CanaryGate(RoostModel):
     )
     max_relative_rate: Annotated[float, Field(gt=1, le=100)] = Field(
         default=1.5,
-        description="Promotion needs proof that the canary's bad rate is below this multiple "
-        "of the stable's (or that it is within its own SLO).",
+        description="With promotionRequiresComparison, promotion needs proof that the "
+        "canary's bad rate is below this multiple of the stable's (or that it is within its "
+        "own SLO).",
     )
     min_requests: Annotated[int, Field(ge=0, le=10_000_000)] = Field(
-        default=100, description="Never pass a step on fewer canary requests than this."
+        default=100,
+        description="Never advance a step or promote on fewer canary requests than this.",
     )
 
 

@@ -31,7 +31,7 @@ from roost.api.modeldeployment import (
     Phase,
 )
 from roost.api.status import Condition, ConditionStatus, set_condition
-from roost.rollout import schedule
+from roost.rollout import forecast, schedule
 from roost.rollout.actions import (
     Action,
     DeployCanary,
@@ -378,8 +378,22 @@ class _Tick:
         return self.done(self.interval)
 
     def record(self, verdict: StepVerdict) -> None:
-        """Keep the verdict's evidence and the sequential tests' state in status."""
+        """Keep the verdict's evidence and the sequential tests' state in status, with the
+        promotion forecast; warn once when progressDeadline cannot be met at this traffic."""
         status = self.status
+        outlook = forecast.forecast(self.spec, status, verdict, self.now)
+        if (
+            outlook is not None
+            and status.phase is Phase.PROGRESSING
+            and status.promotion is None
+            and forecast.should_warn(outlook)
+        ):
+            self.event(
+                EventType.WARNING,
+                "ProgressDeadlineUnreachable",
+                f"{status.canary_version}: {forecast.describe(outlook)}",
+            )
+            outlook = outlook.model_copy(update={"warned": True})
         self.status = _with(
             status,
             self.now,
@@ -392,6 +406,7 @@ class _Tick:
                 step=status.current_step,
                 canary_weight=status.canary_weight.applied,
                 gates=list(verdict.gates),
+                forecast=outlook,
             ),
             comparison=list(verdict.comparison),
             canary_burn_rate=verdict.canary_burn_rate,
@@ -439,8 +454,7 @@ class _Tick:
         self.status = _with(
             self.status,
             self.now,
-            message="last step passed; waiting for proof the canary is no worse than stable: "
-            + verdict.message,
+            message="last step: waiting for the promotion evidence: " + verdict.message,
         )
         return self.done(self.interval)
 

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import ValidationError
 
-from roost.api.modeldeployment import ModelDeploymentSpec, ModelDeploymentStatus
+from roost.api.modeldeployment import GateEvidence, ModelDeploymentSpec, ModelDeploymentStatus
+from roost.rollout import forecast
 
 _MARKS = {"done": "✔", "current": "▶", "next": " "}
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _needs(gate: GateEvidence) -> str:
+    """ ", ~1,234 more requests to pass" while a burnRate gate's promotion test waits."""
+    if gate.gate != "burnRate" or gate.outcome != "inconclusive":
+        return ""
+    if gate.requests_to_pass is None:
+        return "; cannot pass at its observed bad ratio"
+    return f"; ~{math.ceil(gate.requests_to_pass):,} more requests to pass"
 
 
 def render_tree(body: dict[str, Any]) -> str:
@@ -71,13 +82,18 @@ def render_tree(body: dict[str, Any]) -> str:
             counts = (
                 f"{round(gate.canary.bad)}/{round(gate.canary.total)}" if gate.canary else "0/0"
             )
+            stepping = ""
+            if gate.ln_e_step is not None and gate.step_threshold is not None:
+                stepping = f", step {_fmt(gate.ln_e_step)}/{_fmt(gate.step_threshold)}"
             lines.append(
                 f"  {gate.objective + '/' + gate.gate:<28} {gate.outcome:<12} canary burn "
                 f"{_fmt(gate.burn_rate)} ({counts} bad), "
                 f"stable burn {_fmt(gate.stable_burn_rate)}; "
                 f"ln E fail {_fmt(gate.ln_e_fail)}/{_fmt(gate.fail_threshold)}, "
-                f"pass {_fmt(gate.ln_e_pass)}/{_fmt(gate.pass_threshold)}"
+                f"pass {_fmt(gate.ln_e_pass)}/{_fmt(gate.pass_threshold)}{stepping}{_needs(gate)}"
             )
+        if analysis.forecast is not None:
+            lines.append(f"Forecast:    {forecast.describe(analysis.forecast)}")
     if status.capacity is not None:
         cap = status.capacity
         lines.append(

@@ -199,3 +199,28 @@ def test_more_bad_requests_mean_more_evidence_to_fail_and_less_to_pass(
 def test_impossible_inputs_are_refused(n: float, x: float, p: float, a0: float) -> None:
     with pytest.raises(ValueError, match=r"."):
         onesample.ln_e_fail(n, x, p, a0=a0)
+
+
+# requests_to_pass: a forecast of the requests the pass test still needs.
+
+
+def test_requests_to_pass_matches_the_first_clean_n_that_passes() -> None:
+    # V1 above: at p = 0.002 the first clean n with E_P >= 100 is 2,730.
+    needed = onesample.requests_to_pass(0, 0, 0.002, math.log(100), bad_ratio=0.0)
+    assert needed == pytest.approx(2730, rel=0.01)
+
+
+@pytest.mark.parametrize(("n", "x", "ratio"), [(0, 0, 0.0), (500, 1, 0.0004), (40, 2, 0.001)])
+def test_requests_to_pass_lands_where_the_test_passes(n: float, x: float, ratio: float) -> None:
+    threshold = math.log(100)
+    needed = onesample.requests_to_pass(n, x, 0.005, threshold, bad_ratio=ratio)
+    assert needed is not None
+    after = onesample.ln_e_pass(n + needed * 1.02, x + needed * 1.02 * ratio, 0.005)
+    before = onesample.ln_e_pass(n + needed * 0.98, x + needed * 0.98 * ratio, 0.005)
+    assert before < threshold <= after
+
+
+def test_requests_to_pass_is_zero_once_passed_and_none_at_or_above_the_threshold() -> None:
+    assert onesample.requests_to_pass(5000, 0, 0.005, math.log(100), bad_ratio=0.0) == 0.0
+    assert onesample.requests_to_pass(100, 1, 0.005, math.log(100), bad_ratio=0.005) is None
+    assert onesample.requests_to_pass(100, 1, 0.005, math.log(100), bad_ratio=0.01) is None

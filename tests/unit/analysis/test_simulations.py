@@ -253,3 +253,66 @@ def test_canary_with_five_times_stable_errors_fails_within_a_bounded_number_of_e
     print(f"seed {seed}: errors to FAIL median {median}, share within 100 errors {within_100}")
     assert within_100 >= 0.9
     assert median <= 50
+
+
+def promotion_paths(
+    rng: np.random.Generator, *, runs: int, requests_per_look: float, looks: int, bad_ratio: float
+) -> tuple[FloatArray, IntArray]:
+    """ln E_P against "burn >= promotionBurnRate" after every look, with Poisson traffic."""
+    n = np.cumsum(rng.poisson(requests_per_look, size=(runs, looks)), axis=1)
+    x = np.cumsum(rng.binomial(np.diff(n, axis=1, prepend=0), bad_ratio), axis=1)
+    pairs, index = np.unique(np.stack([n.ravel(), x.ravel()]), axis=1, return_inverse=True)
+    ln_e = np.array([onesample.ln_e_pass(float(a), float(b), bad_ratio) for a, b in pairs.T])
+    return ln_e[index.reshape(n.shape)], n
+
+
+# The promotion test (docs/decisions.md): a canary exactly at promotionBurnRate (5 x a
+# 0.1 % budget) is checked every 30 s window for hours and must be promotable in at most
+# alpha of the runs. 1, 10 and 100 canary requests a window: 0.033 to 3.3 req/s, over 6 h,
+# 3 h and 25 min.
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("requests_per_look", "looks", "seed"),
+    [(1.0, 720, 20_261_206), (10.0, 360, 20_261_207), (100.0, 50, 20_261_208)],
+)
+def test_a_canary_at_the_promotion_burn_rate_is_promoted_at_most_alpha_of_the_time(
+    requests_per_look: float, looks: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    paths, n = promotion_paths(
+        rng, runs=RUNS, requests_per_look=requests_per_look, looks=looks, bad_ratio=0.005
+    )
+    promoted = (paths >= math.log(1 / ALPHA)) & (n >= 100)  # minRequests
+    rate = float(promoted.any(axis=1).mean())
+    weak = float((paths >= math.log(3)).any(axis=1).mean())
+    print(f"seed {seed}: P(ever promotable) {rate:.4f}, P(ever a step-up pass) {weak:.4f}")
+    assert rate <= ACCEPTABLE
+    assert weak <= 1 / 3 + 3 * math.sqrt((1 / 3) * (2 / 3) / RUNS)
+
+
+@pytest.mark.slow
+def test_promotion_paths_agree_with_the_verdict() -> None:
+    from datetime import UTC, datetime
+
+    from roost.analysis.verdict import Measurements, SLIReading, analyze
+    from roost.api.slopolicy import SLOPolicySpec
+    from roost.slo.promql import Counts
+
+    policy = SLOPolicySpec.model_validate(
+        {"objectives": [{"name": "a", "target": 0.999, "ratio": {"errors": "e", "total": "t"}}]}
+    )
+    rng = np.random.default_rng(20_261_209)
+    paths, _ = promotion_paths(rng, runs=2, requests_per_look=30.0, looks=40, bad_ratio=0.005)
+    rng = np.random.default_rng(20_261_209)
+    counts = np.cumsum(rng.poisson(30.0, size=(2, 40)), axis=1)
+    bad = np.cumsum(rng.binomial(np.diff(counts, axis=1, prepend=0), 0.005), axis=1)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    for run in range(2):
+        previous: tuple = ()
+        for look in range(40):
+            dn = counts[run, look] - (counts[run, look - 1] if look else 0)
+            dx = bad[run, look] - (bad[run, look - 1] if look else 0)
+            reading = SLIReading("a", Counts(float(dn), float(dx)), Counts(1000.0, 5.0))
+            verdict = analyze(policy, Measurements(at=now, readings=(reading,)), previous)
+            previous = verdict.comparison
+            assert verdict.gates[0].ln_e_pass == pytest.approx(paths[run, look], abs=1e-9)

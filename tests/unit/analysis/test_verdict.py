@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from roost.analysis.outcome import Outcome
 from roost.analysis.verdict import Measurements, SLIReading, analyze
-from roost.api.slopolicy import SLOPolicySpec
+from roost.api.modeldeployment import ArmCounts
+from roost.api.slopolicy import PromotionEvidence, SLOPolicySpec
 from roost.slo.promql import Counts
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -90,18 +91,102 @@ def test_a_failing_burn_gate_names_its_numbers() -> None:
     assert "fails at 5.30" in verdict.message
 
 
-def test_clean_traffic_passes_the_step_before_it_may_promote() -> None:
-    # 3,000 clean canary requests pass Gate 1 (§4 V1) but prove nothing relative to stable.
-    verdict = analyze(POLICY, _measure(Counts(3000, 0), Counts(27000, 0)))
+# Against "burn >= promotionBurnRate (5)" at 99.9 %, p = 0.005: 289 clean requests reach
+# E = 3 (stepEvidence), 1,092 reach E = 100 = 1/alpha (onesample.requests_to_pass).
+def test_a_weak_pass_of_the_promotion_test_steps_up_but_does_not_promote() -> None:
+    held = analyze(POLICY, _measure(Counts(280, 0), Counts(2520, 0)))
+    assert held.outcome is Outcome.INCONCLUSIVE
+    verdict = analyze(POLICY, _measure(Counts(300, 0), Counts(2700, 0)))
     assert verdict.outcome is Outcome.PASS
     assert not verdict.promotable
     assert verdict.reason == "CanaryWithinBudget"
+    gate = verdict.gates[0]
+    assert gate.ln_e_step == gate.ln_e_pass  # allSteps: one e-process for both
+    assert math.log(3) <= gate.ln_e_pass < math.log(100)
+    assert gate.requests_to_pass == pytest.approx(1092 - 300, rel=0.02)
 
 
-def test_enough_clean_traffic_proves_the_canary_within_its_own_slo_and_promotes() -> None:
-    verdict = analyze(POLICY, _measure(Counts(8000, 0), Counts(72000, 0)))
+def test_clean_traffic_proves_the_canary_below_the_promotion_burn_rate_and_promotes() -> None:
+    verdict = analyze(POLICY, _measure(Counts(1100, 0), Counts(9900, 0)))
     assert verdict.outcome is Outcome.PASS
     assert verdict.promotable
+    assert verdict.reason == "CanaryHealthy"
+    assert verdict.gates[0].requests_to_pass == 0.0
+    assert verdict.gates[1].outcome == "inconclusive"  # the comparison proved nothing yet
+
+
+def test_the_comparison_gates_promotion_only_when_asked_to() -> None:
+    strict = POLICY.model_copy(
+        update={"canary": POLICY.canary.model_copy(update={"promotion_requires_comparison": True})}
+    )
+    waiting = analyze(strict, _measure(Counts(1100, 0), Counts(9900, 0)))
+    assert waiting.outcome is Outcome.PASS
+    assert not waiting.promotable
+    assert "availability/comparison" in waiting.message
+    proven = analyze(strict, _measure(Counts(8000, 0), Counts(72000, 0)))
+    assert proven.promotable
+
+
+def test_the_comparison_still_rolls_back_a_canary_worse_than_stable() -> None:
+    previous: tuple = ()
+    for _ in range(10):  # §4 V3 T5, as below: the comparison fails, the verdict fails
+        verdict = analyze(POLICY, _measure(Counts(300, 1), Counts(2700, 1)), previous)
+        previous = verdict.comparison
+    assert verdict.outcome is Outcome.FAIL
+    assert verdict.reason == "WorseThanStable"
+
+
+def test_a_canary_at_the_promotion_burn_rate_cannot_pass() -> None:
+    # 0.5 % bad at 99.9 % is exactly promotionBurnRate 5: the observed ratio never passes.
+    verdict = analyze(POLICY, _measure(Counts(1000, 5), Counts(9000, 45)))
+    gate = verdict.gates[0]
+    assert gate.outcome == "inconclusive"
+    assert gate.requests_to_pass is None
+    assert gate.clean_requests_to_pass is not None
+    assert gate.clean_requests_to_pass > 0
+    assert "cannot pass while its bad ratio stays" in verdict.message
+
+
+def test_last_step_evidence_counts_only_the_windows_at_the_last_step() -> None:
+    policy = POLICY.model_copy(
+        update={
+            "canary": POLICY.canary.model_copy(
+                update={"promotion_evidence": PromotionEvidence.LAST_STEP}
+            )
+        }
+    )
+    early = analyze(policy, _measure(Counts(1100, 0), Counts(9900, 0)), step=0, last_step=False)
+    assert early.outcome is Outcome.PASS  # the step rule reads every request
+    assert not early.promotable
+    gate = early.gates[0]
+    assert gate.ln_e_pass == 0.0
+    assert gate.ln_e_step is not None
+    assert gate.ln_e_step > math.log(100)
+    last = analyze(policy, _measure(Counts(600, 0), Counts(600, 0)), early.comparison, step=1)
+    assert not last.promotable
+    assert last.gates[0].promotion_requests is not None
+    assert last.gates[0].promotion_requests.total == 600
+    assert last.gates[0].canary is not None
+    assert last.gates[0].canary.total == 1700
+    done = analyze(policy, _measure(Counts(600, 0), Counts(600, 0)), last.comparison, step=1)
+    assert done.promotable
+
+
+def test_the_step_counts_start_anew_with_each_step_and_keep_the_window_lengths() -> None:
+    window = Measurements(
+        at=NOW,
+        start=NOW - timedelta(seconds=30),
+        readings=(SLIReading("availability", Counts(30, 0), Counts(270, 0)),),
+    )
+    first = analyze(POLICY, window, step=0)
+    second = analyze(POLICY, window, first.comparison, step=0)
+    assert second.comparison[0].step_canary == ArmCounts(total=60, bad=0)
+    assert second.comparison[0].step_seconds == 60
+    moved = analyze(POLICY, window, second.comparison, step=1)
+    assert moved.comparison[0].step == 1
+    assert moved.comparison[0].step_canary == ArmCounts(total=30, bad=0)
+    assert moved.comparison[0].step_seconds == 30
+    assert moved.comparison[0].canary.total == 90
 
 
 def test_min_requests_holds_a_pass_on_too_little_traffic() -> None:
@@ -110,6 +195,8 @@ def test_min_requests_holds_a_pass_on_too_little_traffic() -> None:
     )
     verdict = analyze(strict, _measure(Counts(3000, 0), Counts(27000, 0)))
     assert verdict.outcome is Outcome.INCONCLUSIVE
+    assert verdict.gates[0].requests_to_pass == 7000
+    assert verdict.gates[0].requests_to_step == 7000
 
 
 def test_comparison_evidence_accumulates_per_tick_across_calls() -> None:

@@ -160,11 +160,11 @@ def test_promotion_moves_traffic_and_labels_without_restarting_pods() -> None:
     assert decision.status.canary_revision is None
 
 
-def test_the_last_step_does_not_promote_without_the_comparison() -> None:
+def test_the_last_step_does_not_promote_on_a_step_pass() -> None:
     at_50 = _tick(_tick(_started(), 60, PASS, ready=True).status, 61).status
     decision = _tick(at_50, 600, PASS)
     assert decision.status.phase is Phase.PROGRESSING
-    assert "no worse than stable" in decision.status.message
+    assert "waiting for the promotion evidence" in decision.status.message
 
 
 def _ending_at_100(last: dict[str, str | int]) -> ModelDeploymentSpec:

@@ -115,3 +115,25 @@ def test_the_drift_watch_is_listed_with_its_stage_and_numbers() -> None:
     assert "score-watch" in text
     assert "Drifted" in text
     assert "psi 0.700 (drift at 0.25)" in text
+
+
+def test_the_tree_says_how_much_evidence_is_missing_and_when_it_may_come() -> None:
+    body = {**BODY, "status": {**BODY["status"]}}  # type: ignore[dict-item]
+    analysis = dict(body["status"]["lastAnalysis"])  # type: ignore[index]
+    gate = {
+        **analysis["gates"][0],
+        "lnEStep": 2.0,
+        "stepThreshold": 1.1,
+        "requestsToPass": 1234.2,
+    }
+    analysis["gates"] = [gate]
+    analysis["forecast"] = {
+        "canaryRate": 0.3,
+        "promotableInSeconds": 2100,
+        "atLeastSeconds": 1800,
+        "deadlineInSeconds": 6000,
+    }
+    body["status"]["lastAnalysis"] = analysis  # type: ignore[index]
+    text = render_tree(body)
+    assert "pass 2.00/4.61, step 2.00/1.10; ~1,235 more requests to pass" in text
+    assert "Forecast:    promotable in ~35m at 0.30 canary req/s" in text
