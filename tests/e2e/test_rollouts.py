@@ -558,6 +558,10 @@ def test_prometheus_stopped_mid_rollout_freezes_the_weight_and_resumes_when_back
     try:
         start_stable(k8s, dataplane)
         k8s.patch_md({"spec": {"prometheus": {"url": proxy.url, "timeout": "2s"}}})
+        # 150 req/s prove the canary in one 5 s window: the first step waits 60 s, so the
+        # outage comes while the rollout is at it.
+        steps = [{"weight": 25, "pause": "60s"}, {"weight": 50, "pause": "5s"}]
+        k8s.patch_md({"spec": {"rollout": {"steps": steps}}})
         load_generator(NAME, rps=150)
         roll_out(k8s)
         k8s.wait(

@@ -85,7 +85,11 @@ def _seconds_to_promote(
 
 
 def _needs(gate: GateEvidence, state: ComparisonState | None, scales: bool) -> _Needs | None:
+    """None until the step has measured windows with canary traffic: no rate, no forecast
+    (no traffic at all is the no-data deadline's business)."""
     if state is None or state.step_canary is None or state.step_seconds <= 0:
+        return None
+    if state.step_canary.total <= 0:
         return None
     return _Needs(
         to_step=gate.requests_to_step,
@@ -134,7 +138,9 @@ def forecast(
             )
             for optimistic in (False, True)
         )
-        bound = max(bound, math.inf if low is None else low)
+        if low is None:  # not reached: with a rate, the optimistic walk always ends
+            return None
+        bound = max(bound, low)
         if estimate is not None:
             estimate = None if mine is None else max(estimate, mine)
         key = math.inf if mine is None else mine

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -161,6 +162,24 @@ def test_no_forecast_before_a_window_at_a_step_was_measured() -> None:
     verdict = _verdict(_gate(), states=(_state(total=0, seconds=0),))
     assert forecast.forecast(SPEC, _status(1), verdict, NOW) is None
     assert forecast.forecast(SPEC, _status(-1), verdict, NOW) is None
+
+
+def test_no_forecast_without_canary_traffic_and_a_status_json_can_carry() -> None:
+    # Measured windows without a canary request: no rate, so no forecast (an infinite
+    # one would not survive the JSON of a status patch).
+    verdict = _verdict(_gate(), states=(_state(total=0, seconds=120),))
+    assert forecast.forecast(SPEC, _status(1), verdict, NOW) is None
+    status = _status(1).model_copy(
+        update={"stable_revision": "r1", "canary_revision": "r2", "canary_version": "v2"}
+    )
+    decision = decide(
+        SPEC,
+        status,
+        observed=Observed(revision="r2", canary_capacity=100),
+        verdict=verdict,
+        now=NOW,
+    )
+    json.dumps(decision.status.model_dump(mode="json", by_alias=True), allow_nan=False)
 
 
 def test_a_deadline_the_lower_bound_passes_is_unreachable() -> None:
