@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.autoscale import report as autoscale_report
+from bench.canary import cases as canary_cases
+from bench.canary import frontier as canary_frontier
 from bench.canary import report as canary_report
 from bench.drift import report as drift_report
 from bench.scale import report as scale_report
@@ -34,7 +36,13 @@ availability and 99 % of requests under 250 ms.
   10/25/50 % with 2 m pauses, analysis every 30 s, progress deadline 3 h) with
   `rollout.onProgressDeadline: pause` written explicitly (the API default): a
   rollout still without evidence at 3 h is *held* (paused, traffic kept) for a
-  person, reported as "held", never as a false rollback or a promotion.
+  person, reported as "held", never as a false rollback or a promotion. The
+  SLOPolicy's `canary` block is the API default (docs/decisions.md): roll back
+  above `maxBurnRate` 2, promote below `promotionBurnRate` 5 (evidence from all
+  steps), step up at E ≥ 3 (`stepEvidence`), the comparison rolls back only,
+  confidence 0.99. The "errors 0.5 %" canary burns exactly 5 times its budget: it
+  is the canary at `promotionBurnRate`, run with as many seeds as the healthy one,
+  and its promotions are the achieved false-promotion rate.
 - **Roost, `onProgressDeadline: rollback` (real core):** the same spec and seeds
   with `rollout.onProgressDeadline: rollback` written explicitly (the default before
   it became `pause`). Until the deadline it decides exactly as the default arm; at the
@@ -159,7 +167,12 @@ def _canary_section(data: dict[str, Any], img: Path) -> list[str]:
         "",
         "### Goals",
         "",
-        "Which configuration meets which goal:",
+        "Promotion at low traffic, speed at high traffic, and bad canaries kept out "
+        "(issue 21), for the default arm:",
+        "",
+        canary_report.promotion_goals(rows, interval_minutes=0.5),
+        "",
+        "False rollbacks and harm, with each `onProgressDeadline`:",
         "",
         canary_report.summary(rows),
         "",
@@ -167,9 +180,57 @@ def _canary_section(data: dict[str, Any], img: Path) -> list[str]:
         "",
         *[f"![{Path(i).stem}]({i})" for i in imgs],
         "",
+        *_frontier_section(rows, img),
         "### Per scenario and traffic level",
         "",
         canary_report.tables(rows),
+    ]
+
+
+FRONTIER_TEXT = """\
+How close is Roost to the limit? For the binding objective (availability, 99.9 %, a
+healthy canary at the stable's 0.04 % errors, burn 0.4), the canary requests until
+H0 "the canary burns at least k times its budget" is rejected at α = 1 %: Wald's
+lower bound on any sequential test's mean, the median of Wald's SPRT knowing the
+canary's true rate (the best possible with that knowledge), and the median of the
+mixture Roost runs without knowing it (`bench/canary/frontier.py`, 2,000 seeded
+request streams per row, the same streams for both medians). The default is
+k = 5."""
+
+
+def _frontier_section(rows: list[dict[str, Any]], img: Path) -> list[str]:
+    results = [canary_frontier.frontier(k) for k in canary_frontier.NULLS]
+    default = next(f for f in results if f.burn_rate == 5.0)
+    lines = {
+        "limit: known-rate test, steps on their pauses (k = 5)": [
+            canary_frontier.seconds_to_collect(default.known_rate_median, rps) / 60
+            for rps in canary_cases.TRAFFIC_LEVELS
+        ],
+        "Roost's mixture, steps on their pauses (k = 5)": [
+            canary_frontier.seconds_to_collect(default.roost_median, rps) / 60
+            for rps in canary_cases.TRAFFIC_LEVELS
+        ],
+    }
+    image = canary_report.plot_promotion_time(rows, img, lines)
+    minutes = ", ".join(
+        f"{m:.1f} at {rps:g} req/s"
+        for rps, m in zip(canary_cases.TRAFFIC_LEVELS, lines[next(iter(lines))], strict=True)
+    )
+    return [
+        "### The frontier",
+        "",
+        FRONTIER_TEXT,
+        "",
+        canary_frontier.table(results),
+        "",
+        "In time, for B1's steps (10 / 25 / 50 %, 2 m pauses, the last pause included): "
+        "a rule that stepped at the end of each pause and promoted on the known-rate test's "
+        f"median evidence would promote after {minutes} minutes. Roost also waits for its "
+        "step evidence (E ≥ 3) at each step, which at 1 req/s is most of its time at "
+        "10 %; the plot shows both.",
+        "",
+        f"![{Path(image).stem}]({image})",
+        "",
     ]
 
 

@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench.canary import arms, cases
+from bench.canary import arms, cases, report
 
 Task = tuple[str, str, float, int, int]  # arm, scenario, rps, first seed, last seed (excl.)
 CHUNK = 50
@@ -44,7 +44,10 @@ def tasks(healthy_runs: int, bad_runs: int) -> list[Task]:
     out: list[Task] = []
     kinds = (ROOST_PAIR, *(arm for arm in arms.ARMS if arm not in arms.ON_PROGRESS_DEADLINE))
     for name in cases.SCENARIOS:
-        runs = healthy_runs if name == "healthy" else bad_runs
+        # The canary exactly at the promotion burn rate gets as many seeds as the healthy
+        # one: its promotions are the achieved false-promotion rate.
+        wide = name in ("healthy", report.AT_PROMOTION_BURN_RATE)
+        runs = healthy_runs if wide else bad_runs
         for rps in cases.TRAFFIC_LEVELS:
             for kind in kinds:
                 for first in range(0, runs, CHUNK):

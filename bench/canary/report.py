@@ -384,3 +384,131 @@ def plot(rows: Rows, img_dir: Path) -> list[str]:
     fig.savefig(img_dir / "canary-false-rollbacks.png", dpi=110)
     plt.close(fig)
     return ["img/canary-harm.png", "img/canary-false-rollbacks.png"]
+
+
+# Issue 21's goals for the default arm (onProgressDeadline: pause).
+PROMOTE_AT_1 = 0.95  # healthy promoted within the 3 h deadline at 1 req/s
+MEDIAN_AT_10_MINUTES = 15.0
+AT_PROMOTION_BURN_RATE = "errors 0.5 %"  # 0.5 % of a 0.1 % budget: exactly k_P = 5
+
+
+def _minutes(group: Rows) -> list[float]:
+    return [float(r["seconds"]) / 60 for r in group if r["outcome"] == "promoted"]
+
+
+def promotion_goals(rows: Rows, interval_minutes: float) -> str:
+    """Healthy canaries promoted and how fast (against Flagger's re-implementation), bad
+    ones promoted at most 1 % of the time at every level, with 95 % intervals (Wilson)."""
+    groups = _group(rows)
+    out = ["| goal | scenario | req/s | measured | met |", "|---|---|---:|---|---|"]
+
+    def line(goal: str, name: str, rps: float, measured: str, met: bool) -> None:
+        out.append(f"| {goal} | {name} | {rps:g} | {measured} | {'yes' if met else '**no**'} |")
+
+    for rps in cases.TRAFFIC_LEVELS:
+        group = groups.get(("healthy", rps, DEFAULT_ARM), [])
+        if not group:
+            continue
+        minutes = _minutes(group)
+        k, n = len(minutes), len(group)
+        low, high = wilson(k, n)
+        median = statistics.median(minutes) if minutes else math.inf
+        share = (
+            f"{k}/{n} promoted ({100 * k / n:.1f} %, 95 % CI {100 * low:.1f}–{100 * high:.1f} %)"
+        )
+        if rps == 1.0:
+            line(
+                f"≥ {PROMOTE_AT_1:.0%} promoted within {HORIZON}",
+                "healthy",
+                rps,
+                f"{share}, median {median:.1f} min",
+                k / n >= PROMOTE_AT_1,
+            )
+        elif rps == 10.0:
+            line(
+                f"100 % promoted, median ≤ {MEDIAN_AT_10_MINUTES:g} min",
+                "healthy",
+                rps,
+                f"{share}, median {median:.1f} min",
+                k == n and median <= MEDIAN_AT_10_MINUTES,
+            )
+        else:
+            peer = _minutes(groups.get(("healthy", rps, "flagger"), []))
+            theirs = statistics.median(peer) if peer else math.nan
+            line(
+                f"median within {interval_minutes:g} min of Flagger's",
+                "healthy",
+                rps,
+                f"{median:.1f} vs {theirs:.1f} min; {share}",
+                median <= theirs + interval_minutes,
+            )
+    for name, spec in cases.SCENARIOS.items():
+        if not spec["bad"]:
+            continue
+        for rps in cases.TRAFFIC_LEVELS:
+            group = groups.get((name, rps, DEFAULT_ARM), [])
+            if not group:
+                continue
+            k, n = sum(r["outcome"] == "promoted" for r in group), len(group)
+            high = wilson(k, n)[1]
+            line(
+                "≤ 1 % promoted",
+                name,
+                rps,
+                f"{k}/{n} ({100 * k / n:.1f} %, 95 % upper bound {100 * high:.1f} %)",
+                k / n <= 0.01,
+            )
+    at_k = [r for r in rows if r["scenario"] == AT_PROMOTION_BURN_RATE and r["arm"] == DEFAULT_ARM]
+    if at_k:
+        k = sum(r["outcome"] == "promoted" for r in at_k)
+        low, high = wilson(k, len(at_k))
+        line(
+            "false promotions at k_P ≤ α = 1 %",
+            f"{AT_PROMOTION_BURN_RATE} (at k_P = 5)",
+            math.nan,
+            f"{k}/{len(at_k)} over all levels ({100 * k / len(at_k):.2f} %, 95 % CI "
+            f"{100 * low:.2f}–{100 * high:.2f} %)",
+            k / len(at_k) <= 0.01,
+        )
+    harm = harm_comparisons(rows, DEFAULT_ARM)["horizon"]
+    out.append(
+        f"| harm ≤ 1/5 of Flagger's, ≤ 1/3 of Argo's in ≥ 30 of 32 | bad canaries | all "
+        f"| met in {harm[0]} of {harm[1]}{_missed_text(harm[2])} "
+        f"| {'yes' if harm[0] >= 30 else '**no**'} |"
+    )
+    return "\n".join(out).replace("| nan |", "| all |")
+
+
+def plot_promotion_time(rows: Rows, img_dir: Path, lines: dict[str, list[float]]) -> str:
+    """Median minutes to promote a healthy canary against traffic, with ``lines`` (the
+    frontier: minutes per traffic level) drawn dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = _group(rows)
+    fig, ax = plt.subplots(figsize=(6.5, 4.0))
+    for arm in (DEFAULT_ARM, "flagger", "argo"):
+        xs, ys = [], []
+        for rps in cases.TRAFFIC_LEVELS:
+            minutes = _minutes(groups.get(("healthy", rps, arm), []))
+            if minutes:
+                xs.append(rps)
+                ys.append(statistics.median(minutes))
+        ax.plot(xs, ys, marker="o", label=f"{ARM_LABEL[arm]}, median")
+    for label, minutes in lines.items():
+        ax.plot(cases.TRAFFIC_LEVELS, minutes, linestyle="--", label=label)
+    ax.axhline(cases.HARM_HORIZON_SECONDS / 60, color="grey", linewidth=0.8)
+    ax.text(1.0, cases.HARM_HORIZON_SECONDS / 60 * 1.05, "progressDeadline 3 h", fontsize=7)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("req/s (all traffic)")
+    ax.set_ylabel("minutes from the new version to promotion")
+    ax.set_title("Healthy canaries: time to promotion, and the limit for B1's steps", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    img_dir.mkdir(parents=True, exist_ok=True)
+    fig.savefig(img_dir / "canary-promotion-time.png", dpi=110)
+    plt.close(fig)
+    return "img/canary-promotion-time.png"

@@ -108,3 +108,34 @@ def test_the_tables_show_both_measures_for_bad_scenarios_only() -> None:
     assert "harmed within 3 h" in bad
     flagger = next(line for line in bad.splitlines() if "Flagger" in line)
     assert flagger.endswith(f"| 0.5 ± nan | {0.5 + (H - 480.0) * 0.005:.1f} ± nan |")
+
+
+def _promotion_rows(promoted_at_1: int, median_at_10: float) -> list[dict[str, Any]]:
+    rows = []
+    for i in range(100):
+        outcome = "promoted" if i < promoted_at_1 else "held"
+        rows.append(row("roost-pause", "healthy", 1.0, outcome, 4000.0, 0.0))
+        rows.append(row("roost-pause", "healthy", 10.0, "promoted", median_at_10 * 60, 0.0))
+    for rps in (100.0, 1000.0):
+        rows.append(row("roost-pause", "healthy", rps, "promoted", 510.0, 0.0))
+        rows.append(row("flagger", "healthy", rps, "promoted", 480.0, 0.0))
+    rows.append(row("roost-pause", "errors 0.5 %", 1.0, "promoted", 4000.0, 1.0))
+    rows += [row("roost-pause", "errors 0.5 %", 10.0, "rolled_back", 600.0, 1.0)] * 99
+    return rows
+
+
+def test_promotion_goals_judge_low_traffic_speed_and_bad_canaries() -> None:
+    text = report.promotion_goals(_promotion_rows(96, 12.0), interval_minutes=0.5)
+    assert "| ≥ 95% promoted within 3 h | healthy | 1 | 96/100 promoted" in text
+    assert "median 12.0 min | yes |" in text
+    assert "| median within 0.5 min of Flagger's | healthy | 100 | 8.5 vs 8.0 min" in text
+    assert "| ≤ 1 % promoted | errors 0.5 % | 1 | 1/1 (100.0 %" in text
+    assert "| false promotions at k_P ≤ α = 1 % | errors 0.5 % (at k_P = 5) | all | 1/100" in text
+    assert text.count("**no**") == 2  # the lone bad canary at 1 req/s, and the harm line
+
+
+def test_promotion_goals_report_misses() -> None:
+    text = report.promotion_goals(_promotion_rows(94, 16.0), interval_minutes=0.5)
+    assert "96/100" not in text
+    assert "| ≥ 95% promoted within 3 h | healthy | 1 | 94/100 promoted" in text
+    assert "median 16.0 min | **no** |" in text
