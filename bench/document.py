@@ -157,7 +157,9 @@ def _canary_section(data: dict[str, Any], img: Path) -> list[str]:
         "",
         B1_METHOD,
         f"Runs: {meta['healthy_runs']} seeds (0..{meta['healthy_runs'] - 1}) per traffic "
-        f"level for the healthy scenario, {meta['bad_runs']} per level for the others; "
+        f"level for the healthy scenario and the canary at promotionBurnRate "
+        f"({canary_report.AT_PROMOTION_BURN_RATE}), {meta['bad_runs']} per level for the "
+        "others; "
         f"wall time {meta['wall_seconds'] / 60:.1f} min on {meta['workers']} workers; "
         + _provenance(meta)
         + "; "

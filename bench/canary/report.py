@@ -299,14 +299,6 @@ def _goal_rows(
                 f"{'met' if decision <= 1 / factor else 'missed'}); {base_arm} promoted "
                 f"{promoted}/{len(base)} | {'yes' if horizon <= 1 / factor else '**no**'} |"
             )
-    if rps in LOW_TRAFFIC:
-        k = sum(r["outcome"] == "promoted" for r in roost)
-        held = sum(r["outcome"] == "held" for r in roost)
-        extra = f"; {held} held for a person" if arm == "roost-pause" else ""
-        out.append(
-            f"| no bad canary promoted at low traffic | {name} | {rps:g} | {label} "
-            f"| {k}/{n} promoted{extra} | {'yes' if k == 0 else '**no**'} |"
-        )
     return out
 
 

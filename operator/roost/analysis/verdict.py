@@ -272,7 +272,9 @@ def _judge_burn(
         short = max(gate.min_requests - judged.total, 0.0)
         found = _to_pass(judged, p_pass, pass_at, ratio=ratio)
         needed = None if found is None else max(found, short)
-        clean = max(_to_pass(judged, p_pass, pass_at, ratio=0.0) or 0.0, short)
+        if ratio > 0:
+            found = _to_pass(judged, p_pass, pass_at, ratio=0.0)
+        clean = max(found or 0.0, short)
         if ln_step < step_at or counts.total < gate.min_requests:
             found = _to_pass(counts, p_pass, step_at, ratio=ratio)
             to_step = math.inf if found is None else found
