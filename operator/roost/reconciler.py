@@ -536,7 +536,7 @@ class Reconciler:
         if measurements.error is not None:
             self.rt.telemetry.query_errors.labels(client.url).inc()
         step = current.current_step
-        last = step == len(spec.rollout.steps) - 1
+        last = spec.rollout.is_last(step)
         return analyze(policy, measurements, current.comparison, step=step, last_step=last)
 
     async def _alerts(

@@ -466,7 +466,7 @@ def simulate(scenario: Scenario) -> SimulationResult:
                 measurements,
                 status_now.comparison,
                 step=status_now.current_step,
-                last_step=status_now.current_step == len(spec.rollout.steps) - 1,
+                last_step=spec.rollout.is_last(status_now.current_step),
             )
         decision = decide(
             spec,

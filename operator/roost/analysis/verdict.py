@@ -1,10 +1,12 @@
 """From measurements to one verdict: pass, fail or inconclusive, with its evidence.
 
 Per objective two sequential tests run on counts accumulated since the canary
-started (docs/decisions.md; sequential-testing reference §3.4):
+started (docs/decisions.md, "The canary gate"):
 
-* ``burnRate`` (Gate 1): is the canary's own bad ratio above or below
-  ``maxBurnRate × B``? A one-sample beta-binomial mixture on its (n, x).
+* ``burnRate`` (Gate 1): one-sample beta-binomial mixtures on the canary's (n, x).
+  It fails when the canary provably burns faster than ``maxBurnRate`` (the rollback
+  test) and passes when it provably burns slower than ``promotionBurnRate`` (the
+  promotion test, on the counts ``promotionEvidence`` names).
 * ``comparison`` (Gate 2): is the canary worse than the stable version, or
   provably within ``maxRelativeRate`` of it (or within its own SLO)? A
   conditional-binomial mixture on per-tick increments of both versions.
@@ -21,10 +23,13 @@ Per distribution check (``policy.distributions``, compareTo stable) a third test
   ``pause`` asks the state machine to pause, ``alert`` only records.
 
 Verdict rules: any fail test crossing its threshold fails the step. A step
-passes when every objective's burn-rate test passes on at least ``minRequests``
-canary requests. Promotion additionally needs every comparison test to pass.
-Everything else is inconclusive: the weight holds and nothing is promoted.
-The false-rollback budget α = 1 − confidence is split over all fail tests.
+passes (steps up) when every objective's promotion e-process, on all the canary's
+requests, reaches ``stepEvidence`` on at least ``minRequests`` of them. Promotable:
+every promotion test passes at 1/α (and, with ``promotionRequiresComparison``, every
+comparison), and every distribution check that acts has passed. Everything else is
+inconclusive: the weight holds and nothing is promoted. The false-rollback budget
+α = 1 − confidence is split over all fail tests; the false-promotion budget α is not
+split, since promotion needs every promotion test to pass.
 """
 
 from __future__ import annotations

@@ -154,6 +154,10 @@ class Rollout(RoostModel):
     def interval_seconds(self) -> float:
         return durations.parse_seconds(self.analysis_interval)
 
+    def is_last(self, index: int) -> bool:
+        """Whether step ``index`` is the last: the one that promotes."""
+        return index == len(self.steps) - 1
+
     def dwell_seconds(self, index: int) -> float:
         pause = self.steps[index].pause
         return durations.parse_seconds(pause) if pause else self.interval_seconds

@@ -69,7 +69,7 @@ def _seconds_to_promote(
         scale = steps[index].weight / weight if needs.scales else 1.0
         rate = needs.rate * scale
         wait = dwell_left if index == step else spec.rollout.dwell_seconds(index)
-        if index == len(steps) - 1:
+        if spec.rollout.is_last(index):
             if last_step_only and index != step:
                 to_pass = needs.clean if optimistic else needs.to_pass
             return elapsed + max(wait, (to_pass or 0.0) / rate)
