@@ -39,6 +39,9 @@ SeriesSelector = Annotated[
     ),
 ]
 
+# The longest SLO period; the default burn-rate ladder's rates stay within BurnRateRule's.
+MAX_PERIOD_SECONDS = 365 * 86400.0
+
 # Exclusive bounds: 0 leaves no budget meaning, 1 leaves no budget at all.
 Target = Annotated[float, Field(gt=0, lt=1)]
 
@@ -407,6 +410,11 @@ class SLOPolicySpec(RoostModel):
         if repeated:
             raise ValueError(f"distribution names must be unique; repeated: {', '.join(repeated)}")
         period = durations.parse_seconds(self.period)
+        if period > MAX_PERIOD_SECONDS:
+            raise ValueError(
+                f"period ({self.period}) is longer than 365d: write an SLO period of at most a "
+                "year, such as 28d or 30d"
+            )
         for index, rule in enumerate(self.burn_rate_rules or ()):
             if durations.parse_seconds(rule.long_window) > period:
                 raise ValueError(
