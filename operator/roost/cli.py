@@ -17,12 +17,14 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from roost import __version__, durations
+
+M = TypeVar("M", bound=BaseModel)
 
 EXIT_OK = 0
 EXIT_FINDING = 1
@@ -34,15 +36,41 @@ class InputError(Exception):
     """User input Roost cannot use; the message is the one line the user sees."""
 
 
-def _validation_line(error: ValidationError, prefix: str = "") -> str:
-    """pydantic's first error as ``field.path: message``."""
-    first = error.errors()[0]
-    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
-    where = f"{prefix}.{path}" if prefix and path else (prefix or path)
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        message = "unknown field"
-    return f"{where}: {message}" if where else message
+def _strict(model: type[M], data: Any, name: str) -> M:
+    """``data`` read from YAML, validated as the apiserver would (JSON types, no coercion)."""
+    from roost.api import manifests, messages
+
+    body, problems = manifests.to_json(data)
+    if problems:
+        raise InputError(f"{name}: {problems[0].line()}")
+    try:
+        return manifests.validate_strict(model, body)
+    except ValidationError as error:
+        raise InputError(f"{name}: {messages.one_line(error, model, limit=2000)}") from None
+
+
+def _roost_documents(path: str, kind: str, model: type[M]) -> list[M]:
+    """Every ``kind`` object in a file, checked as ``roost validate`` checks it."""
+    from roost.api import manifests
+
+    try:
+        documents = manifests.unpack(manifests.load(read_text(path)))
+    except manifests.ManifestError as error:
+        raise InputError(f"{path}:{error.line or ''}: {error}".replace(":: ", ": ")) from None
+    if not documents:
+        raise InputError(f"{path}: no {kind} in the file")
+    found = []
+    for document in documents:
+        verdict = manifests.check(document, {kind: model})
+        errors = [f for f in verdict.findings if f.severity == "error"]
+        if verdict.skipped or (verdict.kind != kind and not errors):
+            raise InputError(f"{path}: kind: expected {kind}, got {verdict.kind!r}")
+        if errors:
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            raise InputError(f"{path}:{errors[0].line}: {errors[0].text()}{more}")
+        data = {k: v for k, v in document.data.items() if k != "status"}
+        found.append(_strict(model, manifests.to_json(data)[0], path))
+    return found
 
 
 # The longest duration a flag takes (an SLO period is at most a year, as in an SLOPolicy).
@@ -211,23 +239,9 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     from roost.api.slopolicy import SLOPolicy
     from roost.slo.recording import RulesError, rule_file
 
-    text = read_text(args.policy)
-    try:
-        documents = [d for d in yaml.safe_load_all(text) if d]
-    except yaml.YAMLError as error:
-        raise InputError(yaml_problem(args.policy, error)) from None
-    if not documents:
-        raise InputError(f"{args.policy}: no SLOPolicy in the file")
     labels = dict(args.selector_labels or [])
     outputs = []
-    for document in documents:
-        kind = document.get("kind") if isinstance(document, dict) else None
-        if kind != "SLOPolicy":
-            raise InputError(f"{args.policy}: kind: expected SLOPolicy, got {kind!r}")
-        try:
-            policy = SLOPolicy.model_validate(document)
-        except ValidationError as error:
-            raise InputError(f"{args.policy}: {_validation_line(error)}") from None
+    for policy in _roost_documents(args.policy, "SLOPolicy", SLOPolicy):
         name = str(policy.metadata.get("name") or "")
         if not name:
             raise InputError(f"{args.policy}: metadata.name: an SLOPolicy needs a name")
@@ -361,10 +375,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         raise InputError(f"{args.scenario}: expected a mapping with modelDeployment and sloPolicy")
     if args.seed is not None:
         document["seed"] = args.seed
-    try:
-        scenario = simulation.load(document)
-    except ValidationError as error:
-        raise InputError(_validation_line(error)) from None
+    scenario = _strict(simulation.Scenario, document, args.scenario)
     simulated = durations.parse_seconds(scenario.duration) + (
         durations.parse_seconds(scenario.watch) if scenario.watch else 0.0
     )
@@ -401,54 +412,96 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 # --- roost validate ------------------------------------------------------------
 
 
-def _manifest_files(path: str) -> list[str]:
-    """``path`` itself, or the YAML and JSON files directly in a directory (as kubectl -f)."""
-    if path != "-" and Path(path).is_dir():
-        found = sorted(
-            str(p) for p in Path(path).iterdir() if p.suffix in (".yaml", ".yml", ".json")
-        )
-        if not found:
-            raise InputError(f"{path}: no .yaml, .yml or .json files in the directory")
-        return found
-    return [path]
+def _manifest_files(path: str, recursive: bool) -> list[str]:
+    """``path`` itself, or the YAML and JSON files in a directory (as kubectl -f, -R)."""
+    if path == "-" or not Path(path).is_dir():
+        return [path]
+    pattern = "**/*" if recursive else "*"
+    return sorted(
+        str(p)
+        for p in Path(path).glob(pattern)
+        if p.suffix in (".yaml", ".yml", ".json") and p.is_file()
+    )
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     """Check ModelDeployment and SLOPolicy manifests offline, as admission would."""
+    from roost.api import manifests
     from roost.api.modeldeployment import ModelDeployment
     from roost.api.slopolicy import SLOPolicy
     from roost.slo.rules import policy_warnings
 
     kinds: dict[str, Any] = {"ModelDeployment": ModelDeployment, "SLOPolicy": SLOPolicy}
-    for path in [f for given in args.files for f in _manifest_files(given)]:
-        text = read_text(path)
-        try:
-            documents = [d for d in yaml.safe_load_all(text) if d]
-        except yaml.YAMLError as error:
-            raise InputError(yaml_problem(path, error)) from None
-        if not documents:
-            raise InputError(f"{path}: no manifest in the file")
-        for document in documents:
-            if not isinstance(document, dict):
-                raise InputError(
-                    f"{path}: expected a mapping (a Kubernetes object with apiVersion, kind, "
-                    f"metadata and spec), got {type(document).__name__}"
-                )
-            kind = document.get("kind")
-            if kind not in kinds:
-                raise InputError(
-                    f"{path}: kind: expected ModelDeployment or SLOPolicy, got {kind!r}"
-                )
+
+    def warnings(parsed: Any) -> list[str]:
+        return policy_warnings(parsed.spec) if isinstance(parsed, SLOPolicy) else []
+
+    given = [*(args.filename or []), *args.files]
+    if not given:
+        raise InputError("give manifests to check: FILE, a directory, - (stdin) or -f FILE")
+    report: list[dict[str, Any]] = []
+    errors = 0
+
+    def file_error(name: str, message: str, line: int | None = None) -> None:
+        nonlocal errors
+        errors += 1
+        report.append({"file": name, "line": line, "valid": False, "errors": [message]})
+        if args.output == "text":
+            where = f"{name}:{line}" if line else name
+            print(f"roost: error: {where}: {message}", file=sys.stderr)
+
+    for argument in given:
+        paths = _manifest_files(argument, args.recursive)
+        if not paths:
+            file_error(argument, "no .yaml, .yml or .json files in the directory")
+        for path in paths:
+            name = "stdin" if path == "-" else path
             try:
-                parsed = kinds[kind].model_validate(document)
-            except ValidationError as error:
-                raise InputError(f"{path}: {_validation_line(error)}") from None
-            name = parsed.metadata.get("name", "")
-            print(f"{path}: {kind} {name} valid")
-            if isinstance(parsed, SLOPolicy):
-                for warning in policy_warnings(parsed.spec):
-                    print(f"{path}: warning: {warning}", file=sys.stderr)
-    return 0
+                documents = manifests.unpack(manifests.load(read_text(path)))
+            except InputError as error:
+                file_error(name, str(error).removeprefix(f"{name}: "))
+                continue
+            except manifests.ManifestError as error:
+                file_error(name, str(error), error.line)
+                continue
+            if not documents:
+                file_error(name, "no manifest in the file (an empty file is an error)")
+                continue
+            several = len(documents) > 1
+            for document in documents:
+                verdict = manifests.check(document, kinds, warnings)
+                label = " ".join(str(x) for x in (verdict.kind, verdict.name) if x)
+                entry: dict[str, Any] = {
+                    "file": name,
+                    "document": document.index,
+                    "line": document.line,
+                    "kind": verdict.kind,
+                    "name": verdict.name,
+                    "valid": verdict.valid,
+                    "skipped": verdict.skipped,
+                    "errors": [],
+                    "warnings": [],
+                }
+                for item in verdict.findings:
+                    key = "errors" if item.severity == "error" else "warnings"
+                    entry[key].append(
+                        {"line": item.line, "path": item.path, "message": item.message}
+                    )
+                    errors += item.severity == "error"
+                    if args.output == "text":
+                        where = f"{name}:{item.line}"
+                        if several:
+                            where += f" (document {document.index}{', ' + label if label else ''})"
+                        print(f"roost: {item.severity}: {where}: {item.text()}", file=sys.stderr)
+                report.append(entry)
+                if args.output == "text" and verdict.skipped:
+                    print(f"{name}: {label} skipped: not a Roost object")
+                elif args.output == "text" and verdict.valid:
+                    print(f"{name}: {label} valid")
+    if args.output != "text":
+        result = {"valid": errors == 0, "errors": errors, "documents": report}
+        _emit(result, args.output, lambda d: "")
+    return EXIT_USAGE if errors else EXIT_OK
 
 
 class _Parser(argparse.ArgumentParser):
@@ -941,8 +994,20 @@ def _parser() -> argparse.ArgumentParser:
     drift.add_argument("-o", "--output", choices=("text", "json"), default="text")
     drift.set_defaults(run=_cmd_drift)
 
-    validate = commands.add_parser("validate", help="check manifests offline")
-    validate.add_argument("files", nargs="+")
+    validate = commands.add_parser(
+        "validate",
+        help="check manifests offline, as admission would; exit 2 when any is invalid",
+    )
+    validate.add_argument(
+        "files", nargs="*", help="files, directories or - (stdin); YAML or JSON, multi-document"
+    )
+    validate.add_argument(
+        "-f", "--filename", action="append", metavar="FILE", help="as kubectl -f (repeatable)"
+    )
+    validate.add_argument(
+        "-R", "--recursive", action="store_true", help="also read directories' subdirectories"
+    )
+    validate.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text")
     validate.set_defaults(run=_cmd_validate)
     return parser
 

@@ -83,8 +83,8 @@ def test_a_file_that_cannot_be_read_exits_2_with_one_line(
     [
         ("empty.yaml", "no manifest in the file"),
         ("comment.yaml", "no manifest in the file"),
-        ("scalar.yaml", "expected a mapping"),
-        ("list.yaml", "expected a mapping"),
+        ("scalar.yaml", "got the string 'hello'; write a Kubernetes object: a mapping"),
+        ("list.yaml", "got a list of 2; write a Kubernetes object: a mapping"),
     ],
 )
 def test_validate_refuses_a_file_without_a_manifest(
@@ -177,7 +177,7 @@ def test_a_plan_capped_below_the_load_has_an_unbounded_wait(
         (["drift", "--alpha", "nan", "a", "b"], "--alpha"),
         (["drift", "--threshold", "nan", "a", "b"], "--threshold"),
         (["drift", "only-one.json"], "give two histogram files"),
-        (["rules", str(EXAMPLES / "modeldeployment.yaml")], "kind: expected SLOPolicy"),
+        (["rules", str(EXAMPLES / "modeldeployment.yaml")], "kind: got the string"),
         (["rules", str(EXAMPLES / "slopolicy.yaml"), "--group-by", "{"], "label name"),
         (["nope"], "invalid choice"),
         ([], "required: command"),
