@@ -220,6 +220,9 @@ def _cmd_crds(args: argparse.Namespace) -> int:
 
         print(reference.render(), end="")
         return 0
+    if args.output == "json":
+        print(json.dumps({"apiVersion": "v1", "kind": "List", "items": crd.all_crds()}, indent=2))
+        return 0
     print(crd.render_all(), end="")
     return 0
 
@@ -504,6 +507,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_USAGE if errors else EXIT_OK
 
 
+def _cmd_completion(args: argparse.Namespace) -> int:
+    from roost import completion
+
+    print(completion.SCRIPTS[args.shell], end="")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with errors as one line (no usage dump), exit code 2."""
 
@@ -627,18 +637,33 @@ def _cmd_control(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    """A rollout as a tree, or the object as JSON/YAML; --watch redraws (on a terminal)
+    or prints each new state (in a pipe: no screen-clearing escape codes)."""
     import time
 
     from roost.rollout.view import render_tree
 
     kube = _kube(args)
+    terminal = sys.stdout.isatty()
+    last: str | None = None
     while True:
         body = _read_model_deployment(kube, args)
-        text = render_tree(body)
+        if args.output == "json":
+            text = json.dumps(body, indent=2, default=str)
+        elif args.output == "yaml":
+            text = yaml.safe_dump(json.loads(json.dumps(body, default=str)), sort_keys=False)
+        else:
+            text = render_tree(body)
         if not args.watch:
-            print(text)
+            print(text.rstrip("\n"))
             return 0
-        print("\033[2J\033[H" + text, flush=True)
+        if text != last:
+            if terminal and args.output == "text":
+                print("\033[2J\033[H" + text, flush=True)
+            else:
+                separator = "---\n" if args.output == "yaml" and last is not None else ""
+                print(separator + text.rstrip("\n"), flush=True)
+            last = text
         time.sleep(args.interval)
 
 
@@ -817,6 +842,8 @@ def _cmd_drift(args: argparse.Namespace) -> int:
     }
     if args.output == "json":
         print(json.dumps(report, indent=2))
+    elif args.output == "yaml":
+        print(yaml.safe_dump(report, sort_keys=False), end="")
     else:
         total_a, total_b = sum(result.a), sum(result.b)
         print(f"baseline  {names[0]}: {total_a:.0f} observations")
@@ -842,8 +869,20 @@ def _cmd_drift(args: argparse.Namespace) -> int:
     return 1 if drift else 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="roost", description=__doc__)
+EPILOG = """\
+exit codes: 0 ok; 1 a finding (drift found, a plan capped below its wait budget);
+2 bad input or usage, or a file, kubeconfig, apiserver or Prometheus roost cannot
+use; 3 an internal error (a bug: ROOST_DEBUG=1 prints the traceback).
+As a kubectl plugin: kubectl roost COMMAND (the kubectl-roost executable)."""
+
+
+def _parser(prog: str = "roost") -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=prog,
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"roost {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -856,6 +895,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     crds.add_argument(
         "--reference", action="store_true", help="print the CRD reference (docs/crd-reference.md)"
+    )
+    crds.add_argument(
+        "-o", "--output", choices=("yaml", "json"), default="yaml", help="json: one v1 List"
     )
     crds.set_defaults(run=_cmd_crds)
 
@@ -960,6 +1002,13 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--kubeconfig")
     status.add_argument("-w", "--watch", action="store_true")
     status.add_argument(
+        "-o",
+        "--output",
+        choices=("text", "json", "yaml"),
+        default="text",
+        help="json|yaml: the object",
+    )
+    status.add_argument(
         "--interval", type=_duration, default=2.0, help="with --watch, e.g. 2s (default)"
     )
     status.set_defaults(run=_cmd_status)
@@ -991,8 +1040,15 @@ def _parser() -> argparse.ArgumentParser:
     drift.add_argument("--statistic", choices=("psi", "ks", "chi2"), default="psi")
     drift.add_argument("--threshold", type=float, help="default psi 0.25, ks 0.1, chi2 (w) 0.3")
     drift.add_argument("--alpha", type=float, default=0.01, help="test level (default 0.01)")
-    drift.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    drift.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text")
     drift.set_defaults(run=_cmd_drift)
+
+    completion = commands.add_parser(
+        "completion",
+        help="print a shell completion script: source <(roost completion bash)",
+    )
+    completion.add_argument("shell", choices=("bash", "zsh"))
+    completion.set_defaults(run=_cmd_completion)
 
     validate = commands.add_parser(
         "validate",
@@ -1012,8 +1068,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+def main(argv: Sequence[str] | None = None, prog: str = "roost") -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["__complete"]:
+        from roost import completion
+
+        for candidate in completion.candidates(_parser(prog), words[1:]):
+            print(candidate)
+        return EXIT_OK
+    parser = _parser(prog)
+    argv = words
     try:
         args = parser.parse_args(argv)
         code: int = args.run(args)
@@ -1037,6 +1101,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_INTERNAL
     return code
+
+
+def kubectl_main() -> int:
+    """``kubectl roost ...``: kubectl runs the ``kubectl-roost`` executable on PATH."""
+    return main(prog="kubectl roost")
+
+
+def kubectl_complete_main() -> int:
+    """``kubectl_complete-roost``: kubectl (1.26+) asks it to complete ``kubectl roost``
+    and reads candidates, then a Cobra directive (4: no file completion; 0: default)."""
+    from roost import completion
+
+    found = completion.candidates(_parser("kubectl roost"), sys.argv[1:])
+    for candidate in found:
+        print(candidate)
+    print(":4" if found else ":0")
+    return EXIT_OK
 
 
 if __name__ == "__main__":
