@@ -214,6 +214,12 @@ class Reconciler:
                 client, check.query, (*label_keys, "le"), values, now
             )
             answers[check.query] = None if bounds is None else bounds.get(values, [])
+            if bounds is not None and not bounds.get(values):
+                # No classic buckets: a native histogram, or no series yet?
+                native = await self._bucket_bounds(
+                    client, check.native_query, (*label_keys, "le"), values, now
+                )
+                answers[check.native_query] = None if native is None else native.get(values, [])
         return preflight.problems(checks, answers)
 
     async def _bucket_bounds(
