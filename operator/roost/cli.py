@@ -1,46 +1,191 @@
 """The ``roost`` command line.
 
-Bad input ends with exit code 2 and one line naming the field and what was
-expected; no traceback reaches the user.
+Exit codes: 0 ok; 1 a finding (``roost drift`` found drift, ``roost plan`` cannot
+meet its wait budget within ``--max-replicas``); 2 bad input or usage (one line
+naming the field or argument and what to write), or a file, cluster or
+Prometheus Roost cannot use; 3 an internal error (a bug in Roost: one line, the
+traceback only with ``ROOST_DEBUG=1``). No traceback reaches the user otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from roost import __version__, durations
 
+M = TypeVar("M", bound=BaseModel)
+
+EXIT_OK = 0
+EXIT_FINDING = 1
 EXIT_USAGE = 2
+EXIT_INTERNAL = 3
 
 
 class InputError(Exception):
     """User input Roost cannot use; the message is the one line the user sees."""
 
 
-def _validation_line(error: ValidationError, prefix: str = "") -> str:
-    """pydantic's first error as ``field.path: message``."""
-    first = error.errors()[0]
-    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
-    where = f"{prefix}.{path}" if prefix and path else (prefix or path)
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        message = "unknown field"
-    return f"{where}: {message}" if where else message
+def _strict(model: type[M], data: Any, name: str) -> M:
+    """``data`` read from YAML, validated as the apiserver would (JSON types, no coercion)."""
+    from roost.api import manifests, messages
+
+    body, problems = manifests.to_json(data)
+    if problems:
+        raise InputError(f"{name}: {problems[0].line()}")
+    try:
+        return manifests.validate_strict(model, body)
+    except ValidationError as error:
+        raise InputError(f"{name}: {messages.one_line(error, model, limit=2000)}") from None
+
+
+def _roost_documents(path: str, kind: str, model: type[M]) -> list[M]:
+    """Every ``kind`` object in a file, checked as ``roost validate`` checks it."""
+    from roost.api import manifests
+
+    try:
+        documents = manifests.unpack(manifests.load(read_text(path)))
+    except manifests.ManifestError as error:
+        raise InputError(f"{path}:{error.line or ''}: {error}".replace(":: ", ": ")) from None
+    if not documents:
+        raise InputError(f"{path}: no {kind} in the file")
+    found = []
+    for document in documents:
+        verdict = manifests.check(document, {kind: model})
+        errors = [f for f in verdict.findings if f.severity == "error"]
+        if verdict.skipped or (verdict.kind != kind and not errors):
+            raise InputError(f"{path}: kind: expected {kind}, got {verdict.kind!r}")
+        if errors:
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            raise InputError(f"{path}:{errors[0].line}: {errors[0].text()}{more}")
+        data = {k: v for k, v in document.data.items() if k != "status"}
+        found.append(_strict(model, manifests.to_json(data)[0], path))
+    return found
+
+
+# The longest duration a flag takes (an SLO period is at most a year, as in an SLOPolicy).
+MAX_FLAG_SECONDS = 365 * 86400.0
 
 
 def _duration(text: str) -> float:
     try:
-        return durations.parse_seconds(text)
+        seconds = durations.parse_seconds(text)
     except durations.DurationError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+    if seconds > MAX_FLAG_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is longer than 365d: expected a duration such as 30s, 5m or 30d"
+        )
+    return seconds
+
+
+def _number(low: float | None = None, high: float | None = None) -> Callable[[str], float]:
+    """An argparse type for a finite number within [low, high]."""
+
+    def parse(text: str) -> float:
+        import math
+
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if (
+            not math.isfinite(value)
+            or (low is not None and value < low)
+            or (high is not None and value > high)
+        ):
+            bounds = (
+                f"from {low:g} to {high:g}"
+                if low is not None and high is not None
+                else f">= {low:g}"
+                if low is not None
+                else f"<= {high:g}"
+            )
+            raise argparse.ArgumentTypeError(f"{text!r}: expected a finite number {bounds}")
+        return value
+
+    return parse
+
+
+def _integer(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type for a whole number within [low, high]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: expected a whole number from {low} to {high}"
+            ) from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: expected a whole number from {low} to {high}"
+            )
+        return value
+
+    return parse
+
+
+# Larger than any manifest the apiserver takes (its request limit is 3 MiB).
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+
+
+def read_text(path: str) -> str:
+    """A text file (or ``-`` for stdin) as str; every way it can fail is an InputError."""
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_INPUT_BYTES + 1)
+    except OSError as error:
+        raise InputError(f"{path}: {error.strerror or error}") from None
+    name = "stdin" if path == "-" else path
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(f"{name}: larger than {MAX_INPUT_BYTES // 2**20} MiB; not a manifest")
+    if b"\0" in data:
+        raise InputError(f"{name}: a binary file, not YAML or JSON text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise InputError(
+            f"{name}:{line}: not UTF-8 text (byte 0x{data[error.start]:02x}); "
+            "save the file as UTF-8"
+        ) from None
+
+
+def yaml_problem(name: str, error: yaml.YAMLError) -> str:
+    """One line locating a YAML syntax error, with a hint for the usual causes."""
+    mark = getattr(error, "problem_mark", None)
+    where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else name
+    problem = str(getattr(error, "problem", None) or error).replace("\n", " ")
+    hint = ""
+    if "'\\t'" in problem or "\t" in problem:
+        hint = "; YAML indents with spaces, not tabs"
+    elif "mapping values are not allowed" in problem:
+        hint = "; a value containing ': ' must be quoted"
+    return f"{where}: not valid YAML: {problem}{hint}"
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number such as 7") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 0, such as 7")
+    return value
 
 
 def _emit(data: dict[str, Any], output: str, text: Callable[[dict[str, Any]], str]) -> None:
@@ -62,15 +207,21 @@ def _cmd_crds(args: argparse.Namespace) -> int:
         # Repeatable: `--write crds --write charts/roost/crds` keeps the chart's copy identical.
         for folder in args.write:
             target = Path(folder)
-            target.mkdir(parents=True, exist_ok=True)
-            for name, body in crd.crd_files().items():
-                (target / name).write_text(body)
-                print(f"wrote {target / name}")
+            try:
+                target.mkdir(parents=True, exist_ok=True)
+                for name, body in crd.crd_files().items():
+                    (target / name).write_text(body)
+                    print(f"wrote {target / name}")
+            except OSError as error:
+                raise InputError(f"--write {folder}: {error.strerror or error}") from None
         return 0
     if args.reference:
         from roost.api import reference
 
         print(reference.render(), end="")
+        return 0
+    if args.output == "json":
+        print(json.dumps({"apiVersion": "v1", "kind": "List", "items": crd.all_crds()}, indent=2))
         return 0
     print(crd.render_all(), end="")
     return 0
@@ -91,25 +242,9 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     from roost.api.slopolicy import SLOPolicy
     from roost.slo.recording import RulesError, rule_file
 
-    try:
-        with open(args.policy, encoding="utf-8") as handle:
-            documents = [d for d in yaml.safe_load_all(handle) if d]
-    except OSError as error:
-        raise InputError(f"{args.policy}: {error.strerror}") from None
-    except yaml.YAMLError as error:
-        raise InputError(f"{args.policy}: not YAML ({error})".replace("\n", " ")) from None
-    if not documents:
-        raise InputError(f"{args.policy}: no SLOPolicy in the file")
     labels = dict(args.selector_labels or [])
     outputs = []
-    for document in documents:
-        kind = document.get("kind") if isinstance(document, dict) else None
-        if kind != "SLOPolicy":
-            raise InputError(f"{args.policy}: kind: expected SLOPolicy, got {kind!r}")
-        try:
-            policy = SLOPolicy.model_validate(document)
-        except ValidationError as error:
-            raise InputError(f"{args.policy}: {_validation_line(error)}") from None
+    for policy in _roost_documents(args.policy, "SLOPolicy", SLOPolicy):
         name = str(policy.metadata.get("name") or "")
         if not name:
             raise InputError(f"{args.policy}: metadata.name: an SLOPolicy needs a name")
@@ -142,6 +277,8 @@ def _cmd_rules(args: argparse.Namespace) -> int:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
+    import math
+
     from roost.capacity import plan_capacity
 
     try:
@@ -158,13 +295,32 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     data = plan.to_dict()
 
     def text(d: dict[str, Any]) -> str:
+        wait = d["p99_wait_seconds"]
         return (
-            f"replicas {d['replicas']} ({d['slots']} slots) for offered load "
-            f"{d['offered_load']:.2f} Erlangs; P(wait) {d['p_wait']:.4f}, "
-            f"p99 wait {d['p99_wait_seconds'] * 1000:.2f} ms"
+            f"replicas {d['replicas']} ({d['provisioned_slots']} slots, {d['slots']} needed) "
+            f"for offered load {d['offered_load']:.2f} Erlangs; P(wait) {d['p_wait']:.4f}, "
+            + (
+                "p99 wait unbounded (more load than slots: the queue grows without limit)"
+                if wait is None
+                else f"p99 wait {wait * 1000:.2f} ms"
+            )
         )
 
     _emit(data, args.output, text)
+    if not plan.meets_wait_budget:
+        wait = plan.p99_wait_seconds
+        missed = (
+            "an unbounded wait"
+            if not math.isfinite(wait)
+            else f"a p99 wait of {wait * 1000:.4g} ms ({wait / args.p99_wait:.3g}x the budget)"
+        )
+        print(
+            f"roost: warning: --max-replicas {args.max_replicas} caps the plan at "
+            f"{plan.replicas} replicas, which gives {missed}; {plan.slots} slots "
+            f"({-(-plan.slots // args.slots_per_replica)} replicas) meet --p99-wait",
+            file=sys.stderr,
+        )
+        return EXIT_FINDING
     return 0
 
 
@@ -201,13 +357,17 @@ def _cmd_slo_budget(args: argparse.Namespace) -> int:
 
 
 def _load_yaml(path: str) -> Any:
+    text = read_text(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
-    except OSError as error:
-        raise InputError(f"{path}: {error.strerror}") from None
+        return yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise InputError(f"{path}: not YAML ({error})".replace("\n", " ")) from None
+        raise InputError(yaml_problem(path, error)) from None
+
+
+# Simulated ticks are bounded so that a scenario always finishes: 20160 ticks (7d at the
+# default 30s analysisInterval) took 9 s on a 2-core machine; the cost grows faster than
+# the ticks (604800 ticks ran for more than 10 minutes).
+MAX_SIMULATED_TICKS = 20160
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -218,10 +378,20 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         raise InputError(f"{args.scenario}: expected a mapping with modelDeployment and sloPolicy")
     if args.seed is not None:
         document["seed"] = args.seed
-    try:
-        scenario = simulation.load(document)
-    except ValidationError as error:
-        raise InputError(_validation_line(error)) from None
+    scenario = _strict(simulation.Scenario, document, args.scenario)
+    simulated = durations.parse_seconds(scenario.duration) + (
+        durations.parse_seconds(scenario.watch) if scenario.watch else 0.0
+    )
+    interval = scenario.model_deployment.rollout.analysis_interval
+    ticks = simulated / durations.parse_seconds(interval)
+    if ticks > MAX_SIMULATED_TICKS:
+        raise InputError(
+            f"{args.scenario}: duration: {scenario.duration}"
+            + (f" and watch {scenario.watch}" if scenario.watch else "")
+            + f" at analysisInterval {interval} are {ticks:.0f} analysis ticks; roost "
+            f"simulate runs at most {MAX_SIMULATED_TICKS} (7d at 30s): write a shorter "
+            "duration such as 4h or a longer modelDeployment.rollout.analysisInterval"
+        )
     result = simulation.simulate(scenario)
     data = result.to_dict()
 
@@ -245,30 +415,102 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 # --- roost validate ------------------------------------------------------------
 
 
+def _manifest_files(path: str, recursive: bool) -> list[str]:
+    """``path`` itself, or the YAML and JSON files in a directory (as kubectl -f, -R)."""
+    if path == "-" or not Path(path).is_dir():
+        return [path]
+    pattern = "**/*" if recursive else "*"
+    return sorted(
+        str(p)
+        for p in Path(path).glob(pattern)
+        if p.suffix in (".yaml", ".yml", ".json") and p.is_file()
+    )
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     """Check ModelDeployment and SLOPolicy manifests offline, as admission would."""
+    from roost.api import manifests
     from roost.api.modeldeployment import ModelDeployment
     from roost.api.slopolicy import SLOPolicy
     from roost.slo.rules import policy_warnings
 
     kinds: dict[str, Any] = {"ModelDeployment": ModelDeployment, "SLOPolicy": SLOPolicy}
-    for path in args.files:
-        with open(path, encoding="utf-8") as handle:
-            documents = [d for d in yaml.safe_load_all(handle) if d]
-        for document in documents:
-            kind = document.get("kind") if isinstance(document, dict) else None
-            if kind not in kinds:
-                raise InputError(
-                    f"{path}: kind: expected ModelDeployment or SLOPolicy, got {kind!r}"
-                )
+
+    def warnings(parsed: Any) -> list[str]:
+        return policy_warnings(parsed.spec) if isinstance(parsed, SLOPolicy) else []
+
+    given = [*(args.filename or []), *args.files]
+    if not given:
+        raise InputError("give manifests to check: FILE, a directory, - (stdin) or -f FILE")
+    report: list[dict[str, Any]] = []
+    errors = 0
+
+    def file_error(name: str, message: str, line: int | None = None) -> None:
+        nonlocal errors
+        errors += 1
+        report.append({"file": name, "line": line, "valid": False, "errors": [message]})
+        if args.output == "text":
+            where = f"{name}:{line}" if line else name
+            print(f"roost: error: {where}: {message}", file=sys.stderr)
+
+    for argument in given:
+        paths = _manifest_files(argument, args.recursive)
+        if not paths:
+            file_error(argument, "no .yaml, .yml or .json files in the directory")
+        for path in paths:
+            name = "stdin" if path == "-" else path
             try:
-                parsed = kinds[kind].model_validate(document)
-            except ValidationError as error:
-                raise InputError(f"{path}: {_validation_line(error)}") from None
-            print(f"{path}: {kind} {document.get('metadata', {}).get('name', '')} valid")
-            if isinstance(parsed, SLOPolicy):
-                for warning in policy_warnings(parsed.spec):
-                    print(f"{path}: warning: {warning}", file=sys.stderr)
+                documents = manifests.unpack(manifests.load(read_text(path)))
+            except InputError as error:
+                file_error(name, str(error).removeprefix(f"{name}: "))
+                continue
+            except manifests.ManifestError as error:
+                file_error(name, str(error), error.line)
+                continue
+            if not documents:
+                file_error(name, "no manifest in the file (an empty file is an error)")
+                continue
+            several = len(documents) > 1
+            for document in documents:
+                verdict = manifests.check(document, kinds, warnings)
+                label = " ".join(str(x) for x in (verdict.kind, verdict.name) if x)
+                entry: dict[str, Any] = {
+                    "file": name,
+                    "document": document.index,
+                    "line": document.line,
+                    "kind": verdict.kind,
+                    "name": verdict.name,
+                    "valid": verdict.valid,
+                    "skipped": verdict.skipped,
+                    "errors": [],
+                    "warnings": [],
+                }
+                for item in verdict.findings:
+                    key = "errors" if item.severity == "error" else "warnings"
+                    entry[key].append(
+                        {"line": item.line, "path": item.path, "message": item.message}
+                    )
+                    errors += item.severity == "error"
+                    if args.output == "text":
+                        where = f"{name}:{item.line}"
+                        if several:
+                            where += f" (document {document.index}{', ' + label if label else ''})"
+                        print(f"roost: {item.severity}: {where}: {item.text()}", file=sys.stderr)
+                report.append(entry)
+                if args.output == "text" and verdict.skipped:
+                    print(f"{name}: {label} skipped: not a Roost object")
+                elif args.output == "text" and verdict.valid:
+                    print(f"{name}: {label} valid")
+    if args.output != "text":
+        result = {"valid": errors == 0, "errors": errors, "documents": report}
+        _emit(result, args.output, lambda d: "")
+    return EXIT_USAGE if errors else EXIT_OK
+
+
+def _cmd_completion(args: argparse.Namespace) -> int:
+    from roost import completion
+
+    print(completion.SCRIPTS[args.shell], end="")
     return 0
 
 
@@ -330,51 +572,98 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _kube(args: argparse.Namespace) -> Any:
     from roost.adapters.kube import Kube, api_client
 
-    return Kube(api_client(args.kubeconfig))
+    where = f"--kubeconfig {args.kubeconfig}" if args.kubeconfig else "kubeconfig"
+    if args.kubeconfig and not os.path.isfile(args.kubeconfig):
+        raise InputError(f"{where}: no such file")
+    try:
+        return Kube(api_client(args.kubeconfig))
+    except Exception as error:  # any failure to load the user's kubeconfig is about that file
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise InputError(f"{where}: not a usable kubeconfig ({reason})") from None
+
+
+def _read_model_deployment(kube: Any, args: argparse.Namespace) -> Any:
+    """The ModelDeployment's body; a missing object or an unreachable apiserver is an InputError."""
+    import asyncio
+
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    from roost.adapters.kube import NotFoundError
+
+    try:
+        return asyncio.run(
+            kube.get_custom("roost.dev", "v1alpha1", "modeldeployments", args.ns, args.name)
+        )
+    except NotFoundError as error:
+        raise InputError(str(error)) from None
+    except ApiException as error:
+        raise InputError(
+            f"modeldeployment {args.ns}/{args.name}: the apiserver answered "
+            f"{error.status} {error.reason}"
+        ) from None
+    except (HTTPError, OSError) as error:
+        raise InputError(f"cannot reach the apiserver: {error}") from None
 
 
 def _cmd_control(args: argparse.Namespace) -> int:
     """Ask the operator to promote, abort, pause or resume through the command annotation."""
     import asyncio
 
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
     from roost.adapters.kube import NotFoundError
     from roost.workloads import ANNOTATION_COMMAND
 
     kube = _kube(args)
     body = {"metadata": {"annotations": {ANNOTATION_COMMAND: args.command}}}
+    _read_model_deployment(kube, args)
     try:
-        asyncio.run(
-            kube.get_custom("roost.dev", "v1alpha1", "modeldeployments", args.ns, args.name)
-        )
         asyncio.run(
             kube.patch_custom("roost.dev", "v1alpha1", "modeldeployments", args.ns, args.name, body)
         )
     except NotFoundError as error:
         raise InputError(str(error)) from None
+    except ApiException as error:
+        raise InputError(
+            f"modeldeployment {args.ns}/{args.name}: the apiserver refused the "
+            f"{args.command} request: {error.status} {error.reason}"
+        ) from None
+    except (HTTPError, OSError) as error:
+        raise InputError(f"cannot reach the apiserver: {error}") from None
     print(f"modeldeployment {args.ns}/{args.name}: {args.command} requested")
     return 0
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    import asyncio
+    """A rollout as a tree, or the object as JSON/YAML; --watch redraws (on a terminal)
+    or prints each new state (in a pipe: no screen-clearing escape codes)."""
     import time
 
-    from roost.adapters.kube import NotFoundError
     from roost.rollout.view import render_tree
 
     kube = _kube(args)
+    terminal = sys.stdout.isatty()
+    last: str | None = None
     while True:
-        try:
-            body = asyncio.run(
-                kube.get_custom("roost.dev", "v1alpha1", "modeldeployments", args.ns, args.name)
-            )
-        except NotFoundError as error:
-            raise InputError(str(error)) from None
-        text = render_tree(body)
+        body = _read_model_deployment(kube, args)
+        if args.output == "json":
+            text = json.dumps(body, indent=2, default=str)
+        elif args.output == "yaml":
+            text = yaml.safe_dump(json.loads(json.dumps(body, default=str)), sort_keys=False)
+        else:
+            text = render_tree(body)
         if not args.watch:
-            print(text)
+            print(text.rstrip("\n"))
             return 0
-        print("\033[2J\033[H" + text, flush=True)
+        if text != last:
+            if terminal and args.output == "text":
+                print("\033[2J\033[H" + text, flush=True)
+            else:
+                separator = "---\n" if args.output == "yaml" and last is not None else ""
+                print(separator + text.rstrip("\n"), flush=True)
+            last = text
         time.sleep(args.interval)
 
 
@@ -387,19 +676,17 @@ def _histogram_from_file(path: str, name: str | None, match: Sequence[tuple[str,
 
     from prometheus_client.parser import text_string_to_metric_families
 
-    try:
-        text = Path(path).read_text()
-    except OSError as error:
-        raise InputError(f"{path}: {error.strerror}") from None
+    text = read_text(path)
     if path.endswith(".json"):
         try:
             raw = json.loads(text)
-            return {math.inf if k == "+Inf" else float(k): float(v) for k, v in raw.items()}
-        except (ValueError, AttributeError) as error:
+            parsed = {math.inf if k == "+Inf" else float(k): float(v) for k, v in raw.items()}
+        except (ValueError, AttributeError, TypeError) as error:
             raise InputError(
                 f"{path}: expected a JSON object of le bound to cumulative count, e.g. "
                 f'{{"0.1": 4, "+Inf": 10}} ({error})'
             ) from None
+        return _checked_histogram(path, parsed)
     counts: dict[float, float] = {}
     found: set[str] = set()
     try:
@@ -428,6 +715,35 @@ def _histogram_from_file(path: str, name: str | None, match: Sequence[tuple[str,
             + (f" named {name}_bucket" if name else "")
             + (" matching " + ",".join(f"{k}={v}" for k, v in match) if match else "")
         )
+    return _checked_histogram(path, counts)
+
+
+def _checked_histogram(path: str, counts: dict[float, float]) -> dict[float, float]:
+    """Cumulative bucket counts a histogram can have: finite bounds (and +Inf), finite
+    counts >= 0 that never decrease with le, a +Inf bucket."""
+    import math
+
+    def le(bound: float) -> str:
+        return "+Inf" if bound == math.inf else f"{bound:g}"
+
+    for bound, count in counts.items():
+        if math.isnan(bound) or bound == -math.inf:
+            raise InputError(f"{path}: le {bound}: expected a number or +Inf as a bucket bound")
+        if not math.isfinite(count) or count < 0:
+            raise InputError(
+                f"{path}: le {le(bound)}: count {count:g}: expected a finite count >= 0"
+            )
+    if math.inf not in counts:
+        raise InputError(f'{path}: no +Inf bucket: a histogram ends with le="+Inf"')
+    previous: tuple[float, float] | None = None
+    for bound in sorted(counts):
+        if previous is not None and counts[bound] < previous[1]:
+            raise InputError(
+                f"{path}: le {le(bound)}: count {counts[bound]:g} is below le "
+                f"{le(previous[0])}'s {previous[1]:g}: expected cumulative counts (each bucket "
+                "counts every observation at or below its bound)"
+            )
+        previous = (bound, counts[bound])
     return counts
 
 
@@ -526,6 +842,8 @@ def _cmd_drift(args: argparse.Namespace) -> int:
     }
     if args.output == "json":
         print(json.dumps(report, indent=2))
+    elif args.output == "yaml":
+        print(yaml.safe_dump(report, sort_keys=False), end="")
     else:
         total_a, total_b = sum(result.a), sum(result.b)
         print(f"baseline  {names[0]}: {total_a:.0f} observations")
@@ -551,8 +869,20 @@ def _cmd_drift(args: argparse.Namespace) -> int:
     return 1 if drift else 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="roost", description=__doc__)
+EPILOG = """\
+exit codes: 0 ok; 1 a finding (drift found, a plan capped below its wait budget);
+2 bad input or usage, or a file, kubeconfig, apiserver or Prometheus roost cannot
+use; 3 an internal error (a bug: ROOST_DEBUG=1 prints the traceback).
+As a kubectl plugin: kubectl roost COMMAND (the kubectl-roost executable)."""
+
+
+def _parser(prog: str = "roost") -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=prog,
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"roost {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -565,6 +895,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     crds.add_argument(
         "--reference", action="store_true", help="print the CRD reference (docs/crd-reference.md)"
+    )
+    crds.add_argument(
+        "-o", "--output", choices=("yaml", "json"), default="yaml", help="json: one v1 List"
     )
     crds.set_defaults(run=_cmd_crds)
 
@@ -592,14 +925,16 @@ def _parser() -> argparse.ArgumentParser:
     rules.set_defaults(run=_cmd_rules)
 
     plan = commands.add_parser("plan", help="replicas for a load (Little's law, Erlang C)")
-    plan.add_argument("--arrival-rate", type=float, required=True, help="requests per second")
+    plan.add_argument(
+        "--arrival-rate", type=_number(low=0), required=True, help="requests per second"
+    )
     plan.add_argument("--service-time", type=_duration, required=True, help="mean, e.g. 50ms")
-    plan.add_argument("--slots-per-replica", type=int, required=True)
+    plan.add_argument("--slots-per-replica", type=_integer(1, 4096), required=True)
     plan.add_argument(
         "--p99-wait", type=_duration, required=True, help="queueing budget, e.g. 10ms"
     )
-    plan.add_argument("--min-replicas", type=int, default=1)
-    plan.add_argument("--max-replicas", type=int, default=None)
+    plan.add_argument("--min-replicas", type=_integer(0, 10000), default=1)
+    plan.add_argument("--max-replicas", type=_integer(1, 10000), default=None)
     plan.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text")
     plan.set_defaults(run=_cmd_plan)
 
@@ -607,15 +942,21 @@ def _parser() -> argparse.ArgumentParser:
     slo_commands = slo.add_subparsers(dest="slo_command", required=True)
     budget = slo_commands.add_parser("budget", help="burn rate and budget left for counts")
     budget.add_argument("--objective", type=float, required=True, help="e.g. 0.999")
-    budget.add_argument("--total", type=float, required=True, help="requests in the period")
-    budget.add_argument("--bad", type=float, required=True, help="bad requests in the period")
+    budget.add_argument(
+        "--total", type=_number(low=0), required=True, help="requests in the period"
+    )
+    budget.add_argument(
+        "--bad", type=_number(low=0), required=True, help="bad requests in the period"
+    )
     budget.add_argument("--period", type=_duration, default=30 * 86400.0, help="e.g. 30d")
     budget.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text")
     budget.set_defaults(run=_cmd_slo_budget)
 
     sim = commands.add_parser("simulate", help="run a rollout scenario through the real core")
     sim.add_argument("scenario", help="scenario YAML (see examples/scenarios/)")
-    sim.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    sim.add_argument(
+        "--seed", type=_non_negative_int, default=None, help="override the scenario's seed"
+    )
     sim.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text")
     sim.set_defaults(run=_cmd_simulate)
 
@@ -660,7 +1001,16 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("-n", "--namespace", dest="ns", default="default")
     status.add_argument("--kubeconfig")
     status.add_argument("-w", "--watch", action="store_true")
-    status.add_argument("--interval", type=float, default=2.0)
+    status.add_argument(
+        "-o",
+        "--output",
+        choices=("text", "json", "yaml"),
+        default="text",
+        help="json|yaml: the object",
+    )
+    status.add_argument(
+        "--interval", type=_duration, default=2.0, help="with --watch, e.g. 2s (default)"
+    )
     status.set_defaults(run=_cmd_status)
 
     drift = commands.add_parser(
@@ -690,24 +1040,84 @@ def _parser() -> argparse.ArgumentParser:
     drift.add_argument("--statistic", choices=("psi", "ks", "chi2"), default="psi")
     drift.add_argument("--threshold", type=float, help="default psi 0.25, ks 0.1, chi2 (w) 0.3")
     drift.add_argument("--alpha", type=float, default=0.01, help="test level (default 0.01)")
-    drift.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    drift.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text")
     drift.set_defaults(run=_cmd_drift)
 
-    validate = commands.add_parser("validate", help="check manifests offline")
-    validate.add_argument("files", nargs="+")
+    completion = commands.add_parser(
+        "completion",
+        help="print a shell completion script: source <(roost completion bash)",
+    )
+    completion.add_argument("shell", choices=("bash", "zsh"))
+    completion.set_defaults(run=_cmd_completion)
+
+    validate = commands.add_parser(
+        "validate",
+        help="check manifests offline, as admission would; exit 2 when any is invalid",
+    )
+    validate.add_argument(
+        "files", nargs="*", help="files, directories or - (stdin); YAML or JSON, multi-document"
+    )
+    validate.add_argument(
+        "-f", "--filename", action="append", metavar="FILE", help="as kubectl -f (repeatable)"
+    )
+    validate.add_argument(
+        "-R", "--recursive", action="store_true", help="also read directories' subdirectories"
+    )
+    validate.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text")
     validate.set_defaults(run=_cmd_validate)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "roost") -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["__complete"]:
+        from roost import completion
+
+        for candidate in completion.candidates(_parser(prog), words[1:]):
+            print(candidate)
+        return EXIT_OK
+    parser = _parser(prog)
+    argv = words
     try:
+        args = parser.parse_args(argv)
         code: int = args.run(args)
     except InputError as error:
         print(f"roost: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`roost crds | head`): nothing left to tell anyone.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (no flush error at exit)
+        return EXIT_OK
+    except Exception as error:  # a bug in Roost: one line, the traceback on request
+        if os.environ.get("ROOST_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"roost: internal error: {type(error).__name__}: {error} (a bug in Roost; "
+            "ROOST_DEBUG=1 prints the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
     return code
+
+
+def kubectl_main() -> int:
+    """``kubectl roost ...``: kubectl runs the ``kubectl-roost`` executable on PATH."""
+    return main(prog="kubectl roost")
+
+
+def kubectl_complete_main() -> int:
+    """``kubectl_complete-roost``: kubectl (1.26+) asks it to complete ``kubectl roost``
+    and reads candidates, then a Cobra directive (4: no file completion; 0: default)."""
+    from roost import completion
+
+    found = completion.candidates(_parser("kubectl roost"), sys.argv[1:])
+    for candidate in found:
+        print(candidate)
+    print(":4" if found else ":0")
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from roost.adapters.deployments import DeploymentWatch
 from roost.adapters.kube import Kube, api_client
 from roost.adapters.telemetry import Telemetry
+from roost.api import messages
 from roost.api.slopolicy import SLOPolicySpec
 from roost.api.status import Condition, ConditionStatus, set_condition
 from roost.reconciler import Reconciler, Runtime
@@ -211,9 +212,8 @@ def validate_policy(
     try:
         policy = SLOPolicySpec.model_validate(dict(spec))
     except ValidationError as error:
-        first = error.errors()[0]
-        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
-        ready = (False, "InvalidSpec", f"spec{path}: {first['msg']}")
+        message = messages.one_line(error, SLOPolicySpec, prefix=("spec",))
+        ready = (False, "InvalidSpec", message)
         warnings: list[str] = []
     else:
         warnings = policy_warnings(policy)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -34,6 +35,8 @@ from roost.adapters.traffic.istio import IstioProvider
 from roost.adapters.traffic.replicas import ReplicaRatioProvider
 from roost.analysis.guard import budget_guard
 from roost.analysis.verdict import StepVerdict, analyze
+from roost.api import messages
+from roost.api.base import MODEL_DEPLOYMENT_NAME_MAX, MODEL_DEPLOYMENT_NAME_PATTERN
 from roost.api.modeldeployment import (
     TERMINAL_PHASES,
     ModelDeploymentSpec,
@@ -128,13 +131,19 @@ def _ready(
     )
 
 
-def _validation_message(error: ValidationError) -> str:
-    first = error.errors()[0]
-    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        message = "unknown field"
-    return f"spec{path}: {message}"
+def _validation_message(error: ValidationError, model: type[BaseModel]) -> str:
+    return messages.one_line(error, model, prefix=("spec",))
+
+
+def _name_problem(name: str) -> str | None:
+    """A name the CRD now refuses but an older CRD admitted: derived names would collide."""
+    if len(name) <= MODEL_DEPLOYMENT_NAME_MAX and re.match(MODEL_DEPLOYMENT_NAME_PATTERN, name):
+        return None
+    return (
+        f"metadata.name: {name!r} is longer than {MODEL_DEPLOYMENT_NAME_MAX} characters or "
+        "does not start with a letter: the names Roost derives from it (NAME-canary, "
+        "NAME-<revision>) would be cut and collide; recreate it under a shorter name"
+    )
 
 
 class Reconciler:
@@ -205,6 +214,12 @@ class Reconciler:
                 client, check.query, (*label_keys, "le"), values, now
             )
             answers[check.query] = None if bounds is None else bounds.get(values, [])
+            if bounds is not None and not bounds.get(values):
+                # No classic buckets: a native histogram, or no series yet?
+                native = await self._bucket_bounds(
+                    client, check.native_query, (*label_keys, "le"), values, now
+                )
+                answers[check.native_query] = None if native is None else native.get(values, [])
         return preflight.problems(checks, answers)
 
     async def _bucket_bounds(
@@ -364,7 +379,9 @@ class Reconciler:
         try:
             spec = self._validated(uid, ModelDeploymentSpec, raw_spec)
         except ValidationError as error:
-            return invalid("InvalidSpec", _validation_message(error))
+            return invalid("InvalidSpec", _validation_message(error, ModelDeploymentSpec))
+        if (problem := _name_problem(name)) is not None:
+            return invalid("InvalidSpec", problem)
         raw_policy = policies.get(spec.slo_policy_ref.name)
         if raw_policy is None:
             return invalid(
@@ -380,7 +397,8 @@ class Reconciler:
         except ValidationError as error:
             return invalid(
                 "InvalidSpec",
-                f"SLOPolicy {spec.slo_policy_ref.name}: {_validation_message(error)}",
+                f"SLOPolicy {spec.slo_policy_ref.name}: "
+                f"{_validation_message(error, SLOPolicySpec)}",
             )
         try:
             client = await self._prometheus(namespace, spec)

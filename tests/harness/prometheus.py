@@ -32,6 +32,7 @@ class ScrapeTarget:
     job: str
     address: str  # host:port
     metrics_path: str = "/metrics"
+    options: dict[str, object] | None = None  # more scrape_config keys, as Prometheus spells them
 
 
 class PrometheusServer:
@@ -145,6 +146,7 @@ class PrometheusServer:
                     "job_name": t.job,
                     "metrics_path": t.metrics_path,
                     "static_configs": [{"targets": [t.address]}],
+                    **(t.options or {}),
                 }
                 for t in jobs
             ],

@@ -1,6 +1,9 @@
 """`roost rules` output in real Prometheus tooling.
 
-* `promtool check rules` (Debian's promtool) accepts the rules of every shipped policy;
+Each runs against both Prometheus flavours (Debian's 2.42 and Prometheus 3, see
+tests/integration/conftest.py):
+
+* `promtool check rules` accepts the rules of every shipped policy;
 * `promtool test rules` evaluates them on synthetic series with no clock: the
   recorded burn rates have the workbook's values and the page alert fires;
 * the session's real Prometheus loads them, and on a synthetic exporter with a
@@ -31,7 +34,6 @@ from harness.tools import REPO
 
 if TYPE_CHECKING:
     from harness.prometheus import PrometheusServer
-    from harness.session import HarnessSession
 
 pytestmark = pytest.mark.integration
 
@@ -52,8 +54,9 @@ def roost_rules(policy: Path, *args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def promtool(roost_session: HarnessSession) -> Callable[..., subprocess.CompletedProcess[str]]:
-    binary = roost_session.tools.binary("promtool")
+def promtool(promtool_binary: str) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """The promtool of the flavour under test (tests/integration/conftest.py)."""
+    binary = promtool_binary
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

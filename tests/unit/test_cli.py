@@ -122,7 +122,10 @@ def test_bad_flags_exit_2_with_one_line(
 @pytest.mark.parametrize(
     ("patch", "message"),
     [
-        ({"sloPolicy": {"objectives": [], "surprise": 1}}, "sloPolicy.objectives"),
+        (
+            {"sloPolicy": {"objectives": [], "surprise": 1}},
+            "sloPolicy.surprise: unknown field; the fields here are period, objectives",
+        ),
         ({"modelDeployment": {"bogus": True}}, "modelDeployment.bogus: unknown field"),
         ({"duration": "forever"}, "duration: 'forever' is not a duration"),
     ],
@@ -151,4 +154,8 @@ def test_validate_rejects_an_invalid_manifest_with_exit_2(
 ) -> None:
     path = ROOT / "examples/invalid/slopol-target-percent.yaml"
     assert main(["validate", str(path)]) == 2
-    assert "spec.objectives[0].target: Input should be less than 1" in capsys.readouterr().err
+    assert (
+        "slopol-target-percent.yaml:11: spec.objectives[0].target: got the number 99.9, which "
+        "should be less than 1; write a ratio between 0 and 1 such as 0.999 (99.9 %); a "
+        "percentage? 99.9% is 0.999"
+    ) in capsys.readouterr().err

@@ -55,7 +55,8 @@ def test_every_field_of_both_kinds_has_a_row(definition: dict[str, object]) -> N
 
 def test_rows_carry_type_default_and_validation() -> None:
     text = reference.render()
-    assert "| `rollout.analysisInterval` | string | `30s` | at most 32 characters; pattern " in text
+    assert "| `rollout.analysisInterval` | string | `30s` | 2–32 characters; pattern " in text
+    assert "must be a duration of at most 365d (CEL rule in the CRD)" in text
     assert "| `objectives[].target` | number | required | > 0; < 1 |" in text
     assert (
         "| `traffic.provider` | string | `replicas` | one of `gatewayAPI`, `istio`, `replicas` |"
@@ -70,6 +71,13 @@ def test_rows_carry_type_default_and_validation() -> None:
 
 def test_checks_only_roost_runs_are_listed_with_their_messages() -> None:
     checks = reference.python_checks(QualitySLI)
-    assert ("QualitySLI", "quality needs at least one of min or max") in checks
-    assert ("QualitySLI", "quality.min (…) must not exceed quality.max (…)") in checks
+    assert (
+        "QualitySLI",
+        "quality needs at least one of min or max: write e.g. min: 0.9 (the lowest good value)",
+    ) in checks
+    assert (
+        "QualitySLI",
+        "quality.min (…) must not exceed quality.max (…): write min as the lowest good value "
+        "and max as the highest",
+    ) in checks
     assert "template.spec.containers must list at least one container" in reference.render()

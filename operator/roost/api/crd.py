@@ -15,7 +15,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from roost.api.base import GROUP, VERSION
+from roost.api.base import (
+    DNS_LABEL_PATTERN,
+    GROUP,
+    MODEL_DEPLOYMENT_NAME_MAX,
+    MODEL_DEPLOYMENT_NAME_PATTERN,
+    SLO_POLICY_NAME_MAX,
+    VERSION,
+)
 from roost.api.modeldeployment import ModelDeploymentSpec, ModelDeploymentStatus
 from roost.api.slopolicy import SLOPolicySpec, SLOPolicyStatus
 
@@ -108,7 +115,9 @@ def _crd(
     status: type[BaseModel],
     columns: list[JSON],
     description: str,
+    name: JSON,
 ) -> JSON:
+    # The apiserver lets a CRD restrict metadata.name (and nothing else in metadata).
     schema: JSON = {
         "type": "object",
         "description": description,
@@ -116,7 +125,7 @@ def _crd(
         "properties": {
             "apiVersion": {"type": "string"},
             "kind": {"type": "string"},
-            "metadata": {"type": "object"},
+            "metadata": {"type": "object", "properties": {"name": {"type": "string", **name}}},
             "spec": openapi_schema(spec),
             "status": openapi_schema(status),
         },
@@ -166,6 +175,7 @@ def model_deployment_crd() -> JSON:
         status=ModelDeploymentStatus,
         description="A model server rolled out as an SLO-gated canary and sized by a "
         "queueing capacity plan.",
+        name={"pattern": MODEL_DEPLOYMENT_NAME_PATTERN, "maxLength": MODEL_DEPLOYMENT_NAME_MAX},
         columns=[
             {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
             {"name": "Stable", "type": "string", "jsonPath": ".status.stableVersion"},
@@ -186,6 +196,7 @@ def slo_policy_crd() -> JSON:
         status=SLOPolicyStatus,
         description="Service level objectives of a model server and the canary gate that "
         "protects them.",
+        name={"pattern": DNS_LABEL_PATTERN, "maxLength": SLO_POLICY_NAME_MAX},
         columns=[
             {"name": "Period", "type": "string", "jsonPath": ".spec.period"},
             {

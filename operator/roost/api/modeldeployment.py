@@ -11,7 +11,10 @@ from pydantic import Field, model_validator
 
 from roost import durations
 from roost.api.base import (
+    DNS_LABEL_PATTERN,
+    RESERVED_LABELS,
     Duration,
+    Hint,
     LabelValue,
     ObjectName,
     PromLabelName,
@@ -55,13 +58,36 @@ class GatewayAPITraffic(RoostModel):
     )
 
 
+ROUTE_NAME_PATTERN = r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+RouteName = Annotated[
+    str,
+    Hint("an http route name such as primary: letters, digits, '-', '_' and '.'"),
+    Field(min_length=1, max_length=253, pattern=ROUTE_NAME_PATTERN),
+]
+
+
 class IstioTraffic(RoostModel):
     virtual_service: ObjectName = Field(
         description="VirtualService (same namespace) whose http routes Roost weights."
     )
-    routes: Annotated[list[Annotated[str, Field(max_length=253)]], Field(max_length=32)] | None = (
-        Field(default=None, description="Names of the http routes to weight; default all.")
-    )
+    routes: (
+        Annotated[
+            list[RouteName],
+            Field(max_length=32, json_schema_extra={"x-kubernetes-list-type": "set"}),
+        ]
+        | None
+    ) = Field(default=None, description="Names of the http routes to weight; default all.")
+
+    @model_validator(mode="after")
+    def _unique_routes(self) -> Self:
+        names = list(self.routes or ())
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(
+                f"traffic.istio.routes names {', '.join(repeated)} more than once: write each "
+                "route once"
+            )
+        return self
 
 
 class Traffic(RoostModel):
@@ -74,6 +100,16 @@ class Traffic(RoostModel):
             "rule": "self.provider != 'istio' || has(self.istio)",
             "message": "provider istio needs traffic.istio.virtualService",
         },
+        {
+            "rule": "!has(self.gatewayAPI) || self.provider == 'gatewayAPI'",
+            "message": "traffic.gatewayAPI is set but provider is not gatewayAPI: write "
+            "provider: gatewayAPI (or remove gatewayAPI)",
+        },
+        {
+            "rule": "!has(self.istio) || self.provider == 'istio'",
+            "message": "traffic.istio is set but provider is not istio: write provider: istio "
+            "(or remove istio)",
+        },
     )
 
     provider: TrafficProviderName = TrafficProviderName.REPLICAS
@@ -83,9 +119,23 @@ class Traffic(RoostModel):
     @model_validator(mode="after")
     def _provider_settings(self) -> Self:
         if self.provider is TrafficProviderName.GATEWAY_API and self.gateway_api is None:
-            raise ValueError("provider gatewayAPI needs traffic.gatewayAPI.httpRoute")
+            raise ValueError(
+                "provider gatewayAPI needs traffic.gatewayAPI.httpRoute: write "
+                "gatewayAPI: {httpRoute: NAME}"
+            )
         if self.provider is TrafficProviderName.ISTIO and self.istio is None:
-            raise ValueError("provider istio needs traffic.istio.virtualService")
+            raise ValueError(
+                "provider istio needs traffic.istio.virtualService: write "
+                "istio: {virtualService: NAME}"
+            )
+        # A settings block for another provider is ignored by it: say so instead.
+        for block, name in ((self.gateway_api, "gatewayAPI"), (self.istio, "istio")):
+            if block is not None and self.provider.value != name:
+                raise ValueError(
+                    f"traffic.{name} is set but provider is {self.provider.value}"
+                    f"{' (the default)' if 'provider' not in self.model_fields_set else ''}: "
+                    f"write provider: {name} (or remove {name})"
+                )
         return self
 
 
@@ -146,7 +196,8 @@ class Rollout(RoostModel):
             if weights[index] <= weights[index - 1]:
                 raise ValueError(
                     f"rollout.steps[{index}].weight ({weights[index]}) must be greater than "
-                    f"steps[{index - 1}].weight ({weights[index - 1]}): weights strictly increase"
+                    f"steps[{index - 1}].weight ({weights[index - 1]}): write strictly "
+                    "increasing weights, e.g. 5, 25, 50"
                 )
         return self
 
@@ -195,7 +246,9 @@ class Autoscaling(RoostModel):
         "Prometheus.",
     )
     inflight_metric: Annotated[
-        str, Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", max_length=200)
+        str,
+        Hint("a metric name such as model_inflight_requests"),
+        Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", max_length=200),
     ] = Field(
         default="model_inflight_requests",
         description="Per-pod gauge of requests in flight; the HPA scales on it.",
@@ -206,26 +259,55 @@ class Autoscaling(RoostModel):
         if self.min_replicas > self.max_replicas:
             raise ValueError(
                 f"autoscaling.minReplicas ({self.min_replicas}) must not exceed "
-                f"maxReplicas ({self.max_replicas})"
+                f"maxReplicas ({self.max_replicas}): write minReplicas <= maxReplicas"
             )
         return self
 
 
 class SecretKeyRef(RoostModel):
     name: ObjectName
-    key: Annotated[str, Field(pattern=r"^[-._a-zA-Z0-9]+$", max_length=253)]
+    key: Annotated[
+        str,
+        Hint("a Secret key such as token: letters, digits, '-', '_' and '.'"),
+        Field(pattern=r"^[-._a-zA-Z0-9]+$", max_length=253),
+    ]
 
 
 class PrometheusConnection(RoostModel):
-    url: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2048)] = Field(
-        description="Base URL of the Prometheus HTTP API."
-    )
+    url: Annotated[
+        str,
+        Hint("a URL such as http://prometheus.monitoring:9090"),
+        Field(pattern=r"^https?://[^\s]+$", max_length=2048),
+    ] = Field(description="Base URL of the Prometheus HTTP API.")
     bearer_token_secret_ref: SecretKeyRef | None = None
     ca_secret_ref: SecretKeyRef | None = None
     timeout: Duration = "10s"
 
 
 class MetricLabels(RoostModel):
+    model_config = cel_rules(
+        {
+            "rule": "!(self.versionLabel in " + str(list(RESERVED_LABELS)) + ")",
+            "message": "versionLabel le is reserved for histogram buckets: write a label such "
+            "as version",
+            "fieldPath": ".versionLabel",
+        },
+        {
+            "rule": "!has(self.labels) || self.labels.all(k, "
+            "k.matches('^([a-zA-Z]|_[a-zA-Z0-9])[a-zA-Z0-9_]*$') && !(k in "
+            + str(list(RESERVED_LABELS))
+            + "))",
+            "message": "metrics.labels keys must be Prometheus label names, not le and not "
+            "starting with __, e.g. model",
+            "fieldPath": ".labels",
+        },
+        {
+            "rule": "!has(self.labels) || !(self.versionLabel in self.labels)",
+            "message": "metrics.labels must not set the versionLabel: Roost sets it per version",
+            "fieldPath": ".labels",
+        },
+    )
+
     version_label: PromLabelName = Field(
         default="version", description="Label whose value tells model versions apart in metrics."
     )
@@ -238,18 +320,68 @@ class MetricLabels(RoostModel):
 
     @model_validator(mode="after")
     def _label_names(self) -> Self:
+        if self.version_label in RESERVED_LABELS:
+            raise ValueError(
+                f"metrics.versionLabel {self.version_label} is reserved for histogram buckets: "
+                "write a label such as version"
+            )
         for name in self.labels:
-            if not re.fullmatch(LABEL_NAME, name):
-                raise ValueError(f"metrics.labels: {name!r} is not a Prometheus label name")
+            if (
+                not re.fullmatch(LABEL_NAME, name)
+                or name.startswith("__")
+                or name in RESERVED_LABELS
+            ):
+                raise ValueError(
+                    f"metrics.labels: {name!r} is not a label Roost can match on: write a "
+                    "Prometheus label name such as model (not le, not starting with __)"
+                )
+        if self.version_label in self.labels:
+            raise ValueError(
+                f"metrics.labels sets {self.version_label}, the versionLabel: Roost sets it "
+                "per version; remove it"
+            )
         return self
 
 
+# The pod template is free-form (a core/v1 PodTemplateSpec the Deployment validates),
+# except what a Deployment would refuse only after Roost made it: at least one
+# container, each with a name (a DNS label) and an image.
+_CONTAINER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "image"],
+    "properties": {
+        "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 63,
+            "pattern": DNS_LABEL_PATTERN,
+        },
+        "image": {"type": "string", "minLength": 1, "maxLength": 1024},
+    },
+    "x-kubernetes-preserve-unknown-fields": True,
+}
 PodTemplate = Annotated[
     dict[str, Any],
+    Hint("a pod template: {spec: {containers: [{name: server, image: IMAGE}]}}"),
     Field(
         json_schema_extra={
             "x-kubernetes-preserve-unknown-fields": True,
             "x-kubernetes-embedded-resource": False,
+            "required": ["spec"],
+            "properties": {
+                "spec": {
+                    "type": "object",
+                    "required": ["containers"],
+                    "properties": {
+                        "containers": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": _CONTAINER_SCHEMA,
+                        }
+                    },
+                    "x-kubernetes-preserve-unknown-fields": True,
+                }
+            },
         }
     ),
 ]
@@ -278,7 +410,27 @@ class ModelDeploymentSpec(RoostModel):
         spec = self.template.get("spec")
         containers = spec.get("containers") if isinstance(spec, dict) else None
         if not isinstance(containers, list) or not containers:
-            raise ValueError("template.spec.containers must list at least one container")
+            raise ValueError(
+                "template.spec.containers must list at least one container: write "
+                "template: {spec: {containers: [{name: server, image: IMAGE}]}}"
+            )
+        for index, container in enumerate(containers):
+            where = f"template.spec.containers[{index}]"
+            if not isinstance(container, dict):
+                raise ValueError(f"{where} must be a mapping: write {{name: server, image: IMAGE}}")
+            name, image = container.get("name"), container.get("image")
+            if not isinstance(name, str) or not re.match(DNS_LABEL_PATTERN, name) or len(name) > 63:
+                given = "required" if name is None else f"got {name!r}"
+                raise ValueError(
+                    f"{where}.name: {given}; write a container name such as server "
+                    "(lowercase letters, digits and '-', at most 63 characters)"
+                )
+            if not isinstance(image, str) or not image or len(image) > 1024:
+                given = "required" if image is None else f"got {image!r}"
+                raise ValueError(
+                    f"{where}.image: {given}; write an image such as "
+                    "registry.example.com/fraud-scorer:v2"
+                )
         return self
 
 

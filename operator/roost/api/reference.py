@@ -33,11 +33,18 @@ HEADER = """\
 Group `roost.dev`, version `v1alpha1`; both kinds are namespaced, have the
 status subresource and belong to the category `roost` (`kubectl get roost`).
 YAML fields are camelCase. Durations use the Prometheus grammar (`30s`, `5m`,
-`1h30m`, `28d`). The **Validation** column is what the apiserver enforces at
-admission (OpenAPI schema and CEL rules); the checks listed under *Also checked
-by Roost* run in the operator (a `Ready=False` condition with reason
-`InvalidSpec`) and in `roost validate`. Status fields are written by Roost;
-they are listed so that `kubectl get -o yaml` can be read.
+`1h30m`, `28d`), largest unit first, longer than zero and at most `365d`. The
+**Validation** column is what the apiserver enforces at admission (OpenAPI
+schema and CEL rules). `roost validate` and the operator (a `Ready=False`
+condition with reason `InvalidSpec`) run the same rules in Python; the lists
+under *The same rules in Roost's words* give their messages. A ModelDeployment's
+`metadata.name` is at most 52 characters and starts with a letter (the Services
+and Deployments derived from it must not be cut); an SLOPolicy's is a DNS label.
+What no schema can know is caught when the operator first reads Prometheus (an
+`InvalidSpec` condition): a latency threshold that is not a bucket boundary of
+the histogram, and a native histogram where a classic one is needed. Status
+fields are written by Roost; they are listed so that `kubectl get -o yaml` can
+be read.
 """
 
 
@@ -95,7 +102,9 @@ def _validation(node: JSON) -> str:
         keys = ", ".join(node.get("x-kubernetes-list-map-keys", []))
         parts.append(f"unique by {keys}")
     for rule in node.get("x-kubernetes-validations", []):
-        parts.append(f"{rule['message']} (CEL {_code(rule['rule'])})")
+        # Long expressions (a duration added up unit by unit) are in the CRD itself.
+        shown = _code(rule["rule"]) if len(rule["rule"]) <= 160 else "rule in the CRD"
+        parts.append(f"{rule['message']} (CEL {shown})")
     return "; ".join(parts)
 
 
@@ -241,7 +250,7 @@ def _kind_section(definition: JSON, spec: type[BaseModel], status: type[BaseMode
     ]
     checks = python_checks(spec)
     if checks:
-        out += [f"Also checked by Roost ({names['kind']}.spec):", ""]
+        out += [f"The same rules in Roost's words ({names['kind']}.spec):", ""]
         out += [f"- `{model}`: {message}" for model, message in checks]
         out.append("")
     out += [

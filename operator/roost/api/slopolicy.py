@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
@@ -10,10 +11,12 @@ from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema, m
 from roost import durations
 from roost.api.base import (
     Duration,
+    Hint,
     ObjectName,
     RoostModel,
     Window,
     cel_rules,
+    duration_millis_cel,
     window_seconds_cel,
 )
 from roost.api.status import Condition
@@ -27,6 +30,7 @@ def _check_selector(value: str) -> str:
 
 SeriesSelector = Annotated[
     str,
+    Hint('a series selector such as model_predictions_total{status="error"}'),
     StringConstraints(min_length=1, max_length=512),
     AfterValidator(_check_selector),
     WithJsonSchema(
@@ -40,18 +44,58 @@ SeriesSelector = Annotated[
 ]
 
 # Exclusive bounds: 0 leaves no budget meaning, 1 leaves no budget at all.
-Target = Annotated[float, Field(gt=0, lt=1)]
+Target = Annotated[float, Hint("a ratio between 0 and 1 such as 0.999 (99.9 %)"), Field(gt=0, lt=1)]
+
+# A histogram named with its series suffix: Roost appends _bucket itself.
+_BUCKET_SUFFIX = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*_bucket(\{|$)")
+BUCKET_SUFFIX_CEL = "!self.histogram.matches('^[a-zA-Z_:][a-zA-Z0-9_:]*_bucket([{]|$)')"
+
+
+def _check_histogram_name(owner: str, histogram: str) -> None:
+    if _BUCKET_SUFFIX.match(histogram):
+        base = histogram.split("{", 1)[0].removesuffix("_bucket")
+        raise ValueError(
+            f"{owner}.histogram {histogram.split('{', 1)[0]} ends in _bucket: write the "
+            f"histogram's base name, {base} (Roost reads {base}_bucket and {base}_count)"
+        )
 
 
 class RatioSLI(RoostModel):
     """Availability: the share of requests that are not errors."""
 
+    model_config = cel_rules(
+        {
+            "rule": "self.errors.replace(' ', '') != self.total.replace(' ', '')",
+            "message": "errors and total are the same selector: errors must select only the "
+            'failed requests, e.g. model_predictions_total{status="error"}',
+            "fieldPath": ".errors",
+        },
+    )
+
     errors: SeriesSelector = Field(description="Counter of failed requests.")
     total: SeriesSelector = Field(description="Counter of all requests.")
+
+    @model_validator(mode="after")
+    def _different(self) -> Self:
+        if self.errors.replace(" ", "") == self.total.replace(" ", ""):
+            raise ValueError(
+                f"ratio.errors and ratio.total are the same selector ({self.total}): errors "
+                'must select only the failed requests, e.g. model_predictions_total{status="error"}'
+            )
+        return self
 
 
 class LatencySLI(RoostModel):
     """Latency: the share of requests answered within ``threshold``, from a classic histogram."""
+
+    model_config = cel_rules(
+        {
+            "rule": BUCKET_SUFFIX_CEL,
+            "message": "histogram is the base name without _bucket, e.g. "
+            "model_request_duration_seconds",
+            "fieldPath": ".histogram",
+        },
+    )
 
     histogram: SeriesSelector = Field(
         description="Histogram base name (without _bucket/_count), e.g. "
@@ -61,6 +105,11 @@ class LatencySLI(RoostModel):
         description="Latency bound; must equal one of the histogram's bucket boundaries (le)."
     )
 
+    @model_validator(mode="after")
+    def _base_name(self) -> Self:
+        _check_histogram_name("latency", self.histogram)
+        return self
+
     @property
     def threshold_seconds(self) -> float:
         return durations.parse_seconds(self.threshold)
@@ -68,6 +117,18 @@ class LatencySLI(RoostModel):
 
 class QualitySLI(RoostModel):
     """Model quality: the share of samples of a gauge that lie within [min, max]."""
+
+    model_config = cel_rules(
+        {
+            "rule": "has(self.min) || has(self.max)",
+            "message": "quality needs at least one of min or max",
+        },
+        {
+            "rule": "!has(self.min) || !has(self.max) || self.min <= self.max",
+            "message": "quality.min must not exceed quality.max",
+            "fieldPath": ".min",
+        },
+    )
 
     metric: SeriesSelector = Field(
         description="Gauge the model server exports, e.g. online accuracy or a PSI statistic."
@@ -78,9 +139,15 @@ class QualitySLI(RoostModel):
     @model_validator(mode="after")
     def _bounds(self) -> Self:
         if self.min is None and self.max is None:
-            raise ValueError("quality needs at least one of min or max")
+            raise ValueError(
+                "quality needs at least one of min or max: write e.g. min: 0.9 (the lowest "
+                "good value)"
+            )
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"quality.min ({self.min}) must not exceed quality.max ({self.max})")
+            raise ValueError(
+                f"quality.min ({self.min:g}) must not exceed quality.max ({self.max:g}): write "
+                "min as the lowest good value and max as the highest"
+            )
         return self
 
 
@@ -107,7 +174,8 @@ class Objective(RoostModel):
         if len(given) != 1:
             raise ValueError(
                 f"objective {self.name!r} needs exactly one SLI (ratio, latency or quality); "
-                f"got {len(given)}"
+                f"got {len(given)}{' (' + ', '.join(given) + ')' if given else ''}: write one of "
+                "ratio: {errors, total}, latency: {histogram, threshold} or quality: {metric, min}"
             )
         return self
 
@@ -157,7 +225,8 @@ class BurnRateRule(RoostModel):
         if durations.parse_seconds(self.short_window) >= durations.parse_seconds(self.long_window):
             raise ValueError(
                 f"shortWindow ({self.short_window}) must be shorter than "
-                f"longWindow ({self.long_window})"
+                f"longWindow ({self.long_window}): the workbook uses a twelfth, e.g. "
+                "longWindow: 1h, shortWindow: 5m"
             )
         return self
 
@@ -288,6 +357,11 @@ class DistributionCheck(RoostModel):
             "message": "meanWindowsToFalseAlarm applies to compareTo reference only",
             "fieldPath": ".meanWindowsToFalseAlarm",
         },
+        {
+            "rule": BUCKET_SUFFIX_CEL,
+            "message": "histogram is the base name without _bucket, e.g. model_prediction_score",
+            "fieldPath": ".histogram",
+        },
     )
 
     name: ObjectName
@@ -339,6 +413,7 @@ class DistributionCheck(RoostModel):
 
     @model_validator(mode="after")
     def _thresholds(self) -> Self:
+        _check_histogram_name(f"distribution {self.name!r}", self.histogram)
         if self.compare_to is CompareTo.REFERENCE and self.action is DriftAction.ROLLBACK:
             raise ValueError(
                 f"distribution {self.name!r}: action rollback needs compareTo stable: after "
@@ -347,19 +422,19 @@ class DistributionCheck(RoostModel):
         if self.compare_to is CompareTo.STABLE and self.mean_windows_to_false_alarm is not None:
             raise ValueError(
                 f"distribution {self.name!r}: meanWindowsToFalseAlarm applies to compareTo "
-                "reference only"
+                "reference only: remove it or write compareTo: reference"
             )
         top = DRIFT_MAX_THRESHOLD[self.statistic]
         for name, value in (("threshold", self.threshold), ("warnThreshold", self.warn_threshold)):
             if value is not None and value > top:
                 raise ValueError(
                     f"distribution {self.name!r}: {name} {value} is out of range for statistic "
-                    f"{self.statistic.value} (0, {top}]"
+                    f"{self.statistic.value}: write a value in (0, {top}]"
                 )
         if self.fail_threshold < self.warn_level:
             raise ValueError(
                 f"distribution {self.name!r}: warnThreshold {self.warn_level} exceeds "
-                f"threshold {self.fail_threshold}"
+                f"threshold {self.fail_threshold}: write warnThreshold <= threshold"
             )
         return self
 
@@ -413,6 +488,13 @@ class SLOPolicySpec(RoostModel):
             "message": "distribution names must be unique",
             "fieldPath": ".distributions",
         },
+        {
+            "rule": "!has(self.burnRateRules) || self.burnRateRules.all(r, "
+            f"({window_seconds_cel('longWindow').replace('self.', 'r.')}) * 1000 <= "
+            f"({duration_millis_cel('self.period')}))",
+            "message": "every burnRateRules[].longWindow must fit in the period",
+            "fieldPath": ".burnRateRules",
+        },
     )
 
     period: Duration = Field(default="30d", description="SLO period, e.g. 28d or 30d.")
@@ -434,17 +516,23 @@ class SLOPolicySpec(RoostModel):
         names = [o.name for o in self.objectives]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValueError(f"objective names must be unique; repeated: {', '.join(duplicates)}")
+            raise ValueError(
+                f"objective names must be unique; repeated: {', '.join(duplicates)}: "
+                "give each objective its own name"
+            )
         drift = [d.name for d in self.distributions]
         repeated = sorted({n for n in drift if drift.count(n) > 1})
         if repeated:
-            raise ValueError(f"distribution names must be unique; repeated: {', '.join(repeated)}")
+            raise ValueError(
+                f"distribution names must be unique; repeated: {', '.join(repeated)}: "
+                "give each distribution its own name"
+            )
         period = durations.parse_seconds(self.period)
         for index, rule in enumerate(self.burn_rate_rules or ()):
             if durations.parse_seconds(rule.long_window) > period:
                 raise ValueError(
                     f"burnRateRules[{index}].longWindow ({rule.long_window}) is longer than "
-                    f"the period ({self.period})"
+                    f"the period ({self.period}): write a window of at most {self.period}"
                 )
         return self
 

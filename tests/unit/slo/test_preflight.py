@@ -52,3 +52,19 @@ def test_nothing_exported_yet_is_not_a_problem() -> None:
     assert preflight.problem(check, []) is None
     assert preflight.problems([check], {check.query: None}) == []
     assert preflight.problems([check], {check.query: LE}) != []
+
+
+def test_a_native_histogram_is_named_not_taken_for_no_data() -> None:
+    (check,) = preflight.bucket_checks(policy("250ms"), [])
+    assert "histogram_count(" in check.native_query
+    found = preflight.problems([check], {check.query: [], check.native_query: ["native"]})
+    assert len(found) == 1
+    assert found[0].startswith("objectives[1].latency.histogram: req_seconds is")
+    assert "is a native histogram" in found[0]
+    assert "always_scrape_classic_histograms" in found[0]
+
+
+def test_no_buckets_and_no_native_histogram_is_still_no_data() -> None:
+    (check,) = preflight.bucket_checks(policy("250ms"), [])
+    assert preflight.problems([check], {check.query: [], check.native_query: []}) == []
+    assert preflight.problems([check], {check.query: []}) == []

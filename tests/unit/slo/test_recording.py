@@ -302,7 +302,10 @@ def _exit_code(argv: list[str]) -> int:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["examples/modeldeployment.yaml"], "kind: expected SLOPolicy, got 'ModelDeployment'"),
+        (
+            ["examples/modeldeployment.yaml"],
+            "kind: got the string 'ModelDeployment'; write SLOPolicy",
+        ),
         (["examples/invalid/slopol-target-one.yaml"], "spec.objectives[0].target"),
         (["examples/slopolicy.yaml", "--group-by", "roost_x"], "Roost's own"),
         (["examples/slopolicy.yaml", "--selector-labels", "model"], "expected LABEL=VALUE"),
