@@ -39,9 +39,9 @@ import numpy as np
 from scipy import stats
 
 from roost.analysis import distribution, watch
-from roost.analysis.verdict import HistogramReading, Measurements, SLIReading, analyze
+from roost.analysis.verdict import analyze
 from roost.api.slopolicy import DistributionCheck, SLOPolicySpec
-from roost.slo.promql import Counts
+from roost.slo.readings import Counts, HistogramReading, Measurements, SLIReading
 
 BOUNDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, math.inf)
 STABLE = (2.0, 5.0)

@@ -751,9 +751,10 @@ def _histograms_from_prometheus(args: argparse.Namespace) -> tuple[Any, Any]:
     import asyncio
     from datetime import UTC, datetime
 
+    from roost import selectors
     from roost.adapters.metrics_reader import answer
     from roost.adapters.prometheus import PrometheusClient
-    from roost.slo import promql, selectors
+    from roost.slo import promql
 
     if not args.histogram:
         raise InputError("--histogram is required with --prometheus")

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from roost import durations
+from roost import durations, selectors
 from roost.adapters.actuator import Actuator, Applied
 from roost.adapters.kube import Kube, NotFoundError
 from roost.adapters.metrics_reader import DueTarget, MetricsReader, answer
@@ -51,7 +51,7 @@ from roost.rollout import drift as drift_watch
 from roost.rollout import schedule
 from roost.rollout.actions import EmitEvent, EventType
 from roost.rollout.machine import ACTIVE_PHASES, Command, Observed, decide
-from roost.slo import batch, preflight, selectors
+from roost.slo import batch, preflight
 from roost.slo.budget import BudgetReport
 from roost.workloads import Owner, revision, serving
 

@@ -32,14 +32,14 @@ from pydantic import Field, model_validator
 from scipy import stats
 
 from roost import durations
-from roost.analysis.verdict import HistogramReading, Measurements, SLIReading, analyze
+from roost.analysis.verdict import analyze
 from roost.api.base import Duration, RoostModel
 from roost.api.modeldeployment import DriftWatchStatus, ModelDeploymentSpec, Phase
 from roost.api.slopolicy import Objective, SLOPolicySpec
 from roost.rollout import drift, schedule
 from roost.rollout.actions import DeployCanary, EmitEvent, RemoveCanary, SetWeight
 from roost.rollout.machine import ACTIVE_PHASES, PROGRESS_DEADLINE, Observed, decide
-from roost.slo.promql import Counts
+from roost.slo.readings import Counts, HistogramReading, Measurements, SLIReading
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 STABLE_REVISION = "stable"

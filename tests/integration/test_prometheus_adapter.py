@@ -29,11 +29,12 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 from harness.processes import free_port
+from roost import selectors
 from roost.adapters.metrics_reader import answer
 from roost.adapters.prometheus import PrometheusClient, QueryResult, QueryStatus, grouped
 from roost.api.modeldeployment import MetricLabels
 from roost.api.slopolicy import SLOPolicySpec
-from roost.slo import batch, promql, selectors
+from roost.slo import batch, promql
 
 pytestmark = pytest.mark.integration
 

@@ -20,9 +20,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from harness.prometheus import PrometheusServer, ScrapeTarget
+from roost import selectors
 from roost.adapters.prometheus import PrometheusClient, QueryStatus
 from roost.api.slopolicy import SLOPolicySpec
-from roost.slo import preflight, promql, selectors
+from roost.slo import preflight, promql
 
 pytestmark = pytest.mark.integration
 

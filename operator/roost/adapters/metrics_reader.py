@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from roost.adapters.prometheus import PrometheusClient, QueryResult, QueryStatus, grouped
-from roost.analysis.verdict import Measurements
 from roost.rollout import schedule
 from roost.slo import batch
+from roost.slo.readings import Measurements
 
 # Windows older than this many are forgotten (an object this far behind asks again).
 # An object behind reads at most schedule.MAX_SPLIT windows one by one, so a few more

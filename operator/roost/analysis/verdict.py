@@ -35,7 +35,7 @@ split, since promotion needs every promotion test to pass.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -55,7 +55,7 @@ from roost.api.slopolicy import (
     PromotionEvidence,
     SLOPolicySpec,
 )
-from roost.slo.promql import Counts
+from roost.slo.readings import Counts, Measurements, SLIReading
 
 # Relative evidence is waived once the canary is provably within its own SLO (κ = 1).
 ABSOLUTE_FLOOR_BURN = 1.0
@@ -63,57 +63,6 @@ ABSOLUTE_FLOOR_BURN = 1.0
 # a bad ratio below 1, and one this close to 1 makes the test what it is at 1: a canary
 # cannot burn faster, so it never fails and passes on its first requests.
 _HIGHEST_RATIO = 1.0 - 1e-9
-
-
-@dataclass(frozen=True, slots=True)
-class SLIReading:
-    """Counts of one objective's SLI in one analysis window, per version; None = no data.
-
-    Windows never overlap: each request is counted in exactly one window, so
-    evidence is not inflated (sequential-testing reference §6).
-    """
-
-    objective: str
-    canary: Counts | None
-    stable: Counts | None
-
-
-@dataclass(frozen=True, slots=True)
-class HistogramReading:
-    """One distribution check's histogram in one window: cumulative count per ``le``.
-
-    Keys are bucket upper bounds (``math.inf`` for ``+Inf``), values the window's
-    ``increase`` of ``<histogram>_bucket``; None = no data for that version.
-    """
-
-    name: str
-    canary: Mapping[float, float] | None
-    stable: Mapping[float, float] | None
-
-
-@dataclass(frozen=True, slots=True)
-class Measurements:
-    """What Prometheus said about the window (``start``, ``at``]; ``error`` when it could not.
-
-    ``start`` is None when the caller does not know it; the canary's request rate (and so
-    the promotion forecast) is then left out.
-    """
-
-    at: datetime
-    readings: tuple[SLIReading, ...] = ()
-    error: str | None = None
-    histograms: tuple[HistogramReading, ...] = ()
-    start: datetime | None = None
-
-    @property
-    def seconds(self) -> float:
-        return 0.0 if self.start is None else max((self.at - self.start).total_seconds(), 0.0)
-
-    def reading(self, objective: str) -> SLIReading | None:
-        return next((r for r in self.readings if r.objective == objective), None)
-
-    def histogram(self, name: str) -> HistogramReading | None:
-        return next((h for h in self.histograms if h.name == name), None)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from roost.api.base import (
     cel_rules,
 )
 from roost.api.status import Condition
-from roost.slo.selectors import LABEL_NAME
+from roost.selectors import LABEL_NAME
 
 MAX_STEPS = 20
 

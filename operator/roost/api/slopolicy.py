@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema, model_validator
 
-from roost import durations
+from roost import durations, selectors
 from roost.api.base import (
     Duration,
     Hint,
@@ -20,7 +20,6 @@ from roost.api.base import (
     window_seconds_cel,
 )
 from roost.api.status import Condition
-from roost.slo import selectors
 
 
 def _check_selector(value: str) -> str:

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from roost.analysis import watch
-from roost.analysis.verdict import HistogramReading
 from roost.api.modeldeployment import DriftWatchStatus
 from roost.api.slopolicy import CompareTo, DistributionCheck, DriftAction, SLOPolicySpec
 from roost.api.status import Condition, ConditionStatus, set_condition
 from roost.rollout.actions import EmitEvent, EventType
+from roost.slo.readings import HistogramReading
 
 DRIFTED = "Drifted"
 

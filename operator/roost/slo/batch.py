@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
-from roost.analysis.verdict import HistogramReading, Measurements, SLIReading
+from roost import selectors
 from roost.api.modeldeployment import MetricLabels
 from roost.api.slopolicy import CompareTo, DistributionCheck, Objective, SLOPolicySpec
-from roost.slo import promql, selectors
-from roost.slo.promql import Counts, SLIQueries
+from roost.slo import promql
+from roost.slo.promql import SLIQueries
+from roost.slo.readings import Counts, HistogramReading, Measurements, SLIReading
 
 T = TypeVar("T")
 

@@ -20,10 +20,10 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from roost import selectors
 from roost.api.slopolicy import SLOPolicySpec
-from roost.slo import selectors
+from roost.selectors import Matcher
 from roost.slo.promql import bucket_bound
-from roost.slo.selectors import Matcher
 
 RELATIVE_TOLERANCE = 1e-9
 

@@ -23,9 +23,9 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from roost import durations
-from roost.slo import selectors
-from roost.slo.selectors import Matcher, Selector
+from roost import durations, selectors
+from roost.selectors import Matcher, Selector
+from roost.slo.readings import Counts
 
 if TYPE_CHECKING:
     from roost.api.slopolicy import Objective
@@ -266,17 +266,6 @@ def objective_queries(
         matchers=matchers,
         group_by=group_by,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    total: float
-    bad: float
-
-    @property
-    def ratio(self) -> float:
-        """Bad share; NaN when there was no traffic."""
-        return math.nan if self.total <= 0 else self.bad / self.total
 
 
 GroupKey = TypeVar("GroupKey", bound=Hashable)

@@ -23,7 +23,7 @@ slo-burn-rates.md §8.3-8.4:
 
 The SLI math is the one of ``roost.slo.promql``: the same builders render the
 analysis queries and these rules. Selector values are escaped by
-``roost.slo.selectors``; nothing a user wrote is pasted into PromQL.
+``roost.selectors``; nothing a user wrote is pasted into PromQL.
 """
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from roost import durations
+from roost import durations, selectors
 from roost.api.slopolicy import BurnRateRule, Objective, Severity, SLOPolicySpec
-from roost.slo import promql, selectors
+from roost.selectors import LABEL_NAME, Selector
+from roost.slo import promql
 from roost.slo.budget import error_budget
 from roost.slo.rules import default_rules
-from roost.slo.selectors import LABEL_NAME, Selector
 
 PREFIX = "roost_slo"
 LABEL_POLICY = f"{PREFIX}"

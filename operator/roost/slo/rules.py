@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from roost import durations
 from roost.api.slopolicy import BurnAction, BurnRateRule, Severity, SLOPolicySpec
 from roost.slo.budget import burn_rate_for_budget_share, max_burn_rate
-from roost.slo.promql import Counts
+from roost.slo.readings import Counts
 
 # (budget share spent, long window, short window, severity, action): the workbook's
 # 2 % in 1 h and 5 % in 6 h pages, 10 % in 1 d and 10 % in 3 d tickets; short = long / 12.

@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 
 from roost.adapters.metrics_reader import DueTarget, MetricsReader
 from roost.adapters.prometheus import QueryResult, QueryStatus, Sample
-from roost.analysis.verdict import Measurements
 from roost.api.modeldeployment import MetricLabels
 from roost.api.slopolicy import SLOPolicySpec
 from roost.slo import batch
+from roost.slo.readings import Measurements
 
 START = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
 END = datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC)

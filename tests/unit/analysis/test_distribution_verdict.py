@@ -10,10 +10,10 @@ import pytest
 from pydantic import ValidationError
 
 from roost.analysis.outcome import Outcome
-from roost.analysis.verdict import HistogramReading, Measurements, SLIReading, StepVerdict, analyze
+from roost.analysis.verdict import StepVerdict, analyze
 from roost.api.modeldeployment import ComparisonState
 from roost.api.slopolicy import SLOPolicySpec
-from roost.slo.promql import Counts
+from roost.slo.readings import Counts, HistogramReading, Measurements, SLIReading
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 BOUNDS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, math.inf]

@@ -294,9 +294,9 @@ def test_a_canary_at_the_promotion_burn_rate_is_promoted_at_most_alpha_of_the_ti
 def test_promotion_paths_agree_with_the_verdict() -> None:
     from datetime import UTC, datetime
 
-    from roost.analysis.verdict import Measurements, SLIReading, analyze
+    from roost.analysis.verdict import analyze
     from roost.api.slopolicy import SLOPolicySpec
-    from roost.slo.promql import Counts
+    from roost.slo.readings import Counts, Measurements, SLIReading
 
     policy = SLOPolicySpec.model_validate(
         {"objectives": [{"name": "a", "target": 0.999, "ratio": {"errors": "e", "total": "t"}}]}

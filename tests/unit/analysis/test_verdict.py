@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from roost.analysis.outcome import Outcome
-from roost.analysis.verdict import Measurements, SLIReading, analyze
+from roost.analysis.verdict import analyze
 from roost.api.modeldeployment import ArmCounts
 from roost.api.slopolicy import PromotionEvidence, SLOPolicySpec
-from roost.slo.promql import Counts
+from roost.slo.readings import Counts, Measurements, SLIReading
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 POLICY = SLOPolicySpec.model_validate(

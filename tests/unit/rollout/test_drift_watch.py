@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from roost.analysis.verdict import HistogramReading
 from roost.api.modeldeployment import DriftWatchStatus
 from roost.api.slopolicy import SLOPolicySpec
 from roost.rollout import drift
+from roost.slo.readings import HistogramReading
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 BOUNDS = (0.25, 0.5, 0.75, math.inf)

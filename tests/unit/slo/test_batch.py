@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from roost.analysis.verdict import HistogramReading, Measurements, SLIReading
 from roost.api.modeldeployment import MetricLabels
 from roost.api.slopolicy import SLOPolicySpec
 from roost.slo import batch
-from roost.slo.promql import Counts
+from roost.slo.readings import Counts, HistogramReading, Measurements, SLIReading
 
 START = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
 END = datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from roost import selectors
 from roost.api.slopolicy import SLOPolicySpec
-from roost.slo import preflight, selectors
+from roost.slo import preflight
 
 
 def policy(threshold: str) -> SLOPolicySpec:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from roost.slo import promql, selectors
-from roost.slo.promql import Counts
+from roost import selectors
+from roost.slo import promql
+from roost.slo.readings import Counts
 
 VERSIONS = selectors.one_of("version", ["v1", "v2"])
 

@@ -6,7 +6,7 @@ import pytest
 
 from roost.api.slopolicy import BurnAction, Severity
 from roost.slo import rules
-from roost.slo.promql import Counts
+from roost.slo.readings import Counts
 
 
 def test_default_rules_for_30_days_are_the_workbook_ladder() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from roost.slo import selectors
-from roost.slo.selectors import MatchOp, SelectorError
+from roost import selectors
+from roost.selectors import MatchOp, SelectorError
 
 
 def test_a_selector_round_trips_through_parse_and_render() -> None:
