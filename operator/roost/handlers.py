@@ -606,12 +606,10 @@ def forget(namespace: str | None, name: str, meta: kopf.Meta, memo: kopf.Memo, *
     runtime: Runtime = memo.runtime
     assert namespace is not None
     runtime.telemetry.forget(namespace, name)
-    runtime.due.pop(f"{namespace}/{name}", None)
     uid = str(meta.get("uid"))
+    runtime.forget(uid, f"{namespace}/{name}")
     memo.reacted.pop(uid, None)
     memo.written.pop(uid, None)
     memo.held.pop(uid, None)
     memo.bodies.pop(uid, None)
     memo.wakes.pop(uid, None)
-    runtime.specs.pop(uid, None)
-    runtime.locks.pop(uid, None)

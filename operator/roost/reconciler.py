@@ -99,6 +99,19 @@ class Runtime:
     def lock(self, uid: str) -> asyncio.Lock:
         return self.locks.setdefault(uid, asyncio.Lock())
 
+    def forget(self, uid: str, key: str) -> None:
+        """Drop everything kept for one deleted object: by uid, and its due windows by
+        ``namespace/name`` (the rollout's and the drift watch's)."""
+        self.locks.pop(uid, None)
+        self.specs.pop(uid, None)
+        for due in (key, watch_key(key)):
+            self.due.pop(due, None)
+
+
+def watch_key(key: str) -> str:
+    """The metrics reader's key of an object's drift-watch window (``key`` is ns/name)."""
+    return f"{key}#watch"
+
 
 @dataclass(frozen=True)
 class TickResult:
@@ -597,7 +610,7 @@ class Reconciler:
         events: EventSink,
     ) -> ModelDeploymentStatus:
         """compareTo-reference checks: read the stable's due window, advance the drift watch."""
-        watch_key = f"{key}#watch"
+        watching = watch_key(key)
         stable = status.stable_version
         reset = command is Command.RESET_REFERENCE
         interval = spec.rollout.interval_seconds
@@ -614,8 +627,8 @@ class Reconciler:
         )
         due_window = schedule.due_window(start, now, interval) if reading else None
         if due_window is not None:
-            due = _due_target(watch_key, spec, policy, status, client, *due_window, watch=True)
-            self.rt.due[watch_key] = due
+            due = _due_target(watching, spec, policy, status, client, *due_window, watch=True)
+            self.rt.due[watching] = due
             measurements = await self.rt.reader.read(due)
             if measurements.error is not None:
                 self.rt.telemetry.query_errors.labels(client.url).inc()
@@ -638,7 +651,7 @@ class Reconciler:
         namespace, name = key.split("/", 1)
         self.rt.telemetry.record_watch(namespace, name, update.drift)
         if not update.drift:
-            self.rt.due.pop(watch_key, None)
+            self.rt.due.pop(watching, None)
         return status.model_copy(update={"drift": update.drift, "conditions": update.conditions})
 
     def _register_due(

@@ -45,6 +45,7 @@ def test_forget_drops_every_per_object_entry_of_the_deleted_object_only() -> Non
         runtime.lock(uid)
         runtime.specs[uid] = ("{}", None)
         runtime.due[f"ns/{name}"] = DueTarget.__new__(DueTarget)
+        runtime.due[f"ns/{name}#watch"] = DueTarget.__new__(DueTarget)  # the drift watch's
 
     forget(namespace="ns", name="a", meta=cast(kopf.Meta, {"uid": "gone"}), memo=memo)
 
@@ -53,4 +54,4 @@ def test_forget_drops_every_per_object_entry_of_the_deleted_object_only() -> Non
         assert list(store) == ["kept"]
     assert list(runtime.locks) == ["kept"]
     assert list(runtime.specs) == ["kept"]
-    assert list(runtime.due) == ["ns/b"]
+    assert list(runtime.due) == ["ns/b", "ns/b#watch"]
