@@ -544,6 +544,19 @@ class GateEvidence(RoostModel):
     )
 
 
+class ObjectiveForecast(RoostModel):
+    """One objective's part of the forecast."""
+
+    objective: str
+    rate: float = Field(description="Its canary requests (or gauge samples) per second now.")
+    promotable_in_seconds: float | None = Field(
+        default=None,
+        description="Seconds until its promotion test can pass at the observed bad ratio; "
+        "None when it cannot pass at that ratio.",
+    )
+    at_least_seconds: float = Field(description="The same if no further request were bad.")
+
+
 class Forecast(RoostModel):
     """When the canary can be promoted at the traffic it sees now (``roost status`` shows it)."""
 
@@ -573,6 +586,9 @@ class Forecast(RoostModel):
     warned: bool = Field(
         default=False,
         description="A Warning Event ProgressDeadlineUnreachable was posted in this rollout.",
+    )
+    objectives: Annotated[list[ObjectiveForecast], Field(max_length=16)] = Field(
+        default_factory=list, description="Per objective; the forecast is the slowest's."
     )
 
 

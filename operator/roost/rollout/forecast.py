@@ -31,6 +31,7 @@ from roost.api.modeldeployment import (
     GateEvidence,
     ModelDeploymentSpec,
     ModelDeploymentStatus,
+    ObjectiveForecast,
 )
 
 # The rate is too rough to warn on before this much of the step has been measured.
@@ -119,6 +120,7 @@ def forecast(
     bound = 0.0
     slowest, slowest_seconds, rate = "", -1.0, math.inf
     measured = math.inf
+    objectives: list[ObjectiveForecast] = []
     for gate in verdict.gates:
         if gate.gate != "burnRate":
             continue
@@ -141,6 +143,14 @@ def forecast(
         if low is None:  # not reached: with a rate, the optimistic walk always ends
             return None
         bound = max(bound, low)
+        objectives.append(
+            ObjectiveForecast(
+                objective=gate.objective,
+                rate=needs.rate,
+                promotable_in_seconds=mine,
+                at_least_seconds=low,
+            )
+        )
         if estimate is not None:
             estimate = None if mine is None else max(estimate, mine)
         key = math.inf if mine is None else mine
@@ -161,6 +171,7 @@ def forecast(
         slowest=slowest,
         measured_seconds=measured,
         warned=previous.warned if previous is not None else False,
+        objectives=objectives,
     )
 
 
@@ -182,6 +193,11 @@ def describe(value: Forecast) -> str:
             f"earliest promotion ({_about(value.at_least_seconds)} with no bad request)"
         )
     return text
+
+
+def about(seconds: float | None) -> str:
+    """A duration for a person, to the minute: "~35m"; "never" for None."""
+    return "never" if seconds is None else f"~{_about(seconds)}"
 
 
 def _about(seconds: float) -> str:

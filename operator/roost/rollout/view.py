@@ -7,7 +7,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from roost.api.modeldeployment import GateEvidence, ModelDeploymentSpec, ModelDeploymentStatus
+from roost.api.modeldeployment import (
+    Forecast,
+    GateEvidence,
+    ModelDeploymentSpec,
+    ModelDeploymentStatus,
+)
 from roost.rollout import forecast
 
 _MARKS = {"done": "✔", "current": "▶", "next": " "}
@@ -17,13 +22,21 @@ def _fmt(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def _needs(gate: GateEvidence) -> str:
-    """ ", ~1,234 more requests to pass" while a burnRate gate's promotion test waits."""
+def _needs(gate: GateEvidence, outlook: Forecast | None) -> str:
+    """While a burnRate gate's promotion test waits: how many more requests it needs,
+    and, from the forecast, how long that takes at the canary's current traffic."""
     if gate.gate != "burnRate" or gate.outcome != "inconclusive":
         return ""
     if gate.requests_to_pass is None:
         return "; cannot pass at its observed bad ratio"
-    return f"; ~{math.ceil(gate.requests_to_pass):,} more requests to pass"
+    text = f"; ~{math.ceil(gate.requests_to_pass):,} more requests to pass"
+    mine = next(
+        (o for o in (outlook.objectives if outlook else []) if o.objective == gate.objective),
+        None,
+    )
+    if mine is not None and mine.promotable_in_seconds is not None:
+        text += f" ({forecast.about(mine.promotable_in_seconds)})"
+    return text
 
 
 def render_tree(body: dict[str, Any]) -> str:
@@ -90,7 +103,8 @@ def render_tree(body: dict[str, Any]) -> str:
                 f"{_fmt(gate.burn_rate)} ({counts} bad), "
                 f"stable burn {_fmt(gate.stable_burn_rate)}; "
                 f"ln E fail {_fmt(gate.ln_e_fail)}/{_fmt(gate.fail_threshold)}, "
-                f"pass {_fmt(gate.ln_e_pass)}/{_fmt(gate.pass_threshold)}{stepping}{_needs(gate)}"
+                f"pass {_fmt(gate.ln_e_pass)}/{_fmt(gate.pass_threshold)}{stepping}"
+                + _needs(gate, analysis.forecast)
             )
         if analysis.forecast is not None:
             lines.append(f"Forecast:    {forecast.describe(analysis.forecast)}")

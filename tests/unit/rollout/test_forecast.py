@@ -147,6 +147,8 @@ def test_the_slowest_objective_decides() -> None:
     assert value is not None
     assert value.slowest == "availability"
     assert value.promotable_in_seconds == pytest.approx(600)
+    mine = {o.objective: o.promotable_in_seconds for o in value.objectives}
+    assert mine == {"availability": pytest.approx(600), "latency": pytest.approx(60)}
 
 
 def test_a_ratio_that_cannot_pass_has_no_estimate_but_keeps_its_lower_bound() -> None:

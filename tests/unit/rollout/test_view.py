@@ -132,8 +132,16 @@ def test_the_tree_says_how_much_evidence_is_missing_and_when_it_may_come() -> No
         "promotableInSeconds": 2100,
         "atLeastSeconds": 1800,
         "deadlineInSeconds": 6000,
+        "objectives": [
+            {
+                "objective": "availability",
+                "rate": 0.3,
+                "promotableInSeconds": 2100,
+                "atLeastSeconds": 1800,
+            }
+        ],
     }
     body["status"]["lastAnalysis"] = analysis  # type: ignore[index]
     text = render_tree(body)
-    assert "pass 2.00/4.61, step 2.00/1.10; ~1,235 more requests to pass" in text
+    assert "pass 2.00/4.61, step 2.00/1.10; ~1,235 more requests to pass (~35m)" in text
     assert "Forecast:    promotable in ~35m at 0.30 canary req/s" in text
