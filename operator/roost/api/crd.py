@@ -88,9 +88,14 @@ def _structural(node: Any, field: str | None = None) -> Any:
             out[key] = _structural(value)
     if out.get("type") == "string" and out.get("format") == "date-time":
         out.pop("pattern", None)
-    if out.get("type") == "array" and field in _LIST_MAP_KEYS:
+    key_field = _LIST_MAP_KEYS.get(field or "")
+    items = out.get("items", {}) if out.get("type") == "array" else {}
+    # Keyed only where the items require the key, as the apiserver demands of a map
+    # key: a list of another shape may share the field's name
+    # (status.lastAnalysis.forecast.objectives is not spec.objectives).
+    if key_field is not None and key_field in items.get("required", ()):
         out["x-kubernetes-list-type"] = "map"
-        out["x-kubernetes-list-map-keys"] = [_LIST_MAP_KEYS[field]]
+        out["x-kubernetes-list-map-keys"] = [key_field]
     if out.get("x-kubernetes-preserve-unknown-fields"):
         out.pop("additionalProperties", None)
         out["type"] = "object"

@@ -53,6 +53,16 @@ def test_schemas_are_structural(definition: dict[str, Any]) -> None:
         for bound in ("exclusiveMinimum", "exclusiveMaximum"):
             if bound in node:
                 assert node[bound] is True, f"{path}.{bound} must be boolean in OpenAPI v3.0"
+        # The apiserver refuses a list-map key that its items do not require.
+        for key in node.get("x-kubernetes-list-map-keys", []):
+            assert key in node["items"].get("required", []), f"{path} is keyed by {key}"
+
+
+def test_list_maps_are_keyed_where_the_items_carry_the_key() -> None:
+    schema = crd.all_crds()[0]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    keyed = {path for path, node in _walk(schema) if "x-kubernetes-list-map-keys" in node}
+    assert ".status.conditions" in keyed
+    assert ".status.lastAnalysis.forecast.objectives" not in keyed
 
 
 def _spec_schema(definition: dict[str, Any]) -> dict[str, Any]:
