@@ -279,16 +279,18 @@ def _cmd_rules(args: argparse.Namespace) -> int:
 def _cmd_plan(args: argparse.Namespace) -> int:
     import math
 
-    from roost.capacity import plan_capacity
+    from roost.capacity import PlanInputs, plan_capacity
 
     try:
         plan = plan_capacity(
-            arrival_rate=args.arrival_rate,
-            service_time=args.service_time,
-            slots_per_replica=args.slots_per_replica,
-            wait_budget=args.p99_wait,
-            min_replicas=args.min_replicas,
-            max_replicas=args.max_replicas,
+            PlanInputs(
+                arrival_rate=args.arrival_rate,
+                service_time=args.service_time,
+                slots_per_replica=args.slots_per_replica,
+                wait_budget=args.p99_wait,
+                min_replicas=args.min_replicas,
+                max_replicas=args.max_replicas,
+            )
         )
     except ValueError as error:
         raise InputError(str(error)) from None

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from roost.capacity import erlang, planner
-from roost.capacity.planner import PlanLimit, carried_load, plan_capacity
+from roost.capacity.planner import PlanInputs, PlanLimit, carried_load, plan_capacity
 
 MS = 0.001
 # A budget no plan comes near, to let stability or a utilisation cap decide.
@@ -26,7 +26,7 @@ def case_a(**overrides: Any) -> planner.CapacityPlan:
         "wait_budget": 10 * MS,
     }
     arguments.update(overrides)
-    return plan_capacity(**arguments)
+    return plan_capacity(PlanInputs(**arguments))
 
 
 # autoscaling-capacity.md §4.3: 200 req/s, 50 ms, 4 slots per replica, p99 wait ≤ 10 ms
@@ -94,10 +94,12 @@ def test_wait_budget_vectors_from_section_4_3_and_appendix_a(
     replicas: int,
 ) -> None:
     plan = plan_capacity(
-        arrival_rate=arrival_rate,
-        service_time=service_time,
-        slots_per_replica=slots_per_replica,
-        wait_budget=budget_ms * MS,
+        PlanInputs(
+            arrival_rate=arrival_rate,
+            service_time=service_time,
+            slots_per_replica=slots_per_replica,
+            wait_budget=budget_ms * MS,
+        )
     )
     assert (plan.slots, plan.replicas) == (slots, replicas)
     assert plan.meets_wait_budget
@@ -118,10 +120,12 @@ def test_a_loose_budget_plans_the_stability_bound(
     arrival_rate: float, service_time: float, slots_per_replica: int, slots: int, replicas: int
 ) -> None:
     plan = plan_capacity(
-        arrival_rate=arrival_rate,
-        service_time=service_time,
-        slots_per_replica=slots_per_replica,
-        wait_budget=NO_BUDGET,
+        PlanInputs(
+            arrival_rate=arrival_rate,
+            service_time=service_time,
+            slots_per_replica=slots_per_replica,
+            wait_budget=NO_BUDGET,
+        )
     )
     assert (plan.slots, plan.replicas) == (slots, replicas)
     assert plan.limited_by is PlanLimit.STABILITY
@@ -151,11 +155,13 @@ def test_utilisation_cap_reproduces_the_utilisation_target_rule(
     p99_ms: float | None,
 ) -> None:
     plan = plan_capacity(
-        arrival_rate=arrival_rate,
-        service_time=service_time,
-        slots_per_replica=slots_per_replica,
-        wait_budget=NO_BUDGET,
-        max_utilisation=target,
+        PlanInputs(
+            arrival_rate=arrival_rate,
+            service_time=service_time,
+            slots_per_replica=slots_per_replica,
+            wait_budget=NO_BUDGET,
+            max_utilisation=target,
+        )
     )
     assert plan.replicas == replicas
     # In case E the cap (3 slots) is also the stability bound, which is reported.
@@ -182,11 +188,13 @@ def test_wait_budget_overrides_a_looser_utilisation_cap() -> None:
 def test_utilisation_cap_does_not_round_up_on_floating_point_noise() -> None:
     # 14 / 0.7 evaluates to 20.000000000000004; 20 slots are exactly 70 % busy.
     plan = plan_capacity(
-        arrival_rate=14.0,
-        service_time=1.0,
-        slots_per_replica=1,
-        wait_budget=NO_BUDGET,
-        max_utilisation=0.7,
+        PlanInputs(
+            arrival_rate=14.0,
+            service_time=1.0,
+            slots_per_replica=1,
+            wait_budget=NO_BUDGET,
+            max_utilisation=0.7,
+        )
     )
     assert plan.slots == 20
 
@@ -278,7 +286,7 @@ def test_to_dict_has_snake_case_keys_and_serialises_to_json() -> None:
 def test_large_loads_plan_quickly() -> None:
     started = time.perf_counter()
     plan = plan_capacity(
-        arrival_rate=200_000.0, service_time=0.05, slots_per_replica=4, wait_budget=0.01
+        PlanInputs(arrival_rate=200_000.0, service_time=0.05, slots_per_replica=4, wait_budget=0.01)
     )
     assert time.perf_counter() - started < 2.0
     assert plan.offered_load == pytest.approx(10_000.0)

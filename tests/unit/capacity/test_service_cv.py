@@ -13,7 +13,7 @@ import pytest
 
 from roost.api.modeldeployment import ModelDeploymentSpec
 from roost.capacity import erlang, hpa, planner, sizing, traffic_split
-from roost.capacity.planner import carried_load, plan_capacity
+from roost.capacity.planner import PlanInputs, carried_load, plan_capacity
 
 MS = 0.001
 
@@ -27,7 +27,7 @@ def case_a(**overrides: Any) -> planner.CapacityPlan:
         "wait_budget": 10 * MS,
     }
     arguments.update(overrides)
-    return plan_capacity(**arguments)
+    return plan_capacity(PlanInputs(**arguments))
 
 
 def at_slots(slots: int, service_cv: float) -> planner.CapacityPlan:
@@ -102,7 +102,13 @@ def test_less_spread_carries_more_and_raises_the_inflight_target() -> None:
     assert low.arrival_rate > exponential.arrival_rate
     # The plan built with the CV hands it on to the HPA target.
     plan = plan_capacity(
-        arrival_rate=40.0, service_time=0.1, slots_per_replica=4, wait_budget=0.1, service_cv=0.3
+        PlanInputs(
+            arrival_rate=40.0,
+            service_time=0.1,
+            slots_per_replica=4,
+            wait_budget=0.1,
+            service_cv=0.3,
+        )
     )
     replicas = plan.replicas
     expected = carried_load(
@@ -121,20 +127,24 @@ def test_an_impossible_service_cv_is_refused_naming_it(value: float) -> None:
 
 def test_traffic_split_plans_both_sides_with_the_cv() -> None:
     split = traffic_split.plan_traffic_split(
+        PlanInputs(
+            arrival_rate=400.0,
+            service_time=50 * MS,
+            slots_per_replica=4,
+            wait_budget=10 * MS,
+            service_cv=0.3,
+        ),
         canary_weight=50,
-        arrival_rate=400.0,
-        service_time=50 * MS,
-        slots_per_replica=4,
-        wait_budget=10 * MS,
-        service_cv=0.3,
     )
     assert split.canary == planner.plan_for_share(
+        PlanInputs(
+            arrival_rate=400.0,
+            service_time=50 * MS,
+            slots_per_replica=4,
+            wait_budget=10 * MS,
+            service_cv=0.3,
+        ),
         share=0.5,
-        arrival_rate=400.0,
-        service_time=50 * MS,
-        slots_per_replica=4,
-        wait_budget=10 * MS,
-        service_cv=0.3,
     )
     assert split.stable.service_cv == 0.3
 
