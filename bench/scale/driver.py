@@ -700,8 +700,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--interval", default="10s", help="rollout.analysisInterval")
     parser.add_argument("--baseline", type=float, default=5.0)
     parser.add_argument("--idle", type=float, default=20.0)
-    # A whole number of analysis windows: a 45 s phase held 4 or 5 window reads by where
-    # the windows fell, 0.8-1.2 queries per SLI per window for the same behaviour.
+    # A whole number of analysis windows: otherwise the phase holds one window read more
+    # or less by where the windows fall, and queries per SLI per window move with it for
+    # the same behaviour.
     parser.add_argument(
         "--analysing", type=float, default=50.0, help="seconds; a multiple of --interval"
     )

@@ -68,9 +68,9 @@ class ScalingBehavior:
     15 s: while added pods are starting, the ready ones keep their backlog, and
     an in-flight count that includes a backlog overstates the replicas the rate
     needs. With a 15 s period the HPA doubled again at every sync on the same
-    backlog before the first new pod was Ready (B2 diurnal: two of ten seeds
-    went to 3.4 replica-hours against 1.9–2.5); one step per start-up cut those
-    two to 2.15 and 2.58 h at the same attainment (``docs/capacity.md``).
+    backlog before the first new pod was Ready; one step per start-up lets the
+    added pods take their share of the backlog before the HPA scales again.
+    ``docs/capacity.md`` ("From plan to HPA") gives the B2 runs that chose it.
     """
 
     scale_up_window_seconds: int = 0
@@ -144,9 +144,9 @@ def inflight_per_pod_target(plan: CapacityPlan) -> float:
     the measured rate, instead. That treats the plan's spare capacity as if it
     were needed: the HPA scales on the sampling noise of a small integer gauge
     (the HPA syncs on one scrape, whose sum over pods varies like a Poisson count
-    around L*), and a scale-up is held for the 300 s down-scale window. In the
-    B2 simulation (``docs/benchmarks.md``) that cost about twice the
-    replica-hours of the plan itself; the capacity target removes most of it.
+    around L*), and a scale-up is held for the 300 s down-scale window, so the
+    HPA keeps replicas the plan does not need; the capacity target scales only on
+    load the plan cannot carry (B2 in ``docs/benchmarks.md`` measures both).
     The gauge must count queued requests as well as those being served: at
     large plans the target nears or exceeds K (3.58 per pod in §4.3 case B,
     4.13 at 100 times case A's rate, both with K = 4), which a gauge of busy
