@@ -1,16 +1,17 @@
 """The capacity plan: how many replicas keep a waiting-time percentile within budget.
 
-Model (``autoscaling-capacity.md`` §4.1–4.2): requests arrive as a Poisson
+Model (docs/capacity.md; Erlang C as in Kleinrock 1975): requests arrive as a Poisson
 stream at λ req/s and are served FCFS from **one shared queue** by c = N·K slots
 (N replicas, K concurrent slots each), with exponential service of mean S. That
 is M/M/c, which describes a Service behind least-request (or any join-the-
 shortest-queue) routing; random per-request routing is a different, much more
-expensive system (§4.5) that this planner does not model.
+expensive system (docs/capacity.md, "One shared queue versus a queue per pod") that
+this planner does not model.
 
 - Little's law: the mean number of busy slots is the offered load a = λS.
 - Erlang C gives P(wait) and the wait tail ``P(Wq > t) = C·exp(−(cμ − λ)t)``.
 - The plan is the smallest c > a whose wait percentile is within budget, then
-  ``N = ceil(c / K)`` clamped to [min_replicas, max_replicas] (§4.2 "Planner").
+  ``N = ceil(c / K)`` clamped to [min_replicas, max_replicas].
 
 Everything here is a pure function of its arguments.
 """
@@ -158,14 +159,15 @@ def plan_capacity(inputs: PlanInputs) -> CapacityPlan:
     ``q_p(Wq) = max(0, ln(C(c, a)/(1 − p)) / (cμ − λ))``, and — if
     ``max_utilisation`` is given — with a/c ≤ ``max_utilisation``. Then
     ``replicas = ceil(slots / slots_per_replica)`` clamped to
-    [``min_replicas``, ``max_replicas``] (``autoscaling-capacity.md`` §4.2).
+    [``min_replicas``, ``max_replicas``] (docs/capacity.md, "Erlang C").
 
     ``headroom`` is a fraction added to the arrival rate before planning (0.2
     plans for 1.2·λ), the cheap stand-in for the "upper quantile of the forecast
-    over start-up lag" of §4.2. A zero arrival rate plans ``min_replicas``.
+    over start-up lag" a fuller planner would use. A zero arrival rate plans
+    ``min_replicas``.
 
-    Example (§4.3 case A): 200 req/s, 50 ms, 4 slots per replica, p99 wait
-    ≤ 10 ms gives 17 slots and 5 replicas.
+    Example (capacity case A, docs/references.md): 200 req/s, 50 ms, 4 slots per
+    replica, p99 wait ≤ 10 ms gives 17 slots and 5 replicas.
     """
     return plan_for_share(inputs, share=1.0)
 
@@ -303,7 +305,7 @@ def carried_load(
     (0, c/S) to ``relative_precision``. The mean in flight at λ_max is the highest
     average an in-flight gauge reads while the slots still meet the budget;
     :func:`roost.capacity.hpa.inflight_per_pod_target` divides it by the replicas.
-    Square-root staffing shows here: ρ* = λ_max·S/c rises with c (§4.2).
+    Square-root staffing shows here: ρ* = λ_max·S/c rises with c (Halfin & Whitt 1981).
     """
     if not (_is_count(servers) and servers >= 1):
         raise ValueError(f"servers must be an integer >= 1, got {servers!r}")

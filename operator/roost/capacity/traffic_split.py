@@ -52,7 +52,7 @@ def plan_traffic_split(
     share of ``inputs.arrival_rate``, and gets at least ``min_replicas``. Unless
     ``max_replicas`` cuts them, the two together need at least as many replicas as
     one queue for all of λ: splitting a queue gives up
-    economy of scale (§4.2 square-root staffing). ``canary_service_time`` covers
+    economy of scale (square-root staffing, Halfin & Whitt 1981). ``canary_service_time`` covers
     a new version that is slower or faster than the stable one; it defaults to
     ``inputs.service_time``. ``service_cv`` is the service time's coefficient of
     variation for both (see :func:`roost.capacity.planner.plan_capacity`).
