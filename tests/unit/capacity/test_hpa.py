@@ -1,4 +1,4 @@
-"""The autoscaling/v2 HPA spec written from a capacity plan (autoscaling-capacity.md §4.6)."""
+"""The autoscaling/v2 HPA spec written from a capacity plan (docs/capacity.md)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ TARGET = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "resnet-v2"}
 
 
 def case_a(**overrides: Any) -> CapacityPlan:
-    # autoscaling-capacity.md §4.3 case A: 5 replicas for p99 wait ≤ 10 ms.
+    # Capacity case A: 5 replicas for p99 wait ≤ 10 ms.
     arguments: dict[str, Any] = {
         "arrival_rate": 200.0,
         "service_time": 0.050,

@@ -10,7 +10,7 @@ from roost.capacity import planner
 from roost.capacity.planner import PlanInputs, PlanLimit, plan_capacity, plan_for_share
 from roost.capacity.traffic_split import plan_traffic_split
 
-# autoscaling-capacity.md §4.3 case A: 200 req/s, 50 ms, 4 slots, p99 wait ≤ 10 ms.
+# Capacity case A (docs/references.md): 200 req/s, 50 ms, 4 slots, p99 wait ≤ 10 ms.
 CASE_A: dict[str, Any] = {
     "arrival_rate": 200.0,
     "service_time": 0.050,
@@ -32,7 +32,7 @@ def test_canary_at_10_percent_is_sized_for_a_tenth_of_the_traffic() -> None:
 
 
 def test_splitting_one_queue_in_two_costs_replicas() -> None:
-    # Two queues lose the economy of scale of one (square-root staffing, §4.2).
+    # Two queues lose the economy of scale of one (square-root staffing, Halfin & Whitt 1981).
     split = plan_traffic_split(PlanInputs(**CASE_A), canary_weight=10)
     assert split.total_replicas == 6
     assert split.total_replicas >= plan_capacity(PlanInputs(**CASE_A)).replicas
