@@ -1,10 +1,11 @@
-"""The HPA controller (autoscaling/v2), restated from autoscaling-capacity.md §1.
+"""The HPA controller (autoscaling/v2), restated from its source and docs.
 
-Pure, integer-faithful pieces: the per-metric proposals (§1.3, §1.4) in
-milli-units, the tolerance (§1.5), the multi-metric rule (§1.6), and the
-normalisation (§1.7) on the ``behavior`` path (stabilisation over raw proposals,
-rate-limit policies over scale events) and on the legacy path. The reference's
-vectors V1–V9 (§1.9, Appendix D) are the unit tests.
+Pure, integer-faithful pieces of ``pkg/controller/podautoscaler/`` (docs/references.md):
+the per-metric proposals of ``replica_calculator.go`` in milli-units, the tolerance,
+the multi-metric rule (``computeReplicasForMetrics``), and the normalisation of
+``horizontal.go`` on the ``behavior`` path (``normalizeDesiredReplicasWithBehaviors``:
+stabilisation over raw proposals, rate-limit policies over scale events) and on the
+legacy path (``normalizeDesiredReplicas``). The HPA vectors V1–V9 are the unit tests.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class Behavior:
 
 
 def default_behavior() -> Behavior:
-    """API defaulting of an explicit but empty ``behavior`` (§1.7 B)."""
+    """API defaulting of an explicit but empty ``behavior`` (``v2/defaults.go``)."""
     return Behavior(
         scale_up=Rules(
             0.0,
@@ -64,7 +65,7 @@ def within_tolerance(ratio: float, tolerance: float = TOLERANCE) -> bool:
     return (1 - tolerance) <= ratio <= (1 + tolerance)
 
 
-# ---- per-metric proposals (§1.3, §1.4) --------------------------------------------------
+# ---- per-metric proposals (replica_calculator.go) ----------------------------------------
 
 
 def _average(values: list[int]) -> int:
@@ -164,7 +165,7 @@ def external_value_replicas(
 
 
 def combine(proposals: list[int | None], current: int) -> int | None:
-    """§1.6: the max; no scaling if all are invalid, or some are and the max scales down."""
+    """The max; no scaling if all are invalid, or some are and the max scales down."""
     valid = [p for p in proposals if p is not None]
     if not valid:
         return None
@@ -173,7 +174,7 @@ def combine(proposals: list[int | None], current: int) -> int | None:
     return max(valid)
 
 
-# ---- normalisation (§1.7) ---------------------------------------------------------------
+# ---- normalisation (horizontal.go) -------------------------------------------------------
 
 
 @dataclass

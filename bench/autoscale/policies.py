@@ -22,7 +22,7 @@ from bench.autoscale.sim import Model, Policy, Simulation
 
 __all__ = ["CpuHpa", "KedaRps", "Kpa", "Policy", "Roost", "Static", "roost_plan"]
 from roost.capacity.hpa import HpaMetric, ScalingBehavior, build_hpa_spec
-from roost.capacity.planner import plan_capacity
+from roost.capacity.planner import PlanInputs, plan_capacity
 
 SYNC = hpa.SYNC_SECONDS
 
@@ -157,14 +157,16 @@ def roost_plan(model: Model, arrival_rate: float, *, service_cv: float = 1.0) ->
     """The plan as the operator makes it; ``service_cv`` is ``autoscaling.serviceTimeCv``."""
     wait_budget = model.slo_seconds - 2 * model.service_mean  # what the service p99 leaves
     return plan_capacity(
-        arrival_rate=arrival_rate,
-        service_time=model.service_mean,
-        slots_per_replica=model.slots,
-        wait_budget=wait_budget,
-        wait_percentile=0.99,
-        min_replicas=1,
-        max_replicas=model.max_replicas,
-        service_cv=service_cv,
+        PlanInputs(
+            arrival_rate=arrival_rate,
+            service_time=model.service_mean,
+            slots_per_replica=model.slots,
+            wait_budget=wait_budget,
+            wait_percentile=0.99,
+            min_replicas=1,
+            max_replicas=model.max_replicas,
+            service_cv=service_cv,
+        )
     )
 
 

@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
-import os
-import subprocess
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bench import common
 from bench.autoscale import policies, traces
 from bench.autoscale.sim import Model, Simulation
 from roost.capacity.hpa import HpaMetric
@@ -101,23 +98,10 @@ def run_one(task: Task) -> dict[str, Any]:
     }
 
 
-def _git_head() -> str:
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    return out.stdout.strip() or "unknown"
-
-
-def _dirty() -> bool:
-    out = subprocess.run(
-        ["git", "status", "--porcelain", "--", "operator"], capture_output=True, text=True
-    )
-    return bool(out.stdout.strip())
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--out", type=Path, default=Path("bench/results/autoscale.json"))
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    common.add_run_options(parser, out="bench/results/autoscale.json")
     args = parser.parse_args(argv)
     started = time.monotonic()
     todo: list[Task] = [
@@ -127,11 +111,9 @@ def main(argv: list[str] | None = None) -> None:
         for key in policy_keys()
         for seed in range(args.seeds)
     ]
-    with multiprocessing.Pool(args.workers) as pool:
-        rows = pool.map(run_one, todo, chunksize=4)
+    rows = list(common.parallel(run_one, todo, args.workers, chunksize=4, ordered=True))
     meta = {
-        "git_head": _git_head(),
-        "tree_dirty_outside_bench": _dirty(),
+        **common.provenance(),
         "seeds": args.seeds,
         "runs": len(rows),
         "workers": args.workers,

@@ -13,7 +13,7 @@ from scipy import stats
 from bench.autoscale import replay, traces
 
 Rows = list[dict[str, Any]]
-BASELINES = ("cpu", "keda", "kpa")  # B1–B4 of the reference's §7.2 we run (static is a bound)
+BASELINES = ("cpu", "keda", "kpa")  # CPU HPA, KEDA-style, KPA-like (static is a bound)
 ROOST = ("roost", "roost-cv", "roost-rec")
 
 

@@ -1,6 +1,6 @@
 """A request-level queue simulator of a model server Deployment under an autoscaler.
 
-Stated model (autoscaling-capacity.md §7.1): Poisson arrivals from a trace; each
+Stated model (docs/benchmarks.md, B2): Poisson arrivals from a trace; each
 replica has K slots and a local FIFO queue; a router in front sends each request
 to the ready replica with the fewest requests in flight (least-request) or to a
 uniformly random ready replica; service times are log-normal with mean S and a

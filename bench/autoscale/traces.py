@@ -1,4 +1,4 @@
-"""Seeded arrival-rate traces (autoscaling-capacity.md §6): diurnal, bursts, flash crowd, ramp.
+"""Seeded arrival-rate traces for B2: diurnal, bursts, flash crowd, ramp.
 
 Each returns λ per second of simulated time; arrivals are drawn from it as a
 non-homogeneous Poisson process by :func:`arrivals`.

@@ -1,16 +1,16 @@
 """A re-implementation of Argo Rollouts' DOCUMENTED AnalysisRun semantics (not Argo's code).
 
-Restated in /work/shared/reference/canary-peers.md §4.2 (``analysis/analysis.go``):
-measurements every ``interval`` (the first at run start); a measurement that
-fails ``successCondition`` counts as failed and the metric fails when
-``failed > failureLimit``; a query error (here: an empty result, which
+Semantics from the Argo Rollouts docs and ``analysis/analysis.go``
+(``assessMetricStatus``; docs/references.md): measurements every ``interval`` (the first
+at run start); a measurement that fails ``successCondition`` counts as failed and the
+metric fails when ``failed > failureLimit``; a query error (here: an empty result, which
 ``result[0]`` cannot index) is retried after 10 s and the metric errors when
-``consecutiveError > consecutiveErrorLimit`` (default 4); a Failed or Error run
-aborts the rollout at once. Settings follow the docs' background-analysis example:
-steps setWeight 20/40/60/80 with 10 m pauses, ``startingStep: 2``, a ``success-rate``
-metric with ``interval: 5m``, ``successCondition: result[0] >= 0.95``,
-``failureLimit: 3``; we add a p99 latency metric at the SLO's threshold with the
-same interval and limit so latency regressions can be caught at all.
+``consecutiveError > consecutiveErrorLimit`` (default 4); a Failed or Error run aborts
+the rollout at once. Settings follow the docs' background-analysis example: steps
+setWeight 20/40/60/80 with 10 m pauses, ``startingStep: 2``, a ``success-rate`` metric
+with ``interval: 5m``, ``successCondition: result[0] >= 0.95``, ``failureLimit: 3``; we
+add a p99 latency metric at the SLO's threshold with the same interval and limit so
+latency regressions can be caught at all.
 """
 
 from __future__ import annotations

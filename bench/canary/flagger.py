@@ -1,7 +1,7 @@
 """A re-implementation of Flagger's DOCUMENTED canary analysis (not Flagger's code).
 
-Semantics restated in /work/shared/reference/canary-peers.md §4.1 (from
-``pkg/controller/scheduler.go``): a ticker at ``interval``; on each tick, roll back
+Semantics from Flagger's docs and ``pkg/controller/scheduler.go`` (``advanceCanary``;
+docs/references.md): a ticker at ``interval``; on each tick, roll back
 if ``failedChecks >= threshold``; otherwise run the checks; any breach, NaN or empty
 result adds one to ``failedChecks`` (cumulative, never reset by a pass) and holds the
 weight; a pass advances by ``stepWeight``; a pass at ``maxWeight`` promotes.

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
-import os
-import subprocess
 import time
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
+from bench import common
 from bench.canary import arms, cases, report
 
 Task = tuple[str, str, float, int, int]  # arm, scenario, rps, first seed, last seed (excl.)
@@ -56,40 +53,24 @@ def tasks(healthy_runs: int, bad_runs: int) -> list[Task]:
     return sorted(out, key=lambda t: (t[0] != ROOST_PAIR, t[2]))
 
 
-def _git_head() -> str:
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    return out.stdout.strip() or "unknown"
-
-
-def _dirty() -> bool:
-    out = subprocess.run(
-        ["git", "status", "--porcelain", "--", "operator"], capture_output=True, text=True
-    )
-    return bool(out.stdout.strip())
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--healthy-runs", type=int, default=1000)
     parser.add_argument("--bad-runs", type=int, default=100)
-    parser.add_argument("--out", type=Path, default=Path("bench/results/canary.json"))
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    common.add_run_options(parser, out="bench/results/canary.json")
     args = parser.parse_args(argv)
     started = time.monotonic()
     rows: list[dict[str, Any]] = []
     cpu: dict[str, float] = {}
     counts: dict[str, int] = {}
-    with multiprocessing.Pool(args.workers) as pool:
-        for task, chunk, seconds in pool.imap_unordered(
-            _run_chunk, tasks(args.healthy_runs, args.bad_runs)
-        ):
-            rows.extend(chunk)
-            cpu[task[0]] = cpu.get(task[0], 0.0) + seconds
-            counts[task[0]] = counts.get(task[0], 0) + task[4] - task[3]
+    todo = tasks(args.healthy_runs, args.bad_runs)
+    for task, chunk, seconds in common.parallel(_run_chunk, todo, args.workers):
+        rows.extend(chunk)
+        cpu[task[0]] = cpu.get(task[0], 0.0) + seconds
+        counts[task[0]] = counts.get(task[0], 0) + task[4] - task[3]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     meta = {
-        "git_head": _git_head(),
-        "tree_dirty_outside_bench": _dirty(),
+        **common.provenance(),
         "healthy_runs": args.healthy_runs,
         "bad_runs": args.bad_runs,
         "workers": args.workers,

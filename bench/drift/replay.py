@@ -27,17 +27,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing
-import os
-import subprocess
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
+from bench import common
 from roost.analysis import distribution, watch
 from roost.analysis.verdict import analyze
 from roost.api.slopolicy import DistributionCheck, SLOPolicySpec
@@ -177,30 +174,22 @@ def tasks(null_runs: int, shift_runs: int, watch_runs: int) -> list[Task]:
     return sorted(out, key=lambda t: (t[0] != "watch", t[1] != "none"))
 
 
-def _git(*args: str) -> str:
-    return subprocess.run(["git", *args], capture_output=True, text=True).stdout.strip()
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--null-runs", type=int, default=2000)
     parser.add_argument("--shift-runs", type=int, default=500)
     parser.add_argument("--watch-runs", type=int, default=200)
-    parser.add_argument("--out", type=Path, default=Path("bench/results/drift.json"))
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    common.add_run_options(parser, out="bench/results/drift.json")
     args = parser.parse_args(argv)
     started = time.monotonic()
     rows: list[dict[str, Any]] = []
     cpu = 0.0
-    with multiprocessing.Pool(args.workers) as pool:
-        for _task, chunk, seconds in pool.imap_unordered(
-            _chunk, tasks(args.null_runs, args.shift_runs, args.watch_runs)
-        ):
-            rows.extend(chunk)
-            cpu += seconds
+    todo = tasks(args.null_runs, args.shift_runs, args.watch_runs)
+    for _task, chunk, seconds in common.parallel(_chunk, todo, args.workers):
+        rows.extend(chunk)
+        cpu += seconds
     meta = {
-        "git_head": _git("rev-parse", "--short", "HEAD") or "unknown",
-        "tree_dirty_outside_bench": bool(_git("status", "--porcelain", "--", "operator")),
+        **common.provenance(),
         "null_runs": args.null_runs,
         "shift_runs": args.shift_runs,
         "watch_runs": args.watch_runs,

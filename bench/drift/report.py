@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from bench import common
 from bench.drift.replay import CANARY_SHARE, GATE_WINDOWS, SHIFTS, TRAFFIC, WATCH_WINDOWS, WINDOW_S
 
 METHOD = """\
@@ -151,9 +152,6 @@ def plot(data: dict[str, Any], img_dir: Path) -> list[str]:
 def section(data: dict[str, Any], img: Path) -> list[str]:
     meta = data["meta"]
     imgs = plot(data, img)
-    provenance = f"operator code at {meta.get('git_head', 'unrecorded')}"
-    if meta.get("tree_dirty_outside_bench"):
-        provenance += " with uncommitted edits under operator/"
     return [
         "## B4 prediction-distribution gate and drift watch",
         "",
@@ -161,7 +159,7 @@ def section(data: dict[str, Any], img: Path) -> list[str]:
         f"Runs: {meta['null_runs']} per traffic level without a shift and "
         f"{meta['shift_runs']} per shift for the gate; {meta['watch_runs']} (at most) per "
         f"cell for the watch; wall time {meta['wall_seconds'] / 60:.1f} min on "
-        f"{meta['workers']} workers; {provenance}.",
+        f"{meta['workers']} workers; {common.provenance_text(meta)}.",
         "",
         "### Goals",
         "",

@@ -42,6 +42,7 @@ from typing import Any
 
 import yaml
 
+from bench import common
 from bench.scale import stats
 from bench.scale.exporter import model_name
 
@@ -692,11 +693,6 @@ def _brief(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _git(*argv: str) -> str:
-    done = subprocess.run(["git", *argv], cwd=ROOT, capture_output=True, text=True)
-    return done.stdout.strip()
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="100,300,1000")
@@ -704,8 +700,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--interval", default="10s", help="rollout.analysisInterval")
     parser.add_argument("--baseline", type=float, default=5.0)
     parser.add_argument("--idle", type=float, default=20.0)
-    # A whole number of analysis windows: a 45 s phase held 4 or 5 window reads by where
-    # the windows fell, 0.8-1.2 queries per SLI per window for the same behaviour.
+    # A whole number of analysis windows: otherwise the phase holds one window read more
+    # or less by where the windows fall, and queries per SLI per window move with it for
+    # the same behaviour.
     parser.add_argument(
         "--analysing", type=float, default=50.0, help="seconds; a multiple of --interval"
     )
@@ -765,12 +762,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _write(args: argparse.Namespace, rows: list[dict[str, Any]], started: float) -> None:
-    rev = args.source_rev
     meta = {
-        "git_head": _git("rev-parse", "--short", rev or "HEAD"),
-        "tree_dirty_outside_bench": False
-        if rev
-        else bool(_git("status", "--porcelain", "--", "operator")),
+        **common.provenance(args.source_rev),
         "label": args.label,
         "autoscaling": args.autoscaling,
         "tick_seconds": args.tick,

@@ -279,16 +279,18 @@ def _cmd_rules(args: argparse.Namespace) -> int:
 def _cmd_plan(args: argparse.Namespace) -> int:
     import math
 
-    from roost.capacity import plan_capacity
+    from roost.capacity import PlanInputs, plan_capacity
 
     try:
         plan = plan_capacity(
-            arrival_rate=args.arrival_rate,
-            service_time=args.service_time,
-            slots_per_replica=args.slots_per_replica,
-            wait_budget=args.p99_wait,
-            min_replicas=args.min_replicas,
-            max_replicas=args.max_replicas,
+            PlanInputs(
+                arrival_rate=args.arrival_rate,
+                service_time=args.service_time,
+                slots_per_replica=args.slots_per_replica,
+                wait_budget=args.p99_wait,
+                min_replicas=args.min_replicas,
+                max_replicas=args.max_replicas,
+            )
         )
     except ValueError as error:
         raise InputError(str(error)) from None
@@ -364,9 +366,9 @@ def _load_yaml(path: str) -> Any:
         raise InputError(yaml_problem(path, error)) from None
 
 
-# Simulated ticks are bounded so that a scenario always finishes: 20160 ticks (7d at the
-# default 30s analysisInterval) took 9 s on a 2-core machine; the cost grows faster than
-# the ticks (604800 ticks ran for more than 10 minutes).
+# Simulated ticks are bounded so that a scenario always finishes in seconds: 20160 ticks
+# are 7d at the default 30s analysisInterval, and a tick's cost grows with the ticks
+# before it, so a scenario of 1s ticks over 7d would run for many minutes.
 MAX_SIMULATED_TICKS = 20160
 
 

@@ -46,9 +46,9 @@ TICK_SECONDS = float(os.environ.get("ROOST_TICK_SECONDS", "5"))
 # the kubernetes client keeps as many pooled connections (adapters/kube.api_client).
 IO_THREADS = int(os.environ.get("ROOST_IO_THREADS", "16"))
 # Status patches in flight at once. kopf's aiohttp session has no connection limit, so
-# every patch in flight is a TLS connection kept in its pool afterwards: 428 of them,
-# with 128 KiB of Python buffers each (tracemalloc), at N = 1,000. The apiserver takes
-# them one after another anyway.
+# every patch in flight is a TLS connection kept in its pool afterwards, with its
+# buffers: unbounded, the pool grows with N (B3 in docs/benchmarks.md measures the
+# memory). The apiserver takes them one after another anyway.
 PATCH_SLOTS = int(os.environ.get("ROOST_PATCH_SLOTS", "16"))
 # kopf's workers at once (settings.queueing.worker_limit; see configure).
 KOPF_WORKERS = int(os.environ.get("ROOST_KOPF_WORKERS", "64"))
@@ -62,11 +62,11 @@ class StatusFreeDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
     kopf builds an object's essence on every watch event (handlers or not) by
     deep-copying the whole body and then deleting ``status`` and all of ``metadata``
     but its labels and annotations. A canary's status (the sequential tests' state) is
-    most of the body; leaving it out first still left ~2.5 ms of copying per event in
-    a profile at 1,000 objects, much of it ``metadata.managedFields`` (the saving of
-    leaving that out too is not measured yet). The essence is the same when they are
-    left out before the copy, unless a handler filters on a status or metadata field
-    (none does; then the full body is used as before)."""
+    most of the body, and ``metadata.managedFields`` much of the rest: copying them on
+    every event only to delete them is work that grows with the object and with N.
+    Here they are left out before the copy, and of ``metadata`` only labels and
+    annotations are copied. The essence is the same, unless a handler filters on a
+    status or metadata field (none does; then the full body is used as before)."""
 
     def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
         fields = list(extra_fields or [])
@@ -90,8 +90,8 @@ _as_json_patch = kopf_patches.Patch.as_json_patch
 def _as_json_patch_if_any(self: kopf_patches.Patch, body: Any = None) -> kopf_patches.JSONPatch:
     """kopf 1.45's ``as_json_patch`` deep-copies the patched body before it checks that
     there is anything to patch; after every status merge patch it is called with no
-    transformations (empty), so the copy of the whole object (~1.5 ms) was thrown away.
-    Same result, without the copy."""
+    transformations (empty), so the copy of the whole object was thrown away, on every
+    status patch. Same result, without the copy."""
     if not self:
         return []
     return _as_json_patch(self, body)
@@ -104,8 +104,8 @@ class QuietSuccess(logging.Filter):
     """Drop kopf's INFO line "Handler 'react' succeeded." of every watch event.
 
     One line per ModelDeployment per status patch (up to 200 a second at N = 1,000 and
-    a 5 s tick) said nothing a failure would not; formatting and writing them took
-    ~0.5 ms each. ``-v``/``--debug`` (DEBUG on kopf's loggers) keep them, and show the
+    a 5 s tick) said nothing a failure would not, and formatting and writing each cost
+    operator CPU. ``-v``/``--debug`` (DEBUG on kopf's loggers) keep them, and show the
     ticker's own "Tick succeeded." lines."""
 
     QUIET = frozenset({"Handler 'react' succeeded."})
@@ -135,8 +135,8 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.posting.level = logging.WARNING
     # kopf serves each object's watch events, and posts each object's Kubernetes events,
     # from a worker of its own, each with its own connection to the apiserver. Unbounded,
-    # 1,000 objects seen at start-up were ~940 PATCHes at once (kopf adding its finalizer)
-    # and as many TLS connections, ~350 KiB each, that the heap never gave back. A worker
+    # every object seen at start-up is a PATCH at once (kopf adding its finalizer) and a
+    # TLS connection, whose memory the heap never gives back. A worker
     # waiting for its object's next event keeps its slot, and an object's events come
     # seconds apart (a status patch per tick at most), so workers leave after 0.2 s idle,
     # not kopf's 5 s.
@@ -177,9 +177,9 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
 
 def _wake_ready(memo: kopf.Memo, uid: str) -> None:
     """Tick a ModelDeployment now whose Deployment's ready replicas changed, if a weight
-    waits for its canary's capacity (else the next tick is soon enough). Measured at
-    1,000 ModelDeployments, one new version at a time: the first weight came up to one
-    tick period (5 s) after the canary was ready."""
+    waits for its canary's capacity (else the next tick is soon enough). Without the
+    wake, the first weight waits up to a tick period after the canary is ready: the
+    one-at-a-time first-weight goal of B3 (docs/benchmarks.md)."""
     body = memo.bodies.get(uid)
     event = memo.wakes.get(uid)
     if body is None or event is None:
@@ -245,9 +245,9 @@ async def ticker(
     until :func:`react` wakes it, until kopf stops it (the object deleted, the operator
     stopping or paused by a peer with a higher priority).
 
-    A kopf timer did the same through kopf's handler machinery and its patch check:
-    an idle tick at 1,000 objects took 1.6 ms of operator CPU that way and 0.4 ms as
-    this loop (B3 in docs/benchmarks.md, same machine). A tick that fails is logged
+    A kopf timer did the same through kopf's handler machinery and its patch check,
+    which cost several times this loop's CPU per idle tick (B3 in docs/benchmarks.md
+    measures the tick's CPU). A tick that fails is logged
     and retried after one tick, never after kopf's 60 s backoff.
     The first tick comes at a random point of the first period (now, when react has
     something to do), so a thousand objects listed at once do not tick in step."""
@@ -304,8 +304,8 @@ async def react(
     raw = event.get("object")
     if isinstance(raw, dict):
         # Nothing in Roost or kopf reads managedFields; dropped in place, it leaves the
-        # body kopf keeps for the daemon (the same dict) too: ~15 KB of Python objects
-        # per ModelDeployment with a canary's status (one field entry per status key).
+        # body kopf keeps for the daemon (the same dict) too: with a canary's status it
+        # is one field entry per status key, a large part of every body kept.
         metadata: Any = raw.get("metadata")
         if isinstance(metadata, dict):
             metadata.pop("managedFields", None)
@@ -477,9 +477,9 @@ DECISION_FIELDS = (
 STALE_LIMIT_S = 30.0
 # What an analysis window changes when it decides nothing: written at least every
 # CHECKPOINT_SECONDS, not after every window. At 1,000 canaries in analysis, a patch
-# per object per 10 s window was ~100 patches a second, more than the apiserver of the
-# local control plane on 2 cores takes; every other request, a new version's spec
-# included, queued behind them.
+# per object per 10 s window is 100 patches a second, more than the apiserver of B3's
+# local control plane takes (docs/benchmarks.md, "Before and after the fixes"); every
+# other request, a new version's spec included, queues behind them.
 EVIDENCE_FIELDS = frozenset(
     {
         "lastAnalysis",
@@ -545,8 +545,8 @@ def _plain(value: Any) -> Any:
     """A deep copy of a kopf view (or JSON value) as plain dicts and lists.
 
     Scalars are tested by exact type before any recursion: a canary's status holds
-    hundreds of floats, and a call (and an ABC isinstance) per float made this copy
-    ~4x slower."""
+    hundreds of floats, and a call (and an ABC isinstance) per float would cost far
+    more than copying it."""
     kind = type(value)
     if kind is dict:
         return {k: v if type(v) in _SCALARS else _plain(v) for k, v in value.items()}

@@ -4,9 +4,7 @@ as they change in the apiserver, and Prometheus sees each version's share."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from prometheus_api_client import PrometheusConnect
@@ -22,27 +20,16 @@ from harness.dataplane import (
     LoadGenerator,
     StartLoad,
 )
+from harness.probes import eventually
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient, V1Deployment
 
-T = TypeVar("T")
 NAME = "demo"
 RPS = 300.0
 # Ticks (of 1 s) a proportion is measured over: ~1800 requests at 300 rps.
 MEASURED_TICKS = 6
 IMAGE = "registry.k8s.io/pause:3.10"  # never pulled: kwok runs no containers
-
-
-def eventually(read: Callable[[], T], ok: Callable[[T], bool], timeout_s: float, what: str) -> T:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = read()
-        if ok(value):
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not reached within {timeout_s:.0f} s; last seen: {value}")
-        time.sleep(0.25)
 
 
 def predictions_by_version(prometheus: PrometheusConnect, model: str) -> dict[str, float]:

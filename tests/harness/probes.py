@@ -1,4 +1,5 @@
-"""Health probes and the kubectl the harness drives clusters with."""
+"""Health probes, polling until a condition holds, and the kubectl the harness drives
+clusters with."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 PROBE_TIMEOUT_S = 2.0
+
+T = TypeVar("T")
 
 
 def http_ok(url: str, context: ssl.SSLContext | None = None) -> bool:
@@ -21,6 +25,28 @@ def http_ok(url: str, context: ssl.SSLContext | None = None) -> bool:
             return bool(answer.status == 200)
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return False
+
+
+def eventually(
+    read: Callable[[], T],
+    ok: Callable[[T], bool],
+    timeout_s: float,
+    what: str,
+    *,
+    every_s: float = 0.25,
+) -> T:
+    """What ``read`` returns once ``ok`` holds for it, polled every ``every_s``; the test
+    fails, naming ``what`` and the last value seen, when ``timeout_s`` passes first."""
+    import pytest  # here, not at the top: the benchmarks import this module without pytest
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = read()
+        if ok(value):
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} not reached within {timeout_s:.0f} s; last seen: {value}")
+        time.sleep(every_s)
 
 
 def client_tls(ca_cert: Path, cert: Path, key: Path) -> ssl.SSLContext:

@@ -23,12 +23,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 
-from harness.probes import Kubectl, KubectlError, http_ok
+from harness.probes import Kubectl, KubectlError, eventually, http_ok
 from harness.processes import free_port, log_tail
 from harness.tools import REPO
 
@@ -42,7 +42,6 @@ pytestmark = pytest.mark.integration
 CHART = REPO / "charts" / "roost"
 GROUP, VERSION = "roost.dev", "v1alpha1"
 TIMEOUT_S = 180.0
-T = TypeVar("T")
 
 
 # --- helm ------------------------------------------------------------------------------
@@ -582,11 +581,12 @@ def operator_as(
             )
         operator = Operator(process, log)
         started.append(operator)
-        _eventually(
+        eventually(
             lambda: process.poll() is None and http_ok(f"http://127.0.0.1:{port}/healthz"),
             lambda ok: ok or process.poll() is not None,
             60,
             "the operator's liveness endpoint",
+            every_s=0.5,
         )
         if process.poll() is not None:
             pytest.fail(f"the operator exited with {process.returncode}:\n{operator.tail()}")
@@ -600,17 +600,6 @@ def operator_as(
         except subprocess.TimeoutExpired:
             operator.process.kill()
             operator.process.wait()
-
-
-def _eventually(read: Callable[[], T], ok: Callable[[T], bool], timeout_s: float, what: str) -> T:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = read()
-        if ok(value):
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not reached within {timeout_s:.0f} s; last seen: {value}")
-        time.sleep(0.5)
 
 
 POLICY = {
@@ -748,7 +737,7 @@ def test_the_operator_reconciles_as_the_charts_service_account(
             return status(name)
 
         try:
-            _eventually(read, predicate, TIMEOUT_S, f"{name}: {what}")
+            eventually(read, predicate, TIMEOUT_S, f"{name}: {what}", every_s=0.5)
         except pytest.fail.Exception:
             print(f"--- operator log ---\n{operator.tail()}")
             raise
@@ -820,11 +809,19 @@ def test_the_operator_reconciles_as_the_charts_service_account(
         lambda s: s.get("phase") == "Succeeded" and s.get("stableVersion") == "v2",
     )
     wait_status(split, "v2 rolled back", lambda s: s.get("phase") == "RolledBack")
-    _eventually(
-        lambda: len(deployments(routed)), lambda n: n == 1, 60, "old routed Deployment gone"
+    eventually(
+        lambda: len(deployments(routed)),
+        lambda n: n == 1,
+        60,
+        "old routed Deployment gone",
+        every_s=0.5,
     )
-    _eventually(
-        lambda: len(deployments(split)), lambda n: n == 1, 60, "split canary Deployment gone"
+    eventually(
+        lambda: len(deployments(split)),
+        lambda n: n == 1,
+        60,
+        "split canary Deployment gone",
+        every_s=0.5,
     )
     annotations = custom.get_namespaced_custom_object(
         GROUP, VERSION, namespace, "modeldeployments", routed

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
+from harness.probes import eventually
 from harness.processes import free_port
 from harness.tools import REPO
 
@@ -234,17 +235,6 @@ def _api(prometheus_url: str, path: str, **params: str) -> Any:
         return json.load(answer)["data"]
 
 
-def _eventually(read: Callable[[], Any], ok: Callable[[Any], bool], what: str) -> Any:
-    deadline = time.monotonic() + TIMEOUT_S
-    while True:
-        value = read()
-        if ok(value):
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not seen within {TIMEOUT_S:.0f} s; last: {value}")
-        time.sleep(0.5)
-
-
 @pytest.fixture
 def exporter() -> Iterator[ErroringExporter]:
     running = ErroringExporter(f"fires-{secrets.token_hex(3)}")
@@ -328,16 +318,20 @@ def test_an_alert_fires_in_the_real_prometheus(
             for a in found
         )
 
-    _eventually(
+    eventually(
         alerts,
         firing("RoostSLOErrorBudgetBurn", severity="page", roost_objective="availability"),
+        TIMEOUT_S,
         "the page alert firing",
+        every_s=0.5,
     )
     page_after = time.monotonic() - started
-    _eventually(
+    eventually(
         alerts,
         firing("RoostSLONoData", roost_objective="latency"),
+        TIMEOUT_S,
         "the no-data alert of the objective without series",
+        every_s=0.5,
     )
     no_data_after = time.monotonic() - started
 

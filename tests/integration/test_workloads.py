@@ -3,31 +3,19 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from harness.probes import eventually
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient, V1Deployment
 
 pytestmark = pytest.mark.integration
 
-T = TypeVar("T")
 # Pulled for real on kind; kwok never pulls it.
 IMAGE = "registry.k8s.io/pause:3.10"
-
-
-def eventually(read: Callable[[], T], ok: Callable[[T], bool], timeout_s: float, what: str) -> T:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = read()
-        if ok(value):
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not reached within {timeout_s:.0f} s; last seen: {value}")
-        time.sleep(0.25)
 
 
 def deployment(name: str, replicas: int) -> V1Deployment:

@@ -17,7 +17,7 @@ def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> dict[str, obje
     return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
 
 
-# autoscaling-capacity.md §4.3: 200 req/s, 50 ms, 4 slots, p99 wait <= 10 ms -> 17 slots, 5 replicas
+# Capacity case A (docs/references.md): 200 req/s, 50 ms, 4 slots, p99 wait <= 10 ms -> 17 slots
 def test_plan_sizes_the_published_example(capsys: pytest.CaptureFixture[str]) -> None:
     plan = _json(
         capsys,
@@ -41,7 +41,7 @@ def test_plan_sizes_the_published_example(capsys: pytest.CaptureFixture[str]) ->
     assert {"p_wait", "p99_wait_seconds"} <= plan.keys()
 
 
-# slo-burn-rates.md §7.2 #15
+# SLO vector 15 (docs/references.md): 10 M requests, 4,000 bad, 99.9 %
 def test_slo_budget_reports_burn_and_budget(capsys: pytest.CaptureFixture[str]) -> None:
     report = _json(
         capsys,

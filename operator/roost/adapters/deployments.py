@@ -8,10 +8,10 @@ selector: nothing else in the cluster is sent) once, then follows their changes,
 in one thread per watched namespace (or one for all). A tick reads the copy.
 
 Only what a tick reads is kept of each Deployment (its identity and owners, the
-replicas it wants and its replica counts, see :func:`summary`). Whole bodies, with
-pod template and managedFields, were ~10 KB of Python objects each: at 1,000
-ModelDeployments in a rollout (2,000 Deployments) the operator's peak RSS was
-315 MB with them and 294 MB with summaries (B3, one run each).
+replicas it wants and its replica counts, see :func:`summary`). A whole body, with
+pod template and managedFields, is many times that, and a rollout holds two
+Deployments per ModelDeployment, so whole bodies would grow the operator's memory
+with N for nothing (B3 in docs/benchmarks.md measures the memory).
 
 The copy is only trusted while its watch is synced. A Deployment it does not hold
 (one Roost created a moment ago, whose ADDED event is still on its way) is read with

@@ -28,8 +28,8 @@ from roost.slo.readings import Measurements
 
 # Windows older than this many are forgotten (an object this far behind asks again).
 # An object behind reads at most schedule.MAX_SPLIT windows one by one, so a few more
-# than that is enough; each kept window holds every object's measurements (32 of them
-# were 18.5 MB at N = 1,000).
+# than that is enough; no more, because each kept window holds every object's
+# measurements: memory grows with KEEP_WINDOWS x N (B3 in docs/benchmarks.md).
 KEEP_WINDOWS = 8
 # How long a flight waits for others asking for the same window before it queries.
 GATHER_SECONDS = 0.05
@@ -62,7 +62,7 @@ class DueTarget:
         closed window after ``start`` one by one (:meth:`windows`), whenever its next
         tick comes; an object whose ticks fall behind the interval (a large N) would
         otherwise miss every batch of windows that closed after it announced, and ask
-        alone (measured: 62 queries per SLI per window at N = 1,000)."""
+        alone: one query per object and window instead of one per batch."""
         interval = self.interval_seconds
         if interval is None or start < self.start:
             return False

@@ -2,8 +2,8 @@
 
 The only importer of ``prometheus_api_client``. The client is synchronous
 (``requests``), so every call runs in a thread (``asyncio.to_thread``) under a
-semaphore. Sharp edges of prometheus-api-client 0.7.2 handled here
-(slo-burn-rates.md §5.7):
+semaphore. Sharp edges of prometheus-api-client 0.7.2 (its
+``prometheus_connect.py``; docs/references.md) handled here:
 
 * ``timeout=None`` by default: a hung server blocks forever. Every request
   carries a client timeout AND the server-side ``timeout`` parameter; the

@@ -1,4 +1,4 @@
-"""Per-tick increments from cumulative Prometheus counter values (sequential-testing.md §6).
+"""Per-tick increments from cumulative Prometheus counter values.
 
 The sequential tests need non-overlapping increments. Differences of consecutive
 cumulative values give them; ``increase(x[5m])`` sampled every 30 s does not (it
@@ -15,9 +15,10 @@ def increments(cumulative: Sequence[float], *, reset_on_decrease: bool = True) -
 
     With ``reset_on_decrease`` (a raw counter of ONE series, e.g. one pod): the
     increment is v_t - v_{t-1} if that is >= 0, and v_t otherwise, since a drop
-    means the counter restarted from zero (§6; §4 V10: 0, 120, 250, 40, 160 gives
-    120, 130, 40, 120). Apply it per series, before summing: a sum over pods only
-    drops by the restarted pod's count, so "the new value" would double-count.
+    means the counter restarted from zero, as Prometheus's ``rate`` reads it (vector
+    V10, docs/references.md: 0, 120, 250, 40, 160 gives 120, 130, 40, 120). Apply it
+    per series, before summing: a sum over pods only drops by the restarted pod's
+    count, so "the new value" would double-count.
 
     Without it (cumulative values that PromQL ``increase()`` already made
     reset-safe, e.g. ``sum(increase(x[now - canary start]))``), a drop is
@@ -25,7 +26,7 @@ def increments(cumulative: Sequence[float], *, reset_on_decrease: bool = True) -
 
     Every increment is >= 0. The first present value is the baseline. A missing
     value (NaN) is a missed scrape: its tick gets 0 and its counts carry over to
-    the next value that is present (§6). An infinite value raises ValueError.
+    the next value that is present. An infinite value raises ValueError.
     """
     result: list[float] = []
     previous: float | None = None

@@ -4,7 +4,8 @@ Data. Per aligned analysis window, the bucket counts of a classic histogram of t
 model's output for each version (``increase(<h>_bucket[w])`` differenced over ``le``),
 never raw samples.
 
-Test (anytime-valid; sequential-testing.md §2.6, §6). Condition each window t on its
+Test (anytime-valid; Lindon & Malek 2022, docs/decisions.md "The distribution gate").
+Condition each window t on its
 margins: the canary's total C_t, the stable's S_t and the pooled bucket totals
 n_tj = c_tj + s_tj. Under H0 "both versions draw from the same distribution in this
 window" (which may change from window to window: diurnal mix, a new traffic source)
@@ -29,7 +30,8 @@ mean 1 under the multinomial, so the same argument applies. The gate decides on
 E_T = (prod_t BF_t + prod_t PI_t) / 2, an average of test supermartingales: FAIL when
 ln E_T >= ln(1/alpha_i) keeps the false-rollback rate <= alpha_i however often it is
 checked. Windows are never pooled: each is conditioned on its own observed split
-(pitfall §6, V9). Windows where either version saw nothing carry no evidence; nor does
+(pooling across a change of split is Simpson's paradox: vector V9 of the comparison
+test). Windows where either version saw nothing carry no evidence; nor does
 the mixture where only one bucket is non-empty.
 
 Effect sizes (reported, and required for a FAIL so that a statistically clear but tiny
@@ -52,7 +54,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 DEFAULT_CONCENTRATION = 100.0
-"""k: the Dirichlet prior's total pseudo-count (savvi ``Multinomial(k=100)``; §2.6)."""
+"""k: the Dirichlet prior's total pseudo-count (savvi's ``Multinomial(k=100)``)."""
 
 SHARE_FLOOR = 1e-4
 """Empty shares are floored here in PSI, so ln(q/p) stays finite."""
@@ -83,7 +85,7 @@ def ln_dirichlet_multinomial(
     Lindon & Malek (2022): ln B(a0 + x) - ln B(a0) - sum_i x_i ln theta0_i with
     a0 = k theta0 and B the multivariate Beta. Broadcasts over leading axes (the last
     axis is the buckets); buckets with a null share of 0 must have 0 counts and are
-    left out. Vectors: sequential-testing.md §4 V5.
+    left out. Vectors: V5 (docs/references.md, "Test vectors").
     """
     x = np.asarray(counts, dtype=np.float64)
     theta = np.asarray(null_shares, dtype=np.float64)

@@ -6,7 +6,7 @@ same construction as ``confseq.boundaries.bernoulli_confidence_interval``):
     C_n = { q : M_n(q) < 1/alpha },   ln M_n(q) = ln B(a+x, b+n-x) - ln B(a, b)
                                                  - x ln q - (n-x) ln(1-q)
 
-with the Gate-1 prior a = a0, b = a0*(1-q)/q for each candidate q (§3.1). Each
+with the Gate-1 prior a = a0, b = a0*(1-q)/q for each candidate q. Each
 M_n(q) is a test martingale when the bad ratio is q, so by Ville's inequality
 P(exists n: p not in C_n) <= alpha: the interval may be looked at every tick.
 

@@ -10,10 +10,11 @@ Each e-value is a Robbins (1970) mixture of likelihood ratios over a Beta(a, b)
 prior with mean p, a = a0 and b = a0*(1 - p)/p, truncated to q > p (fail) or
 q < p (pass). It equals the one-sided beta-binomial mixture of Howard, Ramdas,
 McAuliffe & Sekhon (2021, Annals of Statistics 49(2)) with g = p, h = 1 - p.
-Formulas: sequential-testing.md §3.1, vectors §4 V1 and V2.
+docs/decisions.md ("The canary gate") explains the tests; vectors V1 and V2
+(docs/references.md) check them.
 
 Truncation is what makes the composite null safe: every likelihood-ratio factor
-with q > p has conditional mean <= 1 whenever p_t <= p (§2.1), so the mixture is
+with q > p has conditional mean <= 1 whenever p_t <= p, so the mixture is
 a test supermartingale under the whole fail-null, including time-varying p_t,
 and Ville's inequality bounds P(ever E >= 1/alpha) by alpha.
 
@@ -23,7 +24,7 @@ Counts may be real-valued (e.g. from PromQL ``increase()``): every formula is
 continuous in (n, x).
 
 Latency needs nothing special: pass the "slow" counts, ``total - bucket{le=T}``
-with T an exact bucket boundary, as x and the latency allowance as eps (§3.3).
+with T an exact bucket boundary, as x and the latency allowance as eps.
 """
 
 import math
@@ -32,7 +33,8 @@ from functools import lru_cache
 from scipy import optimize, special
 
 DEFAULT_PRIOR_BAD = 0.5
-"""a0, the prior's pseudo-count of bad requests (§3.1 defaults)."""
+"""a0, the prior's pseudo-count of bad requests: puts the tightest boundary near
+a few thousand requests at p = 0.002, where a canary's evidence lies."""
 
 # Below this a regularized incomplete beta from scipy is subnormal or zero, and
 # its log is recomputed from the continued fraction instead of returning -inf.
@@ -45,7 +47,7 @@ _CF_TINY = 1e-300
 def ln_e_fail(n: float, x: float, p: float, *, a0: float = DEFAULT_PRIOR_BAD) -> float:
     """ln E_F: evidence that the canary's bad ratio exceeds p (H0_F: p_t <= p).
 
-    With a = a0, b = a0*(1 - p)/p (§3.1, Howard et al. 2021 one-sided beta-binomial):
+    With a = a0, b = a0*(1 - p)/p (Howard et al. 2021, one-sided beta-binomial):
 
         ln E_F = ln B(a+x, b+n-x) - ln B(a, b)
                + ln Q_p(a+x, b+n-x) - ln Q_p(a, b)
@@ -53,7 +55,7 @@ def ln_e_fail(n: float, x: float, p: float, *, a0: float = DEFAULT_PRIOR_BAD) ->
 
     where Q_p = 1 - I_p is the upper tail of the regularized incomplete beta.
     FAIL when ln E_F >= ln(1/alpha_i). Returns 0.0 for n = 0 (no data, E = 1);
-    fewer than about 5 bad requests can never reach E_F = 400 (§3.1 low counts).
+    fewer than about 5 bad requests can never reach E_F = 400, whatever n.
     For latency, n and x are total and slow (total - bucket{le=T}) requests.
     """
     return _ln_e_one_sided(n, x, p, a0=a0, upper=True)
@@ -62,14 +64,14 @@ def ln_e_fail(n: float, x: float, p: float, *, a0: float = DEFAULT_PRIOR_BAD) ->
 def ln_e_pass(n: float, x: float, p: float, *, a0: float = DEFAULT_PRIOR_BAD) -> float:
     """ln E_P: evidence that the canary's bad ratio is below p (H0_P: p_t >= p).
 
-    With a = a0, b = a0*(1 - p)/p (§3.1, Howard et al. 2021 one-sided beta-binomial):
+    With a = a0, b = a0*(1 - p)/p (Howard et al. 2021, one-sided beta-binomial):
 
         ln E_P = ln B(a+x, b+n-x) - ln B(a, b)
                + ln I_p(a+x, b+n-x) - ln I_p(a, b)
                - x*ln p - (n-x)*ln(1-p)
 
     PASS when ln E_P >= ln(1/beta). Returns 0.0 for n = 0 (no data, E = 1).
-    At p = 0.002 the first clean n to reach E_P = 100 is 2,730 (§4 V1).
+    At p = 0.002 the first clean n to reach E_P = 100 is 2,730 (vector V1).
     For latency, n and x are total and slow (total - bucket{le=T}) requests.
     """
     return _ln_e_one_sided(n, x, p, a0=a0, upper=False)
@@ -80,8 +82,8 @@ def ln_e_two_sided(n: float, x: float, p: float, *, a0: float = DEFAULT_PRIOR_BA
 
         ln M = ln B(a+x, b+n-x) - ln B(a, b) - x*ln p - (n-x)*ln(1-p)
 
-    with a = a0, b = a0*(1 - p)/p (§2.5, Howard et al. 2021). It satisfies
-    M = E_F*Q_p(a, b) + E_P*I_p(a, b) (§3.1 check identity); inverting it over p
+    with a = a0, b = a0*(1 - p)/p (Howard et al. 2021). It satisfies
+    M = E_F*Q_p(a, b) + E_P*I_p(a, b) (the two truncations split the prior); inverting it over p
     gives the always-valid burn-rate interval in ``roost.analysis.intervals``.
     """
     _check_counts(n, x, p, a0)
@@ -96,7 +98,7 @@ def ln_regularized_beta(z: float, a: float, b: float, *, upper: bool) -> float:
 
     Uses scipy's ``betainc``/``betaincc``; a tail close to 1 goes through log1p of
     its complement, and a tail that scipy underflows (< 1e-280) is recomputed in
-    log space from the continued fraction of Numerical Recipes §6.4 (modified
+    log space from the continued fraction of Numerical Recipes, section 6.4 (modified
     Lentz), so that long clean runs give a finite, accurate ln E rather than
     -inf. Returns -inf only if even that underflows.
     """
@@ -121,7 +123,7 @@ def _ln_e_one_sided(n: float, x: float, p: float, *, a0: float, upper: bool) -> 
     a, b = _prior(p, a0)
     posterior_tail = ln_regularized_beta(p, a + x, b + n - x, upper=upper)
     if posterior_tail == -math.inf:
-        # No posterior mass on this side: no evidence for it (§3.6).
+        # No posterior mass on this side: no evidence for it.
         return -math.inf
     prior_tail = _prior_tail(p, a, b, upper)
     return _ln_mixture_likelihood_ratio(n, x, p, a, b) + posterior_tail - prior_tail
@@ -144,7 +146,7 @@ def _ln_mixture_likelihood_ratio(n: float, x: float, p: float, a: float, b: floa
 
 
 def _prior(p: float, a0: float) -> tuple[float, float]:
-    """Beta(a, b) with mean p and a0 pseudo-bad requests (§3.1)."""
+    """Beta(a, b) with mean p and a0 pseudo-bad requests."""
     return a0, a0 * (1.0 - p) / p
 
 
@@ -165,7 +167,7 @@ def _ln_lower_tail_continued_fraction(
     """ln I_z(a, b) = a ln z + b ln(1-z) - ln a - ln B(a, b) + ln cf(a, b, z).
 
     The continued fraction converges fast for z < (a+1)/(a+b+2), which is where a
-    tail small enough to underflow lies (Numerical Recipes, 3rd ed., §6.4).
+    tail small enough to underflow lies (Numerical Recipes, 3rd ed., section 6.4).
     """
     if z >= (a + 1.0) / (a + b + 2.0):
         return -math.inf  # not a far tail: scipy's zero is not an underflow we can mend

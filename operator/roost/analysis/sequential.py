@@ -7,9 +7,10 @@ P_H0(exists t: E_t >= 1/alpha) <= alpha, so the rule
     FAIL when ln E_F >= ln(1/alpha_i);  PASS when ln E_P >= ln(1/beta);  FAIL wins ties
 
 may be applied at every tick, however often and whenever one looks
-(sequential-testing.md §2.1, §3.0; Ramdas, Grunwald, Vovk & Shafer 2023). With m
+(Ville 1939; Ramdas, Grunwald, Vovk & Shafer 2023). With m
 fail tests the false-rollback budget alpha is split alpha_i = alpha/m (union bound);
-the pass bound beta is not split, since promotion needs every pass (§3.4).
+the pass bound beta is not split, since promotion needs every pass (an
+intersection-union test, Berger 1982; docs/decisions.md, "Two errors, two budgets").
 
 The e-values themselves live in ``onesample`` (Gate 1, and Gate 3 one-sample on
 slow counts) and ``twosample`` (Gate 2, and Gate 3 two-sample on slow counts).
@@ -23,7 +24,7 @@ from roost.analysis.outcome import Outcome
 
 
 def split_alpha(alpha: float, fail_tests: int) -> float:
-    """alpha_i = alpha/m: each of m fail tests gets an equal share (§3.0; 0.01/4 = 0.0025)."""
+    """alpha_i = alpha/m: each of m fail tests gets an equal share (0.01/4 = 0.0025)."""
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
     if fail_tests < 1:
@@ -41,7 +42,7 @@ def ln_threshold(level: float) -> float:
 def decide(
     ln_e_fail: float, ln_e_pass: float, *, fail_threshold: float, pass_threshold: float
 ) -> Outcome:
-    """FAIL if ln E_F >= fail_threshold, else PASS if ln E_P >= pass_threshold (§3.0)."""
+    """FAIL if ln E_F >= fail_threshold, else PASS if ln E_P >= pass_threshold."""
     if ln_e_fail >= fail_threshold:
         return Outcome.FAIL
     if ln_e_pass >= pass_threshold:
@@ -107,7 +108,7 @@ def one_sample_test(
 ) -> TestResult:
     """Gate 1 (or Gate 3 one-sample on slow counts) on the canary's cumulative (n, x).
 
-    ``fail_bad_ratio`` is p_F = k_F*eps and ``pass_bad_ratio`` p_P = k_P*eps (§3.1).
+    ``fail_bad_ratio`` is p_F = k_F*eps and ``pass_bad_ratio`` p_P = k_P*eps.
     """
     ln_e_fail = onesample.ln_e_fail(n, x, fail_bad_ratio, a0=a0)
     ln_e_pass = onesample.ln_e_pass(n, x, pass_bad_ratio, a0=a0)
@@ -137,7 +138,7 @@ def two_sample_test(
 ) -> TestResult:
     """Gate 2 (or Gate 3 two-sample on slow counts) from the accumulated state.
 
-    ``floor_bad_ratio`` is kappa*eps, the absolute floor of the pass test (§3.2).
+    ``floor_bad_ratio`` is kappa*eps, the absolute floor of the pass test.
     """
     ln_e_fail = twosample.ln_e_fail(state)
     relative = twosample.ln_e_pass_relative(state)

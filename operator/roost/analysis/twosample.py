@@ -1,9 +1,10 @@
 """Gate 2: canary against stable on bad-request counts, a conditional-binomial grid mixture.
 
-Model (sequential-testing.md §3.2; the Lindon & Malek 2022 reduction with observed
-per-tick exposure). In tick t the canary's bad requests are Poisson(r*lambda_t*dn_c)
-and the stable's Poisson(lambda_t*dn_s); the base rate lambda_t is arbitrary. Given
-the tick's bad total E_t = dx_c + dx_s, dx_c ~ Binomial(E_t, theta_t(r)) with
+Model (the Lindon & Malek 2022 reduction, with the exposure observed per tick;
+docs/decisions.md, "The canary gate"). In tick t the canary's bad requests are
+Poisson(r*lambda_t*dn_c) and the stable's Poisson(lambda_t*dn_s); the base rate
+lambda_t is arbitrary. Given the tick's bad total E_t = dx_c + dx_s,
+dx_c ~ Binomial(E_t, theta_t(r)) with
 
     rho_t = dn_c / (dn_c + dn_s)
     theta_t(r) = r*rho_t / (r*rho_t + 1 - rho_t)
@@ -20,18 +21,19 @@ with half-normal weights w_j proportional to exp(-lambda_j^2 / (2 sigma^2)):
     fail: E_F = sum_j w_j exp(L_T(r_F e^{+lambda_j}; r_F))      H0_F: r <= r_F
     pass: E_P,rel = sum_j w_j exp(L_T(r_P e^{-lambda_j}; r_P))  H0_P: r >= r_P
 
-Each grid term is a test supermartingale under its one-sided null (§2.1 applied to
-theta), so any fixed mixture is, and Ville's inequality bounds the false-alarm rate
-under continuous monitoring. At r_F = 1 the test is exact-to-conservative under
-Bernoulli sampling too (Hoeffding 1963, Thm 4; §3.2).
+Each grid term is a test supermartingale under its one-sided null (its factors have
+conditional mean <= 1 for every theta in the null), so any fixed mixture is (Robbins
+1970), and Ville's inequality bounds the false-alarm rate under continuous monitoring.
+At r_F = 1 the test is exact-to-conservative under Bernoulli sampling too (Hoeffding
+1963, Thm 4: the hypergeometric is smaller in convex order than the binomial).
 
 Never pool ticks: the share must be the one observed in each tick. Pooling across a
-change of split is Simpson's paradox and rolls healthy canaries back (§4 V9, §6).
+change of split is Simpson's paradox and rolls healthy canaries back (vector V9).
 
 The evidence is restart-safe: ``TwoSampleState`` holds L_T on both grids (2 x J
 floats) plus the arm totals, updates purely, and round-trips through a JSON-safe dict
 at full float precision, so it can live in a Kubernetes status. Latency needs nothing
-special: feed the "slow" counts (total - bucket{le=T}) as the bad counts (§3.3).
+special: feed the "slow" counts (total - bucket{le=T}) as the bad counts.
 """
 
 import math
@@ -49,7 +51,7 @@ from roost.analysis import onesample
 
 @dataclass(frozen=True)
 class RateRatioGrid:
-    """The fixed mixture over the canary/stable rate ratio (§3.2 defaults).
+    """The fixed mixture over the canary/stable rate ratio.
 
     Fixing it before the rollout is part of the test's validity: the evidence stored
     in status is only meaningful with the grid that produced it, so the state
@@ -58,7 +60,7 @@ class RateRatioGrid:
     """
 
     fail_tolerance: float = 1.0
-    """r_F: the fail-null is r <= r_F; r_F = 1 keeps validity exact (§3.2)."""
+    """r_F: the fail-null is r <= r_F; r_F = 1 keeps validity exact (Hoeffding 1963)."""
     pass_tolerance: float = 1.5
     """r_P: the non-inferiority margin; the pass-null is r >= r_P."""
     step: float = 0.05
@@ -142,7 +144,7 @@ class Tick:
 
     @property
     def is_informative(self) -> bool:
-        """False when the tick carries no evidence and is skipped (§3.2, §3.6)."""
+        """False when the tick carries no evidence and is skipped (no requests or no bad)."""
         return (
             self.canary_requests > 0
             and self.stable_requests > 0
@@ -164,7 +166,7 @@ def tick_log_likelihood(
     bad: ArrayLike,
     canary_share: ArrayLike,
 ) -> NDArray[np.float64]:
-    """l_t(r; r0) = dx_c*ln(r/r0) - E_t*ln[(r*rho + 1 - rho)/(r0*rho + 1 - rho)] (§3.2).
+    """l_t(r; r0) = dx_c*ln(r/r0) - E_t*ln[(r*rho + 1 - rho)/(r0*rho + 1 - rho)].
 
     Broadcasts, so a simulation can evaluate runs x looks x grid at once with the
     same code the operator runs. The caller skips uninformative ticks.
@@ -208,7 +210,8 @@ class TwoSampleState:
     Everything a restarted operator needs to continue the same test: L_T on the
     fail grid and on the pass grid, the arm totals since the canary started (the
     canary's feed the absolute floor of the pass test), the number of informative
-    ticks and the last observed canary share. Reset only for a new revision (§3.0).
+    ticks and the last observed canary share. Reset only for a new revision: a test
+    restarted without its earlier evidence would spend its alpha again.
     """
 
     grid: RateRatioGrid = DEFAULT_GRID
@@ -345,7 +348,7 @@ def ln_e_pass(
     """ln E_P = ln(E_P,rel/2 + E_P,abs/2): canary within r_P of stable, or below kappa*eps.
 
     The pass-null is "materially worse": r >= r_P and p_c >= kappa*eps. Both
-    e-values are valid under it, so their average is too (§3.2, Ramdas et al.
+    e-values are valid under it, so their average is too (Ramdas et al.
     2023). ``floor_bad_ratio`` is kappa*eps (kappa = 1 by default in the policy).
     """
     relative = ln_e_pass_relative(state)
@@ -359,7 +362,7 @@ def _ln_mixture(grid: RateRatioGrid, log_likelihood: tuple[float, ...]) -> float
 
 def logsumexp(values: NDArray[np.float64]) -> float:
     """``scipy.special.logsumexp`` of a 1-D float64 vector, bit for bit, without the
-    array-API dispatch that made it ~15x slower on J = 92 points.
+    array-API dispatch, which costs far more than the sum itself on J = 92 points.
 
     The same operations in the same order as scipy's ``_logsumexp`` (1.15-1.17): the
     maxima are taken out of the sum, the rest shifted by the maximum, exponentiated and

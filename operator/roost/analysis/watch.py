@@ -174,7 +174,7 @@ def window_ln_lambda(
 def cohens_w_goodness_of_fit(run: Sequence[float], reference: Sequence[float]) -> float | None:
     """Cohen's w of the run against the reference shares: sqrt(sum_j (q_j - p_j)^2 / p_j).
 
-    The one-sample form (Cohen 1988, §7.2): unlike sqrt(chi2 / N) of the 2 x K table, it
+    The one-sample form (Cohen 1988, section 7.2): unlike sqrt(chi2 / N) of the 2 x K table, it
     does not shrink when the run holds many more observations than the reference.
     """
     q = np.asarray(run, dtype=np.float64)

@@ -30,6 +30,30 @@ class Condition(RoostModel):
     observed_generation: int | None = None
 
 
+def new_condition(
+    type_: str,
+    holds: bool,
+    reason: str,
+    message: str,
+    now: datetime,
+    *,
+    generation: int | None = None,
+) -> Condition:
+    """A condition of ``type_`` seen at ``now``: status True when it ``holds``, else False.
+
+    The one place a Condition is made, so every kind writes the same shape;
+    :func:`set_condition` keeps the earlier transition time when the status did not change.
+    """
+    return Condition(
+        type=type_,
+        status=ConditionStatus.TRUE if holds else ConditionStatus.FALSE,
+        reason=reason,
+        message=message,
+        last_transition_time=now,
+        observed_generation=generation,
+    )
+
+
 def set_condition(
     conditions: list[Condition] | tuple[Condition, ...], condition: Condition
 ) -> list[Condition]:

@@ -21,6 +21,7 @@ from roost.capacity.hpa import (
 from roost.capacity.planner import (
     CapacityPlan,
     Carried,
+    PlanInputs,
     PlanLimit,
     carried_load,
     plan_capacity,
@@ -34,6 +35,7 @@ __all__ = [
     "CapacityPlan",
     "Carried",
     "HpaMetric",
+    "PlanInputs",
     "PlanLimit",
     "ScalingBehavior",
     "SplitPlan",

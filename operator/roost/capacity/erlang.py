@@ -1,8 +1,8 @@
 """Erlang B and Erlang C for the M/M/c queue: c slots fed by one shared FCFS queue.
 
-Notation follows ``autoscaling-capacity.md`` §4.1: arrival rate λ (req/s), mean
-service time S = 1/μ (s), offered load a = λS (Erlangs), c slots, and the decay
-rate of the waiting-time tail θ = cμ − λ = (c − a)/S.
+Notation follows docs/capacity.md (the formulas: Kleinrock 1975, section 3.5):
+arrival rate λ (req/s), mean service time S = 1/μ (s), offered load a = λS
+(Erlangs), c slots, and the decay rate of the waiting-time tail θ = cμ − λ = (c − a)/S.
 
 Every function here is pure arithmetic on floats. Erlang B is evaluated by its
 recursion, whose terms stay in [0, 1], so thousands of slots neither overflow
@@ -38,7 +38,7 @@ MAX_SERVICE_CV = 4.0
 def allen_cunneen_factor(service_cv: float, arrival_cv: float = 1.0) -> float:
     """(c_a² + c_s²)/2: how much longer M/G/c waits are than M/M/c ones (Allen–Cunneen).
 
-    ``autoscaling-capacity.md`` §4.2: ``E[Wq] ≈ E[Wq]_{M/M/c}·(c_a² + c_s²)/2``
+    Allen 1990: ``E[Wq] ≈ E[Wq]_{M/M/c}·(c_a² + c_s²)/2``
     with the tail ``P(Wq > t) ≈ C·exp(−2(cμ − λ)t/(c_a² + c_s²))``, so every wait
     quantile scales by the same factor. Poisson arrivals have c_a = 1; exponential
     service (c_s = 1) gives 1, M/M/c unchanged; deterministic service (c_s = 0)
@@ -65,7 +65,7 @@ def _check_load(offered_load: float) -> None:
 def erlang_b_sequence(offered_load: float) -> Iterator[float]:
     """Yield B(0, a), B(1, a), B(2, a), … without end.
 
-    Recursion (§4.2): ``B(0) = 1``, ``B(c) = a·B(c−1) / (c + a·B(c−1))``. The
+    Recursion: ``B(0) = 1``, ``B(c) = a·B(c−1) / (c + a·B(c−1))``. The
     planner walks c upward with this generator instead of restarting at 0 for
     every candidate, which keeps a search over thousands of slots linear.
     """
@@ -82,7 +82,7 @@ def erlang_b_sequence(offered_load: float) -> Iterator[float]:
 def erlang_b(servers: int, offered_load: float) -> float:
     """Blocking probability of M/M/c/c (Erlang B) with c = ``servers``, a = ``offered_load``.
 
-    ``B(0, a) = 1``; ``B(c, a) = a·B(c−1, a) / (c + a·B(c−1, a))`` (§4.2).
+    ``B(0, a) = 1``; ``B(c, a) = a·B(c−1, a) / (c + a·B(c−1, a))``.
     """
     _check_servers(servers)
     for index, blocking in enumerate(erlang_b_sequence(offered_load)):
@@ -95,7 +95,7 @@ def erlang_c_from_b(servers: int, offered_load: float, blocking: float) -> float
     """Erlang C from an Erlang B value already known for the same c and a.
 
     ``C = c·B / (c − a·(1 − B))`` when a < c; ``C = 1`` when a ≥ c, where the
-    queue grows without bound and every request waits (§4.2).
+    queue grows without bound and every request waits.
     """
     if offered_load >= servers:
         return 1.0
@@ -110,7 +110,7 @@ def erlang_c(servers: int, offered_load: float) -> float:
     """Probability that an arriving request waits in M/M/c (Erlang C).
 
     ``C(c, a) = c·B(c, a) / (c − a·(1 − B(c, a)))`` for a < c, else 1
-    (``autoscaling-capacity.md`` §4.2; e.g. C(12, 10) = 0.4493882243, §4.3).
+    (Kleinrock 1975; e.g. C(12, 10) = 0.4493882243, capacity case A).
     """
     _check_servers(servers)
     return erlang_c_from_b(servers, offered_load, erlang_b(servers, offered_load))
@@ -132,7 +132,7 @@ def _check_rates(servers: int, arrival_rate: float, service_time: float) -> None
 def wait_exceedance(
     *, servers: int, arrival_rate: float, service_time: float, wait: float
 ) -> float:
-    """P(Wq > t) in M/M/c: ``C·exp(−(cμ − λ)·t)`` for t ≥ 0 (§4.2); 1 when unstable."""
+    """P(Wq > t) in M/M/c: ``C·exp(−(cμ − λ)·t)`` for t ≥ 0; 1 when unstable."""
     _check_rates(servers, arrival_rate, service_time)
     if not math.isfinite(wait) or wait < 0:
         raise ValueError(f"wait must be a finite number of seconds >= 0, got {wait!r}")
@@ -149,7 +149,7 @@ def wait_quantile(
     """The waiting time (s) that a fraction ``percentile`` of requests do not exceed.
 
     ``q_p(Wq) = max(0, ln(C / (1 − p)) / (cμ − λ))``: zero when C ≤ 1 − p, since
-    then at least a fraction p of requests never wait (§4.2). Infinite when a ≥ c.
+    then at least a fraction p of requests never wait. Infinite when a ≥ c.
     """
     _check_rates(servers, arrival_rate, service_time)
     _check_percentile(percentile)
@@ -164,7 +164,7 @@ def wait_quantile(
 
 
 def mean_wait(*, servers: int, arrival_rate: float, service_time: float) -> float:
-    """E[Wq] = C / (cμ − λ) in seconds (§4.2); infinite when a ≥ c."""
+    """E[Wq] = C / (cμ − λ) in seconds; infinite when a ≥ c."""
     _check_rates(servers, arrival_rate, service_time)
     offered_load = arrival_rate * service_time
     if offered_load >= servers:

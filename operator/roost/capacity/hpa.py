@@ -1,21 +1,22 @@
 """Turn a :class:`~roost.capacity.planner.CapacityPlan` into an autoscaling/v2 HPA spec.
 
 Pure builders returning plain dicts in the API's camelCase; the Kubernetes
-adapter sends them. ``autoscaling-capacity.md`` §4.6 lists the two shapes the
-plan can take:
+adapter sends them. The plan can take two shapes (docs/capacity.md, "From plan
+to HPA"):
 
 - **In-flight per pod** (:attr:`HpaMetric.INFLIGHT_PER_POD`, the default): a
   ``Pods`` metric of requests in flight with ``averageValue`` = L_max(N*)/N*,
   the in-flight count per replica at the highest rate the planned replicas
   carry within the wait budget (Erlang C and Little's law). Works with any
   per-pod gauge the model server already exports.
-- **Recommended replicas** (:attr:`HpaMetric.RECOMMENDED_REPLICAS`, §4.6's
-  "option 1"): an ``External`` metric that carries the planned replica count
+- **Recommended replicas** (:attr:`HpaMetric.RECOMMENDED_REPLICAS`): an
+  ``External`` metric that carries the planned replica count
   itself, with ``averageValue: "1"`` so that the HPA's ``ceil(value / 1)`` *is*
   the plan. Needs something to publish that metric.
 
 Both get an explicit ``behavior`` block, so the HPA never falls back to the
-legacy path with its implicit limits (§1.7).
+legacy path with its implicit limits (``normalizeDesiredReplicas`` in the HPA
+controller's ``horizontal.go``: at most max(2 × current, 4) per sync).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ DEFAULT_RECOMMENDED_REPLICAS_METRIC = "model_recommended_replicas"
 
 
 class HpaMetric(enum.StrEnum):
-    """Which §4.6 shape the HPA's metric takes."""
+    """Which of the two shapes the HPA's metric takes."""
 
     INFLIGHT_PER_POD = "InflightPerPod"
     RECOMMENDED_REPLICAS = "RecommendedReplicas"
@@ -57,20 +58,20 @@ class HpaMetric(enum.StrEnum):
 
 @dataclass(frozen=True, kw_only=True)
 class ScalingBehavior:
-    """The HPA ``behavior`` block; defaults follow §4.6.
+    """The HPA ``behavior`` block, always written (docs/capacity.md, "From plan to HPA").
 
     Scale up at once (window 0) by the larger of +100 % or +``scale_up_pods``
     per ``scale_up_period_seconds``; scale down after
     ``scale_down_window_seconds`` of lower recommendations, by at most
     ``scale_down_percent`` % per ``scale_down_period_seconds``.
 
-    The scale-up period is 60 s, about a model server's start-up, not §4.6's
-    15 s: while added pods are starting, the ready ones keep their backlog, and
-    an in-flight count that includes a backlog overstates the replicas the rate
-    needs. With a 15 s period the HPA doubled again at every sync on the same
-    backlog before the first new pod was Ready (B2 diurnal: two of ten seeds
-    went to 3.4 replica-hours against 1.9–2.5); one step per start-up cut those
-    two to 2.15 and 2.58 h at the same attainment (``docs/capacity.md``).
+    The scale-up period is 60 s, about a model server's start-up, not the API default's
+    15 s (``pkg/apis/autoscaling/v2/defaults.go``): while added pods are starting, the
+    ready ones keep their backlog, and an in-flight count that includes a backlog
+    overstates the replicas the rate needs. With a 15 s period the HPA doubled again at
+    every sync on the same backlog before the first new pod was Ready; one step per
+    start-up lets the added pods take their share of the backlog before the HPA scales
+    again. ``docs/capacity.md`` ("From plan to HPA") gives the B2 runs that chose it.
     """
 
     scale_up_window_seconds: int = 0
@@ -82,7 +83,7 @@ class ScalingBehavior:
     scale_down_period_seconds: int = 60
 
     def __post_init__(self) -> None:
-        # API limits: windows in [0, 3600] s, periods in (0, 1800] s (§1.7).
+        # API limits: windows in [0, 3600] s, periods in (0, 1800] s (autoscaling/v2).
         for name in ("scale_up_window_seconds", "scale_down_window_seconds"):
             value = getattr(self, name)
             if not (_is_count(value) and 0 <= value <= 3600):
@@ -140,16 +141,16 @@ def inflight_per_pod_target(plan: CapacityPlan) -> float:
     ``minReplicas`` (the plan), and it adds replicas only once the pods carry
     more than the planned replicas can within budget.
 
-    §4.6's option 2 targets L*/N*, the in-flight count the plan *predicts* at
+    A per-pod target of L*/N*, the in-flight count the plan *predicts* at
     the measured rate, instead. That treats the plan's spare capacity as if it
     were needed: the HPA scales on the sampling noise of a small integer gauge
     (the HPA syncs on one scrape, whose sum over pods varies like a Poisson count
-    around L*), and a scale-up is held for the 300 s down-scale window. In the
-    B2 simulation (``docs/benchmarks.md``) that cost about twice the
-    replica-hours of the plan itself; the capacity target removes most of it.
+    around L*), and a scale-up is held for the 300 s down-scale window, so the
+    HPA keeps replicas the plan does not need; the capacity target scales only on
+    load the plan cannot carry (B2 in ``docs/benchmarks.md`` measures both).
     The gauge must count queued requests as well as those being served: at
-    large plans the target nears or exceeds K (3.58 per pod in §4.3 case B,
-    4.13 at 100 times case A's rate, both with K = 4), which a gauge of busy
+    large plans the target nears or exceeds K (3.58 per pod in capacity case B,
+    4.13 at 100 times case A's rate, both with K = 4; docs/references.md), which a gauge of busy
     slots alone never reaches by the 10 % the HPA's tolerance asks.
     """
     replicas = max(1, plan.replicas)
@@ -166,8 +167,8 @@ def inflight_per_pod_target(plan: CapacityPlan) -> float:
 def milli_quantity(value: float) -> str:
     """A Kubernetes quantity in milli-units, rounded down and at least ``1m``.
 
-    The HPA compares metrics in integer milli-units (§1.3), so finer digits would
-    be dropped anyway; rounding down errs towards one replica more, not less.
+    The HPA compares metrics in integer milli-units (``replica_calculator.go``), so
+    finer digits would be dropped anyway; rounding down errs towards one replica more, not less.
     """
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"a metric target must be a finite number > 0, got {value!r}")
@@ -198,9 +199,9 @@ def recommended_replicas_metric(
 ) -> dict[str, Any]:
     """An ``External`` metric whose value is the planned replica count, target 1.
 
-    For External/AverageValue the HPA proposes ``ceil(value / target)`` (§1.3),
-    so with ``averageValue: "1"`` it scales to exactly the published plan,
-    subject to the 10 % tolerance on value / (target × replicas) (§4.6 option 1).
+    For External/AverageValue the HPA proposes ``ceil(value / target)``
+    (``replica_calculator.go``), so with ``averageValue: "1"`` it scales to exactly the
+    published plan, subject to the 10 % tolerance on value / (target × replicas).
     """
     _check_metric_name(metric_name)
     metric: dict[str, Any] = {"name": metric_name}

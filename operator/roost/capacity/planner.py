@@ -1,22 +1,24 @@
 """The capacity plan: how many replicas keep a waiting-time percentile within budget.
 
-Model (``autoscaling-capacity.md`` §4.1–4.2): requests arrive as a Poisson
+Model (docs/capacity.md; Erlang C as in Kleinrock 1975): requests arrive as a Poisson
 stream at λ req/s and are served FCFS from **one shared queue** by c = N·K slots
 (N replicas, K concurrent slots each), with exponential service of mean S. That
 is M/M/c, which describes a Service behind least-request (or any join-the-
 shortest-queue) routing; random per-request routing is a different, much more
-expensive system (§4.5) that this planner does not model.
+expensive system (docs/capacity.md, "One shared queue versus a queue per pod") that
+this planner does not model.
 
 - Little's law: the mean number of busy slots is the offered load a = λS.
 - Erlang C gives P(wait) and the wait tail ``P(Wq > t) = C·exp(−(cμ − λ)t)``.
 - The plan is the smallest c > a whose wait percentile is within budget, then
-  ``N = ceil(c / K)`` clamped to [min_replicas, max_replicas] (§4.2 "Planner").
+  ``N = ceil(c / K)`` clamped to [min_replicas, max_replicas].
 
 Everything here is a pure function of its arguments.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ __all__ = [
     "MAX_OFFERED_LOAD",
     "CapacityPlan",
     "Carried",
+    "PlanInputs",
     "PlanLimit",
     "carried_load",
     "plan_capacity",
@@ -54,8 +57,36 @@ class PlanLimit(enum.StrEnum):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CapacityPlan:
-    """Inputs and outcome of one plan; times in seconds, rates in requests per second.
+class PlanInputs:
+    """What a plan is asked for; times in seconds, rates in requests per second.
+
+    The one parameter object of :func:`plan_capacity`, :func:`plan_for_share` and
+    :func:`roost.capacity.traffic_split.plan_traffic_split`. The planner checks the
+    values when it plans, naming the parameter that is wrong.
+    """
+
+    arrival_rate: float
+    """λ: requests per second for all versions together."""
+    service_time: float
+    """S: mean seconds a request occupies a slot, without queueing."""
+    slots_per_replica: int
+    """K: requests one replica serves at once."""
+    wait_budget: float
+    """The most a request may wait for a slot, at ``wait_percentile``."""
+    wait_percentile: float = 0.99
+    min_replicas: int = 1
+    max_replicas: int | None = None
+    headroom: float = 0.0
+    """A fraction added to the arrival rate before planning: 0.2 plans for 1.2·λ."""
+    max_utilisation: float | None = None
+    """A cap on a/c, the mean busy fraction of each slot, on top of the wait budget."""
+    service_cv: float = 1.0
+    """Coefficient of variation of the service time; 1 is exponential (M/M/c)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CapacityPlan(PlanInputs):
+    """Inputs (as given) and outcome of one plan; times in seconds, rates in requests per second.
 
     ``slots`` is what the budget requires; ``provisioned_slots`` = ``replicas`` ×
     ``slots_per_replica`` is what the replicas give, and every queueing figure
@@ -64,18 +95,6 @@ class CapacityPlan:
     (possible only when ``max_replicas`` cut the plan).
     """
 
-    # Inputs, as given.
-    arrival_rate: float
-    service_time: float
-    slots_per_replica: int
-    wait_budget: float
-    wait_percentile: float
-    min_replicas: int
-    max_replicas: int | None
-    headroom: float
-    max_utilisation: float | None
-    service_cv: float
-    """Coefficient of variation of the service time; 1 is exponential (M/M/c)."""
     traffic_share: float
     # Outputs.
     planned_arrival_rate: float
@@ -133,82 +152,35 @@ class CapacityPlan:
         }
 
 
-def plan_capacity(
-    *,
-    arrival_rate: float,
-    service_time: float,
-    slots_per_replica: int,
-    wait_budget: float,
-    wait_percentile: float = 0.99,
-    min_replicas: int = 1,
-    max_replicas: int | None = None,
-    headroom: float = 0.0,
-    max_utilisation: float | None = None,
-    service_cv: float = 1.0,
-) -> CapacityPlan:
+def plan_capacity(inputs: PlanInputs) -> CapacityPlan:
     """Fewest replicas whose shared-queue wait percentile stays within ``wait_budget``.
 
     ``slots`` = smallest c > a with ``q_p(Wq; c) ≤ wait_budget``, where
     ``q_p(Wq) = max(0, ln(C(c, a)/(1 − p)) / (cμ − λ))``, and — if
     ``max_utilisation`` is given — with a/c ≤ ``max_utilisation``. Then
     ``replicas = ceil(slots / slots_per_replica)`` clamped to
-    [``min_replicas``, ``max_replicas``] (``autoscaling-capacity.md`` §4.2).
+    [``min_replicas``, ``max_replicas``] (docs/capacity.md, "Erlang C").
 
     ``headroom`` is a fraction added to the arrival rate before planning (0.2
     plans for 1.2·λ), the cheap stand-in for the "upper quantile of the forecast
-    over start-up lag" of §4.2. A zero arrival rate plans ``min_replicas``.
+    over start-up lag" a fuller planner would use. A zero arrival rate plans
+    ``min_replicas``.
 
-    Example (§4.3 case A): 200 req/s, 50 ms, 4 slots per replica, p99 wait
-    ≤ 10 ms gives 17 slots and 5 replicas.
+    Example (capacity case A, docs/references.md): 200 req/s, 50 ms, 4 slots per
+    replica, p99 wait ≤ 10 ms gives 17 slots and 5 replicas.
     """
-    return plan_for_share(
-        share=1.0,
-        arrival_rate=arrival_rate,
-        service_time=service_time,
-        slots_per_replica=slots_per_replica,
-        wait_budget=wait_budget,
-        wait_percentile=wait_percentile,
-        min_replicas=min_replicas,
-        max_replicas=max_replicas,
-        headroom=headroom,
-        max_utilisation=max_utilisation,
-        service_cv=service_cv,
-    )
+    return plan_for_share(inputs, share=1.0)
 
 
-def plan_for_share(
-    *,
-    share: float,
-    arrival_rate: float,
-    service_time: float,
-    slots_per_replica: int,
-    wait_budget: float,
-    wait_percentile: float = 0.99,
-    min_replicas: int = 1,
-    max_replicas: int | None = None,
-    headroom: float = 0.0,
-    max_utilisation: float | None = None,
-    service_cv: float = 1.0,
-) -> CapacityPlan:
+def plan_for_share(inputs: PlanInputs, *, share: float) -> CapacityPlan:
     """Plan for the fraction ``share`` (0–1) of ``arrival_rate`` that one version receives.
 
     The version is treated as its own shared queue fed at ``share × λ``: a
     version's pods only serve the requests routed to it. See :func:`plan_capacity`.
     """
-    _validate(
-        share=share,
-        arrival_rate=arrival_rate,
-        service_time=service_time,
-        slots_per_replica=slots_per_replica,
-        wait_budget=wait_budget,
-        wait_percentile=wait_percentile,
-        min_replicas=min_replicas,
-        max_replicas=max_replicas,
-        headroom=headroom,
-        max_utilisation=max_utilisation,
-        service_cv=service_cv,
-    )
-    planned_rate = arrival_rate * share * (1.0 + headroom)
+    _validate(inputs, share=share)
+    service_time, slots_per_replica = inputs.service_time, inputs.slots_per_replica
+    planned_rate = inputs.arrival_rate * share * (1.0 + inputs.headroom)
     offered_load = planned_rate * service_time
     if offered_load > MAX_OFFERED_LOAD:
         raise ValueError(
@@ -223,16 +195,16 @@ def plan_for_share(
         slots, slots_reason = _required_slots(
             offered_load=offered_load,
             service_time=service_time,
-            wait_budget=wait_budget,
-            wait_percentile=wait_percentile,
-            max_utilisation=max_utilisation,
-            service_cv=service_cv,
+            wait_budget=inputs.wait_budget,
+            wait_percentile=inputs.wait_percentile,
+            max_utilisation=inputs.max_utilisation,
+            service_cv=inputs.service_cv,
         )
 
     needed = -(-slots // slots_per_replica)
-    replicas = max(needed, min_replicas)
-    if max_replicas is not None:
-        replicas = min(replicas, max_replicas)
+    replicas = max(needed, inputs.min_replicas)
+    if inputs.max_replicas is not None:
+        replicas = min(replicas, inputs.max_replicas)
     if replicas > needed:
         limited_by = PlanLimit.MIN_REPLICAS
     elif replicas < needed:
@@ -245,20 +217,11 @@ def plan_for_share(
         servers=provisioned,
         arrival_rate=planned_rate,
         service_time=service_time,
-        wait_percentile=wait_percentile,
-        service_cv=service_cv,
+        wait_percentile=inputs.wait_percentile,
+        service_cv=inputs.service_cv,
     )
     return CapacityPlan(
-        arrival_rate=arrival_rate,
-        service_time=service_time,
-        slots_per_replica=slots_per_replica,
-        wait_budget=wait_budget,
-        wait_percentile=wait_percentile,
-        min_replicas=min_replicas,
-        max_replicas=max_replicas,
-        headroom=headroom,
-        max_utilisation=max_utilisation,
-        service_cv=service_cv,
+        **{field.name: getattr(inputs, field.name) for field in dataclasses.fields(PlanInputs)},
         traffic_share=share,
         planned_arrival_rate=planned_rate,
         offered_load=offered_load,
@@ -342,7 +305,7 @@ def carried_load(
     (0, c/S) to ``relative_precision``. The mean in flight at λ_max is the highest
     average an in-flight gauge reads while the slots still meet the budget;
     :func:`roost.capacity.hpa.inflight_per_pod_target` divides it by the replicas.
-    Square-root staffing shows here: ρ* = λ_max·S/c rises with c (§4.2).
+    Square-root staffing shows here: ρ* = λ_max·S/c rises with c (Halfin & Whitt 1981).
     """
     if not (_is_count(servers) and servers >= 1):
         raise ValueError(f"servers must be an integer >= 1, got {servers!r}")
@@ -443,52 +406,43 @@ def _is_count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _validate(
-    *,
-    share: float,
-    arrival_rate: float,
-    service_time: float,
-    slots_per_replica: int,
-    wait_budget: float,
-    wait_percentile: float,
-    min_replicas: int,
-    max_replicas: int | None,
-    headroom: float,
-    max_utilisation: float | None,
-    service_cv: float,
-) -> None:
+def _validate(inputs: PlanInputs, *, share: float) -> None:
     """Refuse impossible inputs with a message naming the parameter."""
-    _check_service_cv(service_cv)
+    _check_service_cv(inputs.service_cv)
     if not (math.isfinite(share) and 0 <= share <= 1):
         raise ValueError(f"share must be a fraction in [0, 1], got {share!r}")
-    if not (math.isfinite(arrival_rate) and arrival_rate >= 0):
-        raise ValueError(f"arrival_rate must be a finite rate >= 0 req/s, got {arrival_rate!r}")
-    if not (math.isfinite(service_time) and service_time > 0):
-        raise ValueError(f"service_time must be finite seconds > 0, got {service_time!r}")
-    if not (_is_count(slots_per_replica) and slots_per_replica >= 1):
-        raise ValueError(f"slots_per_replica must be an integer >= 1, got {slots_per_replica!r}")
-    if not (math.isfinite(wait_budget) and wait_budget >= 0):
-        raise ValueError(f"wait_budget must be finite seconds >= 0, got {wait_budget!r}")
-    if not (math.isfinite(wait_percentile) and 0 < wait_percentile < 1):
+    if not (math.isfinite(inputs.arrival_rate) and inputs.arrival_rate >= 0):
+        raise ValueError(
+            f"arrival_rate must be a finite rate >= 0 req/s, got {inputs.arrival_rate!r}"
+        )
+    if not (math.isfinite(inputs.service_time) and inputs.service_time > 0):
+        raise ValueError(f"service_time must be finite seconds > 0, got {inputs.service_time!r}")
+    if not (_is_count(inputs.slots_per_replica) and inputs.slots_per_replica >= 1):
+        raise ValueError(
+            f"slots_per_replica must be an integer >= 1, got {inputs.slots_per_replica!r}"
+        )
+    if not (math.isfinite(inputs.wait_budget) and inputs.wait_budget >= 0):
+        raise ValueError(f"wait_budget must be finite seconds >= 0, got {inputs.wait_budget!r}")
+    if not (math.isfinite(inputs.wait_percentile) and 0 < inputs.wait_percentile < 1):
         raise ValueError(
             f"wait_percentile must be a fraction strictly between 0 and 1 (0.99 for p99), "
-            f"got {wait_percentile!r}"
+            f"got {inputs.wait_percentile!r}"
         )
-    if not (_is_count(min_replicas) and min_replicas >= 0):
-        raise ValueError(f"min_replicas must be an integer >= 0, got {min_replicas!r}")
-    if max_replicas is not None and not (
-        _is_count(max_replicas) and max_replicas >= max(1, min_replicas)
+    if not (_is_count(inputs.min_replicas) and inputs.min_replicas >= 0):
+        raise ValueError(f"min_replicas must be an integer >= 0, got {inputs.min_replicas!r}")
+    if inputs.max_replicas is not None and not (
+        _is_count(inputs.max_replicas) and inputs.max_replicas >= max(1, inputs.min_replicas)
     ):
         raise ValueError(
-            f"max_replicas must be an integer >= 1 and >= min_replicas ({min_replicas}), "
-            f"got {max_replicas!r}"
+            f"max_replicas must be an integer >= 1 and >= min_replicas ({inputs.min_replicas}), "
+            f"got {inputs.max_replicas!r}"
         )
-    if not (math.isfinite(headroom) and headroom >= 0):
-        raise ValueError(f"headroom must be a finite fraction >= 0, got {headroom!r}")
-    if max_utilisation is not None and not (
-        math.isfinite(max_utilisation) and 0 < max_utilisation <= 1
+    if not (math.isfinite(inputs.headroom) and inputs.headroom >= 0):
+        raise ValueError(f"headroom must be a finite fraction >= 0, got {inputs.headroom!r}")
+    if inputs.max_utilisation is not None and not (
+        math.isfinite(inputs.max_utilisation) and 0 < inputs.max_utilisation <= 1
     ):
-        raise ValueError(f"max_utilisation must be in (0, 1], got {max_utilisation!r}")
+        raise ValueError(f"max_utilisation must be in (0, 1], got {inputs.max_utilisation!r}")
 
 
 def _check_service_cv(service_cv: float) -> None:

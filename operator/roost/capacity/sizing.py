@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from roost import durations
 from roost.api.modeldeployment import Autoscaling, CapacityStatus, ModelDeploymentSpec
-from roost.capacity.planner import CapacityPlan
+from roost.capacity.planner import CapacityPlan, PlanInputs
 from roost.capacity.traffic_split import SplitPlan, plan_traffic_split
 
 
@@ -45,8 +45,7 @@ def _finite(plan: CapacityPlan) -> float:
 
 
 def plan_split(autoscaling: Autoscaling, *, arrival_rate: float, canary_weight: int) -> SplitPlan:
-    return plan_traffic_split(
-        canary_weight=canary_weight,
+    inputs = PlanInputs(
         arrival_rate=arrival_rate,
         service_time=durations.parse_seconds(autoscaling.service_time),
         slots_per_replica=autoscaling.slots_per_replica,
@@ -55,6 +54,7 @@ def plan_split(autoscaling: Autoscaling, *, arrival_rate: float, canary_weight: 
         max_replicas=autoscaling.max_replicas,
         service_cv=autoscaling.service_time_cv,
     )
+    return plan_traffic_split(inputs, canary_weight=canary_weight)
 
 
 def size(spec: ModelDeploymentSpec, *, canary_weight: int, observed_rate: float | None) -> Sizing:

@@ -22,7 +22,7 @@ from datetime import datetime
 from roost.analysis import watch
 from roost.api.modeldeployment import DriftWatchStatus
 from roost.api.slopolicy import CompareTo, DistributionCheck, DriftAction, SLOPolicySpec
-from roost.api.status import Condition, ConditionStatus, set_condition
+from roost.api.status import Condition, new_condition, set_condition
 from roost.rollout.actions import EmitEvent, EventType
 from roost.slo.readings import HistogramReading
 
@@ -132,24 +132,17 @@ def _condition(
     drifted = [d for d in drift if d.stage == watch.WatchStage.DRIFTED.value]
     collecting = [d for d in drift if d.stage == watch.WatchStage.COLLECTING.value]
     if drifted:
-        status, reason = ConditionStatus.TRUE, "PredictionDrift"
+        drifting, reason = True, "PredictionDrift"
         message = "; ".join(f"{d.name}: {d.message}" for d in drifted)
     elif collecting:
-        status, reason = ConditionStatus.FALSE, "CollectingReference"
+        drifting, reason = False, "CollectingReference"
         message = "; ".join(f"{d.name}: {d.message}" for d in collecting)
     else:
-        status, reason = ConditionStatus.FALSE, "NoDrift"
+        drifting, reason = False, "NoDrift"
         message = "; ".join(f"{d.name}: {d.message}" for d in drift)
     return set_condition(
         conditions,
-        Condition(
-            type=DRIFTED,
-            status=status,
-            reason=reason,
-            message=message[:1024],
-            last_transition_time=now,
-            observed_generation=generation,
-        ),
+        new_condition(DRIFTED, drifting, reason, message[:1024], now, generation=generation),
     )
 
 

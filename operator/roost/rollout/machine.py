@@ -30,7 +30,7 @@ from roost.api.modeldeployment import (
     ModelDeploymentStatus,
     Phase,
 )
-from roost.api.status import Condition, ConditionStatus, set_condition
+from roost.api.status import new_condition, set_condition
 from roost.rollout import forecast, schedule
 from roost.rollout.actions import (
     Action,
@@ -84,16 +84,6 @@ PROGRESS_DEADLINE = "ProgressDeadlineExceeded"
 ACTIVE_PHASES = frozenset({Phase.PROGRESSING, Phase.PAUSED, Phase.PENDING})
 
 
-def _condition(type_: str, ok: bool, reason: str, message: str, now: datetime) -> Condition:
-    return Condition(
-        type=type_,
-        status=ConditionStatus.TRUE if ok else ConditionStatus.FALSE,
-        reason=reason,
-        message=message,
-        last_transition_time=now,
-    )
-
-
 def _with(
     status: ModelDeploymentStatus,
     now: datetime,
@@ -105,7 +95,7 @@ def _with(
     if progressing is not None:
         ok, reason, message = progressing
         update["conditions"] = set_condition(
-            status.conditions, _condition("Progressing", ok, reason, message, now)
+            status.conditions, new_condition("Progressing", ok, reason, message, now)
         )
         update.setdefault("message", message)
     return status.model_copy(update=update)

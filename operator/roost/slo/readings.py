@@ -29,7 +29,8 @@ class SLIReading:
     """Counts of one objective's SLI in one analysis window, per version; None = no data.
 
     Windows never overlap: each request is counted in exactly one window, so
-    evidence is not inflated (sequential-testing reference §6).
+    evidence is not inflated: ``increase(x[5m])`` read every 30 s would count each
+    request about ten times (docs/decisions.md, "The canary gate").
     """
 
     objective: str

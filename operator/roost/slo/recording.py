@@ -1,24 +1,27 @@
 """Prometheus recording and alerting rules for an SLOPolicy (``roost rules``).
 
-Pure: a policy in, rule groups out, no I/O. The layout follows
-slo-burn-rates.md §8.3-8.4:
+Pure: a policy in, rule groups out, no I/O. The layout follows the Prometheus
+recording-rule practice (aggregate numerator and denominator, then divide) and the
+SRE Workbook's multiwindow alerts (ch. 5); docs/references.md has both:
 
 * per objective and window, the **numerator and the denominator are recorded
   separately** as counts (``roost_slo:sli_bad:increase<w>``,
   ``roost_slo:sli_total:increase<w>``), so a long window is a traffic-weighted
-  sum, never an average of ratios (Sloth's unweighted 30d average, §2.5);
+  sum, never an average of ratios (as Sloth's 30d figure is: an unweighted average
+  of 5m ratios, NaN after an idle slice);
 * windows up to 6h read the raw series (``increase(x[w])``); longer windows and
   the SLO period are **derived from the shortest window's counts** with a
   subquery, ``sum_over_time(roost_slo:sli_bad:increase5m[1d:5m])``, which is
   cheap (one recorded sample per step) and exact for Occurrences budgeting;
 * the error ratio ``bad / total`` and the burn rate ``ratio / (1 − target)``
   per window; no traffic gives 0/0 = NaN, which never fires a burn alert;
-* a missing error series is 0 errors, not no data: ``bad or total * 0`` (§5.3);
+* a missing error series is 0 errors, not no data: ``bad or total * 0`` (the three
+  empty states, docs/decisions.md);
 * multiwindow burn-rate alerts (SRE Workbook ch. 5): one alert per severity,
   the OR of its (long AND short window above the burn rate) pairs, from the
   policy's ``burnRateRules`` or the workbook ladder scaled to the period;
 * a no-data alert on ``absent()`` of the series the SLI needs (Pyrra's
-  ``SLOMetricAbsent``; Sloth has none, §2.6), because NaN silences every
+  ``SLOMetricAbsent``; Sloth has none), because NaN silences every
   burn alert.
 
 The SLI math is the one of ``roost.slo.promql``: the same builders render the
@@ -55,8 +58,8 @@ RECORD_REMAINING = f"{PREFIX}:error_budget_remaining:ratio"
 ALERT_BURN = "RoostSLOErrorBudgetBurn"
 ALERT_NO_DATA = "RoostSLONoData"
 
-# Windows longer than this are derived from the shortest window's counts (§8.3:
-# pyrra#1440 measured 3.8 s for one raw 3d rate over Istio metrics).
+# Windows longer than this are derived from the shortest window's counts (pyrra#1440
+# measured 3.8 s for one raw 3d rate over Istio metrics).
 RAW_WINDOW_LIMIT_SECONDS = 6 * 3600.0
 # The derived group is evaluated at most this often; its windows are hours to days.
 DERIVED_INTERVAL_SECONDS = 60.0
@@ -135,7 +138,9 @@ def windows_for(rules: Sequence[BurnRateRule], period_seconds: float) -> Windows
     """Every window of the burn-rate rules; the shortest (base), and all up to 6h, read raw.
 
     The period is always derived (its window is far longer than the raw limit in any
-    realistic policy, and a 30d raw ``increase`` is exactly the cost §5.1 warns about).
+    realistic policy, and a 30d raw ``increase`` loads every raw sample of the period:
+    at a 15 s scrape, 300 series pass Prometheus's default ``--query.max-samples``
+    of 50 million).
     """
     seconds = sorted(
         {
@@ -213,7 +218,7 @@ class _ObjectiveRules:
         queries = self.raw_counts(seconds)
         w = _window(seconds)
         return [
-            # No error series at all means no errors: fill 0 where there is traffic (§5.3).
+            # No error series at all means no errors: fill 0 where there is traffic.
             RecordingRule(
                 f"{RECORD_BAD}{w}", f"({queries.bad}) or ({queries.total} * 0)", self.labels
             ),

@@ -1,4 +1,4 @@
-"""Per-tick increments from cumulative counters (sequential-testing.md §6)."""
+"""Per-tick increments from cumulative counters (vector V10, docs/references.md)."""
 
 import math
 
@@ -7,7 +7,7 @@ import pytest
 from roost.analysis.counters import increments
 
 
-# sequential-testing.md §4 V10: the drop to 40 is a counter reset
+# Vector V10: the drop to 40 is a counter reset
 def test_counter_reset_counts_the_new_value_as_the_increment() -> None:
     assert increments([0, 120, 250, 40, 160]) == [120, 130, 40, 120]
 

@@ -1,7 +1,8 @@
 """The prediction-distribution gate: effect sizes, the multinomial e-process, its error rate.
 
-Vectors: sequential-testing.md §4 V5 (Lindon–Malek Dirichlet-multinomial); effect sizes
-against scipy; type-I error by the §5 recipe (2,000 null runs x 50 looks, vectorised with
+Vectors: V5 (Lindon & Malek 2022 Dirichlet-multinomial; docs/references.md, "Test
+vectors"); effect sizes against scipy; type-I error by the usual recipe (2,000 null runs
+x 50 looks, vectorised with
 the same ``window_ln_e``/``window_ln_e_plugin`` the operator's ``update`` uses).
 """
 
@@ -24,7 +25,7 @@ SEED = 20261125
 BASE = np.array([0.05, 0.1, 0.2, 0.3, 0.2, 0.1, 0.05])
 
 
-# §4 V5: (counts, theta0, k, ln BF)
+# Vector V5: (counts, theta0, k, ln BF)
 V5 = [
     ((12, 28), (0.1, 0.9), 100, 1.8372),
     ((12, 28), (0.1, 0.9), 10, 3.9195),
@@ -158,7 +159,7 @@ def test_different_bucket_layouts_are_compared_on_the_common_bounds() -> None:
 
 
 def test_unequal_totals_use_each_windows_own_split() -> None:
-    """Same distribution, split 10/90 then 50/50: no evidence of a shift (§6, V9 analogue)."""
+    """Same distribution, split 10/90 then 50/50: no evidence of a shift (as vector V9)."""
     state = distribution.DistributionState()
     for c_total, s_total in ((100, 900), (5000, 5000)):
         c = (BASE * c_total).round().astype(int).tolist()
@@ -167,7 +168,7 @@ def test_unequal_totals_use_each_windows_own_split() -> None:
     assert state.ln_e_combined < 0
 
 
-# ---- simulations (§5) ------------------------------------------------------------------
+# ---- simulations --------------------------------------------------------------------------
 
 
 def _paths(

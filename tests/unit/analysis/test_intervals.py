@@ -1,4 +1,4 @@
-"""The always-valid burn-rate interval shown in status (§3.1 stopping rule, display)."""
+"""The always-valid burn-rate interval shown in status (Howard et al. 2021)."""
 
 import math
 

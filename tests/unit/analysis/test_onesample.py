@@ -1,4 +1,8 @@
-"""Gate 1: one-sample beta-binomial mixture e-values (sequential-testing.md §3.1)."""
+"""Gate 1: one-sample beta-binomial mixture e-values (Howard et al. 2021).
+
+Vectors V1 and V2 and the low-count table were computed independently of this code
+(docs/references.md, "Test vectors").
+"""
 
 import math
 
@@ -9,10 +13,10 @@ from hypothesis import strategies as st
 
 from roost.analysis import onesample
 
-FAIL_THRESHOLD = math.log(400)  # alpha_i = 0.01 / 4 fail tests (§3.0)
+FAIL_THRESHOLD = math.log(400)  # alpha_i = 0.01 / 4 fail tests
 PASS_THRESHOLD = math.log(100)  # beta = 0.01
 
-# sequential-testing.md §4 V1: availability, eps = 0.001, k_F = k_P = 2 (p = 0.002), a0 = 0.5
+# Vector V1: availability, eps = 0.001, k_F = k_P = 2 (p = 0.002), a0 = 0.5
 V1 = [
     # n, x, ln E_F, ln E_P
     (0, 0, 0.0000, 0.0000),
@@ -29,7 +33,7 @@ V1 = [
     (20_000, 40, -1.9380, -2.6185),
 ]
 
-# sequential-testing.md §4 V2: latency, eps_lat = 0.01, k = 2 (p = 0.02), a0 = 0.5
+# Vector V2: latency, eps_lat = 0.01, k = 2 (p = 0.02), a0 = 0.5
 V2 = [
     # n, slow, ln E_F, ln E_P
     (100, 0, -1.3510, 1.5669),
@@ -56,7 +60,7 @@ def test_latency_e_values_on_slow_counts_match_reference_vectors(
     assert onesample.ln_e_pass(n, slow, 0.02) == pytest.approx(ln_e_pass, abs=1e-4)
 
 
-# sequential-testing.md §4 V1, intermediate values
+# Vector V1, intermediate values
 def test_prior_tail_masses_match_reference() -> None:
     a, b = 0.5, 249.5
     assert math.exp(onesample.ln_regularized_beta(0.002, a, b, upper=False)) == pytest.approx(
@@ -67,7 +71,7 @@ def test_prior_tail_masses_match_reference() -> None:
     )
 
 
-# sequential-testing.md §4 V1, intermediate values for (n = 200, x = 6)
+# Vector V1, intermediate values for (n = 200, x = 6)
 def test_fail_e_value_decomposes_into_the_reference_terms() -> None:
     ln_q_posterior = onesample.ln_regularized_beta(0.002, 6.5, 443.5, upper=True)
     ln_q_prior = onesample.ln_regularized_beta(0.002, 0.5, 249.5, upper=True)
@@ -80,7 +84,7 @@ def test_fail_e_value_decomposes_into_the_reference_terms() -> None:
     assert onesample.ln_e_fail(200, 6, 0.002) == pytest.approx(expected, abs=1e-5)
 
 
-# sequential-testing.md §4 V1: two-sided identity at (1,000, 0), E_two = 3.3071
+# Vector V1: two-sided identity at (1,000, 0), E_two = 3.3071
 def test_one_sided_e_values_recombine_into_the_two_sided_mixture() -> None:
     q_prior = math.exp(onesample.ln_regularized_beta(0.002, 0.5, 249.5, upper=True))
     e_two = math.exp(onesample.ln_e_fail(1_000, 0, 0.002)) * q_prior + math.exp(
@@ -96,7 +100,7 @@ def test_one_sided_e_values_recombine_into_the_two_sided_mixture() -> None:
     p=st.floats(min_value=1e-4, max_value=0.5),
 )
 def test_check_identity_holds_for_any_counts(n: float, bad_fraction: float, p: float) -> None:
-    # §3.1: E_F*Q_p(a, b) + E_P*I_p(a, b) = the untruncated mixture, when p_F = p_P = p.
+    # E_F*Q_p(a, b) + E_P*I_p(a, b) = the untruncated mixture, when p_F = p_P = p.
     x = n * bad_fraction
     a, b = 0.5, 0.5 * (1 - p) / p
     ln_q = onesample.ln_regularized_beta(p, a, b, upper=True)
@@ -108,14 +112,14 @@ def test_check_identity_holds_for_any_counts(n: float, bad_fraction: float, p: f
 
 
 def test_first_clean_request_count_that_passes_is_2730() -> None:
-    # §3.1 low counts: at p = 0.002, 2,730 clean requests pass, 2,729 do not.
+    # Low counts: at p = 0.002, 2,730 clean requests pass, 2,729 do not.
     assert onesample.ln_e_pass(2_729, 0, 0.002) < PASS_THRESHOLD
     assert onesample.ln_e_pass(2_730, 0, 0.002) >= PASS_THRESHOLD
 
 
 @pytest.mark.parametrize("n", [5, 10, 100, 1_000, 10_000, 1_000_000])
 def test_four_bad_requests_never_fail_the_gate(n: int) -> None:
-    # §3.1: fewer than 5 bad requests can never fail, whatever n.
+    # Fewer than 5 bad requests can never fail, whatever n.
     assert onesample.ln_e_fail(n, 4, 0.002) < FAIL_THRESHOLD
 
 
@@ -127,7 +131,7 @@ def test_five_bad_requests_out_of_five_fail_the_gate() -> None:
     ("n", "fewest_bad_to_fail"), [(10, 5), (100, 5), (1_000, 10), (10_000, 40)]
 )
 def test_bad_requests_needed_to_fail_match_low_count_table(n: int, fewest_bad_to_fail: int) -> None:
-    # sequential-testing.md §3.1 low-count table, row eps = 0.1 %, k = 2 (p = 0.002)
+    # The low-count table, row eps = 0.1 %, k = 2 (p = 0.002)
     assert onesample.ln_e_fail(n, fewest_bad_to_fail - 1, 0.002) < FAIL_THRESHOLD
     assert onesample.ln_e_fail(n, fewest_bad_to_fail, 0.002) >= FAIL_THRESHOLD
 

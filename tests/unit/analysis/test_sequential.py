@@ -1,4 +1,4 @@
-"""Decisions from e-values: thresholds, outcomes and test results (§3.0, §3.4)."""
+"""Decisions from e-values: thresholds, outcomes and test results (vectors V1, V4)."""
 
 import math
 
@@ -8,7 +8,7 @@ from roost.analysis import sequential, twosample
 from roost.analysis.outcome import Outcome
 
 
-# sequential-testing.md §3.0: alpha = 0.01 over m = 4 fail tests gives ln 400; beta = 0.01 ln 100
+# alpha = 0.01 over m = 4 fail tests gives ln 400; beta = 0.01 gives ln 100
 def test_default_budget_gives_reference_thresholds() -> None:
     alpha_i = sequential.split_alpha(0.01, 4)
     assert alpha_i == pytest.approx(0.0025)
@@ -48,7 +48,7 @@ def test_sequential_p_value_keeps_the_smallest_value_seen() -> None:
     assert sequential.sequential_p_value(-3.0) == 1.0
 
 
-# sequential-testing.md §4 V1 verdict column (alpha_i = 0.0025, beta = 0.01, p = 0.002)
+# Vector V1 verdict column (alpha_i = 0.0025, beta = 0.01, p = 0.002)
 @pytest.mark.parametrize(
     ("n", "x", "outcome"),
     [
@@ -92,7 +92,7 @@ def test_one_sample_result_carries_its_inputs_and_evidence() -> None:
     assert result.stable_n is None
 
 
-# sequential-testing.md §4 V4: T7 passes through the floor, T8 stays inconclusive
+# Vector V4: T7 passes through the floor, T8 stays inconclusive
 @pytest.mark.parametrize(
     ("ticks", "outcome"),
     [

@@ -1,9 +1,11 @@
 """Type-I error under continuous monitoring, and power, by seeded simulation.
 
-sequential-testing.md §5: R = 2,000 null runs x K = 50 looks of 30 s ticks. A
-sequential test must keep P(ever crossing 1/alpha) <= alpha + 3*sqrt(alpha(1-alpha)/R)
-(0.0167 at alpha = 0.01), while re-running a fixed-horizon test at every look must
-land clearly above its nominal level (§1, Table 1; §5 expected results).
+The usual recipe (docs/references.md, "Test vectors"): R = 2,000 null runs x K = 50
+looks of 30 s ticks. A sequential test must keep P(ever crossing 1/alpha) <= alpha +
+3*sqrt(alpha(1-alpha)/R) (0.0167 at alpha = 0.01), while re-running a fixed-horizon
+test at every look must land clearly above its nominal level (Armitage et al. 1969).
+Expected rates quoted below come from an independent simulation of the same
+scenarios, not from this code.
 
 Vectorized over runs x looks x grid with the same ``tick_log_likelihood`` the
 operator's ``twosample.update`` uses; one test checks the two paths agree.
@@ -21,7 +23,7 @@ from roost.analysis import onesample, twosample
 RUNS = 2_000
 LOOKS = 50
 ALPHA = 0.01
-# §5 acceptance criterion: alpha + 3 binomial standard errors over R runs
+# Acceptance criterion: alpha + 3 binomial standard errors over R runs
 ACCEPTABLE = ALPHA + 3 * math.sqrt(ALPHA * (1 - ALPHA) / RUNS)
 
 IntArray = NDArray[np.int64]
@@ -38,7 +40,7 @@ def two_arm_ticks(
     stable_bad_ratio: float,
     canary_bad_ratio: float,
 ) -> tuple[IntArray, IntArray, IntArray, IntArray]:
-    """Per-tick (dn_c, dx_c, dn_s, dx_s), each runs x looks (§5 recipe)."""
+    """Per-tick (dn_c, dx_c, dn_s, dx_s), each runs x looks."""
     total = rng.poisson(requests_per_tick, size=(runs, looks))
     canary = rng.binomial(total, canary_weight)
     stable = total - canary
@@ -93,7 +95,7 @@ def naive_z_test_rejections(
     return rejected
 
 
-# sequential-testing.md §5, null scenario "150 rps, w = 10 %, p = 0.1 %", 30 s ticks
+# Null scenario "150 rps, w = 10 %, p = 0.1 %", 30 s ticks
 SEED_TWO_SAMPLE = 20_240_501
 
 
@@ -129,7 +131,7 @@ def test_naive_repeated_z_test_exceeds_its_nominal_level(
     level: float,
     must_exceed: float,
 ) -> None:
-    # §5 expects 0.31 at 5 % and 0.12 at 1 % for this scenario.
+    # The independent simulation gave 0.31 at 5 % and 0.12 at 1 % for this scenario.
     rejected = naive_z_test_rejections(null_two_sample_ticks, level)
     any_look = float(rejected.any(axis=1).mean())
     last_look = float(rejected[:, -1].mean())
@@ -142,7 +144,7 @@ def test_naive_repeated_z_test_exceeds_its_nominal_level(
 
 
 def test_relative_pass_test_rarely_passes_a_canary_exactly_at_the_margin() -> None:
-    # The pass-null's boundary: canary errors r_P = 1.5 times stable's (§3.2).
+    # The pass-null's boundary: canary errors r_P = 1.5 times stable's.
     seed = 20_240_502
     rng = np.random.default_rng(seed)
     ticks = two_arm_ticks(
@@ -199,7 +201,7 @@ def one_sample_paths(
     return ln_e_fail[index], ln_e_pass[index], n, x
 
 
-# sequential-testing.md §5, second table: one-sample nulls at p = p_F = p_P
+# One-sample nulls at p = p_F = p_P: both nulls hold, neither test may cross
 @pytest.mark.parametrize(
     ("requests_per_look", "bad_ratio", "seed"),
     [(300, 0.002, 20_240_503), (3_000, 0.002, 20_240_504), (300, 0.02, 20_240_505)],
@@ -227,7 +229,7 @@ def test_one_sample_gate_rarely_fails_or_passes_a_canary_exactly_at_the_threshol
     assert naive_1 > 0.02
 
 
-# sequential-testing.md §3.2: at rho = 0.1 a 5x regression fails after a median of
+# The independent simulation: at rho = 0.1 a 5x regression fails after a median of
 # 29 errors in both arms (90th percentile 54).
 def test_canary_with_five_times_stable_errors_fails_within_a_bounded_number_of_errors() -> None:
     seed = 20_240_506

@@ -1,4 +1,7 @@
-"""Gate 2: the conditional-binomial grid mixture and its stored state (§3.2)."""
+"""Gate 2: the conditional-binomial grid mixture and its stored state (Lindon & Malek 2022).
+
+Vectors V3, V4 and V9 were computed independently of this code (docs/references.md).
+"""
 
 import json
 import math
@@ -11,7 +14,7 @@ from roost.analysis.twosample import Tick
 
 FAIL_THRESHOLD = math.log(400)
 PASS_THRESHOLD = math.log(100)
-FLOOR = 0.001  # kappa = 1, eps = 0.001 (§4 V4)
+FLOOR = 0.001  # kappa = 1, eps = 0.001 (vector V4)
 
 
 def accumulate(*ticks: tuple[float, float, float, float]) -> twosample.TwoSampleState:
@@ -21,7 +24,7 @@ def accumulate(*ticks: tuple[float, float, float, float]) -> twosample.TwoSample
     return state
 
 
-# sequential-testing.md §4 V3, grid checks
+# Vector V3, grid checks
 def test_default_grid_matches_reference_weights_and_ratios() -> None:
     grid = twosample.DEFAULT_GRID
     weights = np.exp(grid.log_weights())
@@ -34,7 +37,7 @@ def test_default_grid_matches_reference_weights_and_ratios() -> None:
     assert grid.pass_ratios().min() == pytest.approx(0.015078, abs=1e-6)
 
 
-# sequential-testing.md §4 V3: ticks (dn_c, dx_c, dn_s, dx_s); r_F = 1, r_P = 1.5, delta 0.05, J 92
+# Vector V3: ticks (dn_c, dx_c, dn_s, dx_s); r_F = 1, r_P = 1.5, delta 0.05, J 92
 V3 = {
     "T1": ([(300, 0, 2700, 0)], 0.0000, 0.0000),
     "T2": ([(300, 1, 2700, 0)], 0.7689, -0.6107),
@@ -57,7 +60,7 @@ def test_fail_and_relative_pass_evidence_match_reference_vectors(case: str) -> N
 
 
 def test_only_t4_and_t5_cross_the_fail_threshold() -> None:
-    # sequential-testing.md §4 V3 verdict column (T9: E_F = 143 < 400 stays inconclusive)
+    # Vector V3 verdict column (T9: E_F = 143 < 400 stays inconclusive)
     failing = {
         case
         for case, (ticks, _, _) in V3.items()
@@ -66,7 +69,7 @@ def test_only_t4_and_t5_cross_the_fail_threshold() -> None:
     assert failing == {"T4", "T5"}
 
 
-# sequential-testing.md §4 V4: pass with the absolute floor (kappa = 1, floor 0.001, a0 = 0.5)
+# Vector V4: pass with the absolute floor (kappa = 1, floor 0.001, a0 = 0.5)
 @pytest.mark.parametrize(
     ("case", "ln_e_pass_absolute", "ln_e_pass", "passes"),
     [("T7", 5.1016, 4.6603, True), ("T8", 1.7796, 1.3783, False)],
@@ -83,13 +86,13 @@ def test_absolute_floor_averages_with_relative_pass(
 
 
 def test_canary_totals_for_the_floor_are_cumulative_over_all_ticks() -> None:
-    # §4 V4: T7 is n = 6,000, x = 0; T8 is n = 60,000, x = 40.
+    # Vector V4: T7 is n = 6,000, x = 0; T8 is n = 60,000, x = 40.
     t7, t8 = accumulate(*V3["T7"][0]), accumulate(*V3["T8"][0])
     assert (t7.canary_requests, t7.canary_bad) == (6_000, 0)
     assert (t8.canary_requests, t8.canary_bad) == (60_000, 40)
 
 
-# sequential-testing.md §4 V9: pooling across a change of split
+# Vector V9: pooling across a change of split
 def test_per_tick_shares_see_no_evidence_where_pooling_would_roll_back() -> None:
     per_tick = accumulate((1000, 1, 9000, 9), (5000, 100, 5000, 100))
     pooled = accumulate((6000, 101, 14000, 109))

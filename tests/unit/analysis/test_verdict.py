@@ -1,4 +1,8 @@
-"""How the sequential tests combine into one verdict (sequential-testing.md §3.4)."""
+"""How the sequential tests combine into one verdict.
+
+docs/decisions.md, "From tests to a verdict", states the rules; vectors V1 and V3
+(docs/references.md) give the numbers.
+"""
 
 from __future__ import annotations
 
@@ -63,7 +67,7 @@ TWO_OBJECTIVES = SLOPolicySpec.model_validate(
 )
 
 
-# With two objectives the fail threshold is ln 400, as in §4 V1: five failures in five
+# With two objectives the fail threshold is ln 400, as in vector V1: five failures in five
 # requests fail Gate 1, four do not (E_F = 317 < 400).
 def test_five_failures_of_five_requests_roll_back_four_do_not() -> None:
     def verdict(bad: int) -> Outcome:
@@ -129,7 +133,7 @@ def test_the_comparison_gates_promotion_only_when_asked_to() -> None:
 
 def test_the_comparison_still_rolls_back_a_canary_worse_than_stable() -> None:
     previous: tuple = ()
-    for _ in range(10):  # §4 V3 T5, as below: the comparison fails, the verdict fails
+    for _ in range(10):  # vector V3 T5, as below: the comparison fails, the verdict fails
         verdict = analyze(POLICY, _measure(Counts(300, 1), Counts(2700, 1)), previous)
         previous = verdict.comparison
     assert verdict.outcome is Outcome.FAIL
@@ -202,7 +206,7 @@ def test_min_requests_holds_a_pass_on_too_little_traffic() -> None:
 def test_comparison_evidence_accumulates_per_tick_across_calls() -> None:
     previous: tuple = ()
     outcomes = []
-    for _ in range(10):  # §4 V3 T5: 10 windows of (300, 1, 2700, 1) fail the comparison
+    for _ in range(10):  # vector V3 T5: 10 windows of (300, 1, 2700, 1) fail the comparison
         verdict = analyze(POLICY, _measure(Counts(300, 1), Counts(2700, 1)), previous)
         previous = verdict.comparison
         outcomes.append(verdict.gates[1].outcome)

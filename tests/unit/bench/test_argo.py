@@ -1,4 +1,4 @@
-"""The Argo Rollouts re-implementation follows canary-peers.md §4.2 on hand-made measurements."""
+"""The Argo Rollouts re-implementation follows assessMetricStatus on hand-made measurements."""
 
 from __future__ import annotations
 

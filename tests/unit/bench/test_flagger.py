@@ -1,4 +1,4 @@
-"""The Flagger re-implementation follows canary-peers.md §4.1 on hand-made ticks."""
+"""The Flagger re-implementation follows Flagger's scheduler (advanceCanary) on hand-made ticks."""
 
 from __future__ import annotations
 

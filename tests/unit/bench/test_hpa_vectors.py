@@ -1,4 +1,4 @@
-"""The simulator's HPA against autoscaling-capacity.md §1.9 vectors V1–V9 (and Appendix D)."""
+"""The simulator's HPA against the HPA vectors V1–V9 (docs/references.md, "Test vectors")."""
 
 from __future__ import annotations
 

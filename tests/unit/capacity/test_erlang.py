@@ -12,24 +12,24 @@ from roost.capacity import erlang
 MS = 0.001
 
 
-# autoscaling-capacity.md §4.3: C(12, 10) and C(16, 10), exact to the digits shown.
+# Capacity case A (docs/references.md): C(12, 10) and C(16, 10), exact to the digits shown.
 def test_erlang_c_12_servers_10_erlangs_is_published_value() -> None:
     assert erlang.erlang_c(12, 10.0) == pytest.approx(0.4493882243, abs=5e-11)
 
 
-# autoscaling-capacity.md §4.3
+# Capacity case A
 def test_erlang_c_16_servers_10_erlangs_is_published_value() -> None:
     assert erlang.erlang_c(16, 10.0) == pytest.approx(0.0573403309, abs=5e-11)
 
 
-# autoscaling-capacity.md §4.3: "Erlang-B B(10,10) = 0.2145823431"
+# Capacity case A: Erlang B(10, 10) = 0.2145823431
 def test_erlang_b_10_servers_10_erlangs_is_published_value() -> None:
     assert erlang.erlang_b(10, 10.0) == pytest.approx(0.2145823431, abs=5e-11)
 
 
-# autoscaling-capacity.md §4.3, case A table (λ = 200, S = 50 ms, a = 10), columns
+# Capacity case A table (λ = 200, S = 50 ms, a = 10), columns
 # c, C(c,10), E[Wq] ms, p99 Wq ms (M/M/c); all exact to the digits shown.
-CASE_A_SECTION_4_3 = [
+CASE_A_TABLE = [
     (11, 0.6821182047, 34.106, 211.131),
     (12, 0.4493882243, 11.235, 95.133),
     (14, 0.1741319336, 2.177, 35.715),
@@ -40,8 +40,8 @@ CASE_A_SECTION_4_3 = [
 ]
 
 
-@pytest.mark.parametrize(("servers", "c_value", "mean_ms", "p99_ms"), CASE_A_SECTION_4_3)
-def test_case_a_matches_section_4_3_table(
+@pytest.mark.parametrize(("servers", "c_value", "mean_ms", "p99_ms"), CASE_A_TABLE)
+def test_case_a_matches_its_table(
     servers: int, c_value: float, mean_ms: float, p99_ms: float
 ) -> None:
     rates: dict[str, Any] = {"servers": servers, "arrival_rate": 200.0, "service_time": 50 * MS}
@@ -50,28 +50,26 @@ def test_case_a_matches_section_4_3_table(
     assert erlang.wait_quantile(**rates, percentile=0.99) / MS == pytest.approx(p99_ms, abs=5e-4)
 
 
-# autoscaling-capacity.md §4.3 case B: C(114, 100) = 0.1157850583, C(125, 100) = 0.0098688336
+# Capacity case B: C(114, 100) = 0.1157850583, C(125, 100) = 0.0098688336
 @pytest.mark.parametrize(("servers", "c_value"), [(114, 0.1157850583), (125, 0.0098688336)])
-def test_case_b_erlang_c_matches_section_4_3(servers: int, c_value: float) -> None:
+def test_case_b_erlang_c_matches_its_values(servers: int, c_value: float) -> None:
     assert erlang.erlang_c(servers, 100.0) == pytest.approx(c_value, abs=5e-11)
 
 
-# autoscaling-capacity.md §4.3 "other spot values": P(Wq > 10 ms) in case A
+# Capacity case A, spot values: P(Wq > 10 ms)
 @pytest.mark.parametrize(
     ("servers", "probability"), [(12, 0.301234), (16, 0.017271), (17, 0.007614)]
 )
-def test_probability_of_waiting_over_10ms_matches_section_4_3(
-    servers: int, probability: float
-) -> None:
+def test_probability_of_waiting_over_10ms_matches_case_a(servers: int, probability: float) -> None:
     exceedance = erlang.wait_exceedance(
         servers=servers, arrival_rate=200.0, service_time=50 * MS, wait=10 * MS
     )
     assert exceedance == pytest.approx(probability, abs=5e-7)
 
 
-# autoscaling-capacity.md Appendix A, cases A–E: (λ, S seconds, a) and rows of
+# Capacity cases A–E (docs/references.md): (λ, S seconds, a) and rows of
 # c, C (5 digits), E[Wq] ms, p99 Wq ms for M/M/c (3 decimals).
-APPENDIX_A = {
+CASES_A_TO_E = {
     "A": (
         200.0,
         0.050,
@@ -154,17 +152,17 @@ APPENDIX_A = {
     ),
 }
 
-APPENDIX_A_ROWS = [
+CASES_A_TO_E_ROWS = [
     pytest.param(rate, service, *row, id=f"case-{case}-c{row[0]}")
-    for case, (rate, service, rows) in APPENDIX_A.items()
+    for case, (rate, service, rows) in CASES_A_TO_E.items()
     for row in rows
 ]
 
 
 @pytest.mark.parametrize(
-    ("arrival_rate", "service_time", "servers", "c_value", "mean_ms", "p99_ms"), APPENDIX_A_ROWS
+    ("arrival_rate", "service_time", "servers", "c_value", "mean_ms", "p99_ms"), CASES_A_TO_E_ROWS
 )
-def test_appendix_a_tables_for_cases_a_to_e(
+def test_tables_for_cases_a_to_e(
     arrival_rate: float,
     service_time: float,
     servers: int,

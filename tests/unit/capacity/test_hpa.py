@@ -1,4 +1,4 @@
-"""The autoscaling/v2 HPA spec written from a capacity plan (autoscaling-capacity.md §4.6)."""
+"""The autoscaling/v2 HPA spec written from a capacity plan (docs/capacity.md)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import pytest
 
 from roost.capacity import hpa
 from roost.capacity.hpa import HpaMetric, ScalingBehavior, build_hpa_spec
-from roost.capacity.planner import CapacityPlan, carried_load, plan_capacity
+from roost.capacity.planner import CapacityPlan, PlanInputs, carried_load, plan_capacity
 
 TARGET = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "resnet-v2"}
 
 
 def case_a(**overrides: Any) -> CapacityPlan:
-    # autoscaling-capacity.md §4.3 case A: 5 replicas for p99 wait ≤ 10 ms.
+    # Capacity case A: 5 replicas for p99 wait ≤ 10 ms.
     arguments: dict[str, Any] = {
         "arrival_rate": 200.0,
         "service_time": 0.050,
@@ -25,7 +25,7 @@ def case_a(**overrides: Any) -> CapacityPlan:
         "max_replicas": 20,
     }
     arguments.update(overrides)
-    return plan_capacity(**arguments)
+    return plan_capacity(PlanInputs(**arguments))
 
 
 def test_spec_holds_the_planned_replicas_as_its_floor() -> None:
@@ -69,12 +69,14 @@ def test_the_hpa_adds_a_replica_once_the_load_exceeds_what_the_plan_carries() ->
     carried = carried_load(servers=20, service_time=0.050, wait_budget=0.010)
     # 15 % above λ_max the pods read more than the tolerance allows.
     over = plan_capacity(
-        arrival_rate=1.15 * carried.arrival_rate,
-        service_time=0.050,
-        slots_per_replica=4,
-        wait_budget=0.010,
-        min_replicas=5,
-        max_replicas=5,
+        PlanInputs(
+            arrival_rate=1.15 * carried.arrival_rate,
+            service_time=0.050,
+            slots_per_replica=4,
+            wait_budget=0.010,
+            min_replicas=5,
+            max_replicas=5,
+        )
     )
     ratio = (over.mean_in_flight / 5) / target
     assert ratio > 1.1

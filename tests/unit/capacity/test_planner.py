@@ -1,4 +1,4 @@
-"""The capacity plan: replica counts from autoscaling-capacity.md §4.3 and Appendix A."""
+"""The capacity plan: replica counts of capacity cases A-E (docs/references.md, "Test vectors")."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from roost.capacity import erlang, planner
-from roost.capacity.planner import PlanLimit, carried_load, plan_capacity
+from roost.capacity.planner import PlanInputs, PlanLimit, carried_load, plan_capacity
 
 MS = 0.001
 # A budget no plan comes near, to let stability or a utilisation cap decide.
@@ -26,10 +26,10 @@ def case_a(**overrides: Any) -> planner.CapacityPlan:
         "wait_budget": 10 * MS,
     }
     arguments.update(overrides)
-    return plan_capacity(**arguments)
+    return plan_capacity(PlanInputs(**arguments))
 
 
-# autoscaling-capacity.md §4.3: 200 req/s, 50 ms, 4 slots per replica, p99 wait ≤ 10 ms
+# Capacity case A: 200 req/s, 50 ms, 4 slots per replica, p99 wait ≤ 10 ms
 # needs c = 17 slots, so 5 replicas (p99 Wq at 17 slots = 8.05 ms).
 def test_case_a_p99_wait_10ms_needs_17_slots_and_5_replicas() -> None:
     plan = case_a()
@@ -38,14 +38,14 @@ def test_case_a_p99_wait_10ms_needs_17_slots_and_5_replicas() -> None:
     assert plan.replicas == 5
     assert plan.provisioned_slots == 20
     assert plan.limited_by is PlanLimit.WAIT_BUDGET
-    # Reported at the provisioned 20 slots: C(20, 10) from §4.3.
+    # Reported at the provisioned 20 slots: C(20, 10) of case A.
     assert plan.p_wait == pytest.approx(0.0037311260, abs=5e-11)
     assert plan.p99_wait_seconds == 0.0
     assert plan.utilisation == pytest.approx(0.5)
     assert plan.meets_wait_budget
 
 
-# autoscaling-capacity.md §4.3 "Resulting replica counts" and Appendix A, case A to E:
+# Capacity cases A to E, replica counts per budget:
 # (λ, S, K, p99 wait budget ms) -> (slots, replicas).
 BUDGET_VECTORS = [
     # Case A: λ = 200, S = 50 ms, k = 4
@@ -85,7 +85,7 @@ BUDGET_VECTORS = [
     ("arrival_rate", "service_time", "slots_per_replica", "budget_ms", "slots", "replicas"),
     BUDGET_VECTORS,
 )
-def test_wait_budget_vectors_from_section_4_3_and_appendix_a(
+def test_wait_budget_vectors_of_cases_a_to_e(
     arrival_rate: float,
     service_time: float,
     slots_per_replica: int,
@@ -94,16 +94,18 @@ def test_wait_budget_vectors_from_section_4_3_and_appendix_a(
     replicas: int,
 ) -> None:
     plan = plan_capacity(
-        arrival_rate=arrival_rate,
-        service_time=service_time,
-        slots_per_replica=slots_per_replica,
-        wait_budget=budget_ms * MS,
+        PlanInputs(
+            arrival_rate=arrival_rate,
+            service_time=service_time,
+            slots_per_replica=slots_per_replica,
+            wait_budget=budget_ms * MS,
+        )
     )
     assert (plan.slots, plan.replicas) == (slots, replicas)
     assert plan.meets_wait_budget
 
 
-# autoscaling-capacity.md Appendix A: "stability: c_min, pods_min" for cases A–E.
+# Capacity cases A–E: the fewest slots and pods for stability (c > a).
 @pytest.mark.parametrize(
     ("arrival_rate", "service_time", "slots_per_replica", "slots", "replicas"),
     [
@@ -118,16 +120,18 @@ def test_a_loose_budget_plans_the_stability_bound(
     arrival_rate: float, service_time: float, slots_per_replica: int, slots: int, replicas: int
 ) -> None:
     plan = plan_capacity(
-        arrival_rate=arrival_rate,
-        service_time=service_time,
-        slots_per_replica=slots_per_replica,
-        wait_budget=NO_BUDGET,
+        PlanInputs(
+            arrival_rate=arrival_rate,
+            service_time=service_time,
+            slots_per_replica=slots_per_replica,
+            wait_budget=NO_BUDGET,
+        )
     )
     assert (plan.slots, plan.replicas) == (slots, replicas)
     assert plan.limited_by is PlanLimit.STABILITY
 
 
-# autoscaling-capacity.md §4.3 / Appendix A: the utilisation-target rule
+# Capacity cases A–E: the utilisation-target rule
 # pods = ceil(a / (k·ρ*)) and, where given, the p99 wait it achieves (M/M/c).
 @pytest.mark.parametrize(
     ("arrival_rate", "service_time", "slots_per_replica", "target", "replicas", "p99_ms"),
@@ -151,11 +155,13 @@ def test_utilisation_cap_reproduces_the_utilisation_target_rule(
     p99_ms: float | None,
 ) -> None:
     plan = plan_capacity(
-        arrival_rate=arrival_rate,
-        service_time=service_time,
-        slots_per_replica=slots_per_replica,
-        wait_budget=NO_BUDGET,
-        max_utilisation=target,
+        PlanInputs(
+            arrival_rate=arrival_rate,
+            service_time=service_time,
+            slots_per_replica=slots_per_replica,
+            wait_budget=NO_BUDGET,
+            max_utilisation=target,
+        )
     )
     assert plan.replicas == replicas
     # In case E the cap (3 slots) is also the stability bound, which is reported.
@@ -171,7 +177,7 @@ def test_a_binding_utilisation_cap_is_named_in_the_plan() -> None:
     assert plan.limited_by is PlanLimit.MAX_UTILISATION
 
 
-# autoscaling-capacity.md §4.3: at λ = 200 a 70 % target gives 4 pods and p99 Wq
+# Capacity case A: at λ = 200 a 70 % target gives 4 pods and p99 Wq
 # 14.6 ms, missing a 10 ms budget that Erlang C meets with 5.
 def test_wait_budget_overrides_a_looser_utilisation_cap() -> None:
     plan = case_a(max_utilisation=0.7)
@@ -182,11 +188,13 @@ def test_wait_budget_overrides_a_looser_utilisation_cap() -> None:
 def test_utilisation_cap_does_not_round_up_on_floating_point_noise() -> None:
     # 14 / 0.7 evaluates to 20.000000000000004; 20 slots are exactly 70 % busy.
     plan = plan_capacity(
-        arrival_rate=14.0,
-        service_time=1.0,
-        slots_per_replica=1,
-        wait_budget=NO_BUDGET,
-        max_utilisation=0.7,
+        PlanInputs(
+            arrival_rate=14.0,
+            service_time=1.0,
+            slots_per_replica=1,
+            wait_budget=NO_BUDGET,
+            max_utilisation=0.7,
+        )
     )
     assert plan.slots == 20
 
@@ -205,7 +213,7 @@ def test_max_replicas_cuts_the_plan_and_reports_the_missed_budget() -> None:
     assert plan.slots == 17  # what the budget needs
     assert plan.replicas == 3
     assert plan.limited_by is PlanLimit.MAX_REPLICAS
-    # At 12 slots: §4.3 case A, C(12, 10) and p99 Wq 95.133 ms.
+    # At 12 slots: case A, C(12, 10) and p99 Wq 95.133 ms.
     assert plan.p_wait == pytest.approx(0.4493882243, abs=5e-11)
     assert plan.p99_wait_seconds / MS == pytest.approx(95.133, abs=5e-4)
     assert not plan.meets_wait_budget
@@ -278,7 +286,7 @@ def test_to_dict_has_snake_case_keys_and_serialises_to_json() -> None:
 def test_large_loads_plan_quickly() -> None:
     started = time.perf_counter()
     plan = plan_capacity(
-        arrival_rate=200_000.0, service_time=0.05, slots_per_replica=4, wait_budget=0.01
+        PlanInputs(arrival_rate=200_000.0, service_time=0.05, slots_per_replica=4, wait_budget=0.01)
     )
     assert time.perf_counter() - started < 2.0
     assert plan.offered_load == pytest.approx(10_000.0)
@@ -360,7 +368,7 @@ def test_case_a_replicas_carry_255_requests_per_second() -> None:
 
 
 def test_carried_utilisation_rises_with_the_slots() -> None:
-    # Square-root staffing: bigger pools run hotter for the same wait (§4.2).
+    # Square-root staffing: bigger pools run hotter for the same wait (Halfin & Whitt 1981).
     rho = [
         carried_load(servers=c, service_time=0.050, wait_budget=0.010).utilisation
         for c in (4, 16, 64, 256)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from roost.capacity import erlang
-from roost.capacity.planner import PlanLimit, plan_capacity
+from roost.capacity.planner import PlanInputs, PlanLimit, plan_capacity
 from roost.capacity.traffic_split import plan_traffic_split
 
 # Relative slack for comparisons that are equalities in exact arithmetic.
@@ -67,12 +67,14 @@ def test_planned_slots_are_the_fewest_that_meet_the_budget(
     cap: float | None,
 ) -> None:
     plan = plan_capacity(
-        arrival_rate=arrival_rate,
-        service_time=service_time,
-        slots_per_replica=slots,
-        wait_budget=budget,
-        wait_percentile=percentile,
-        max_utilisation=cap,
+        PlanInputs(
+            arrival_rate=arrival_rate,
+            service_time=service_time,
+            slots_per_replica=slots,
+            wait_budget=budget,
+            wait_percentile=percentile,
+            max_utilisation=cap,
+        )
     )
 
     def quantile(servers: int) -> float:
@@ -123,8 +125,8 @@ def test_replicas_never_fall_as_arrival_rate_rises(
         "min_replicas": min_replicas,
     }
     assert (
-        plan_capacity(arrival_rate=low, **common).replicas
-        <= plan_capacity(arrival_rate=high, **common).replicas
+        plan_capacity(PlanInputs(arrival_rate=low, **common)).replicas
+        <= plan_capacity(PlanInputs(arrival_rate=high, **common)).replicas
     )
 
 
@@ -147,12 +149,14 @@ def test_replicas_stay_within_min_and_max(
 ) -> None:
     max_replicas = max(1, min_replicas) + span
     plan = plan_capacity(
-        arrival_rate=arrival_rate,
-        service_time=service_time,
-        slots_per_replica=slots,
-        wait_budget=budget,
-        min_replicas=min_replicas,
-        max_replicas=max_replicas,
+        PlanInputs(
+            arrival_rate=arrival_rate,
+            service_time=service_time,
+            slots_per_replica=slots,
+            wait_budget=budget,
+            min_replicas=min_replicas,
+            max_replicas=max_replicas,
+        )
     )
     assert min_replicas <= plan.replicas <= max_replicas
     assert plan.provisioned_slots == plan.replicas * slots
@@ -177,7 +181,7 @@ def test_a_split_never_needs_fewer_replicas_than_one_queue(
         "slots_per_replica": slots,
         "wait_budget": budget,
     }
-    split = plan_traffic_split(canary_weight=weight, **common)
-    assert split.total_replicas >= plan_capacity(**common).replicas
+    split = plan_traffic_split(PlanInputs(**common), canary_weight=weight)
+    assert split.total_replicas >= plan_capacity(PlanInputs(**common)).replicas
     assert split.canary.meets_wait_budget
     assert split.stable.meets_wait_budget

@@ -1,7 +1,8 @@
-"""Service-time spread in the plan: the Allen–Cunneen correction (autoscaling-capacity.md §4.2).
+"""Service-time spread in the plan: the Allen–Cunneen correction (Allen 1990).
 
-Vectors: Appendix A's M/D/c column (CV = 0, tail C·exp(−2θt)) for case A, and a
-hand computation for CV = 0.3; CV = 1 must leave the M/M/c plan as it was.
+Vectors: the M/D/c column of capacity case A (CV = 0, tail C·exp(−2θt);
+docs/references.md), and a hand computation for CV = 0.3; CV = 1 must leave the M/M/c
+plan as it was.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ import pytest
 
 from roost.api.modeldeployment import ModelDeploymentSpec
 from roost.capacity import erlang, hpa, planner, sizing, traffic_split
-from roost.capacity.planner import carried_load, plan_capacity
+from roost.capacity.planner import PlanInputs, carried_load, plan_capacity
 
 MS = 0.001
 
 
 def case_a(**overrides: Any) -> planner.CapacityPlan:
-    """§4.3 case A: 200 req/s, 50 ms, 4 slots per replica, p99 wait ≤ 10 ms."""
+    """Capacity case A: 200 req/s, 50 ms, 4 slots per replica, p99 wait ≤ 10 ms."""
     arguments: dict[str, Any] = {
         "arrival_rate": 200.0,
         "service_time": 50 * MS,
@@ -27,7 +28,7 @@ def case_a(**overrides: Any) -> planner.CapacityPlan:
         "wait_budget": 10 * MS,
     }
     arguments.update(overrides)
-    return plan_capacity(**arguments)
+    return plan_capacity(PlanInputs(**arguments))
 
 
 def at_slots(slots: int, service_cv: float) -> planner.CapacityPlan:
@@ -57,7 +58,7 @@ def test_exponential_service_leaves_the_mmc_plan_unchanged() -> None:
     default, explicit = case_a(), case_a(service_cv=1.0)
     assert default == explicit
     assert (default.slots, default.replicas) == (17, 5)
-    # Appendix A, case A, c = 17: p99 Wq of M/M/c is 8.053 ms.
+    # Case A, c = 17: p99 Wq of M/M/c is 8.053 ms.
     assert at_slots(17, service_cv=1.0).wait_quantile_seconds / MS == pytest.approx(8.053, abs=1e-3)
     assert default.service_cv == 1.0
     assert default.to_dict()["service_cv"] == 1.0
@@ -68,7 +69,7 @@ def test_exponential_service_leaves_the_mmc_plan_unchanged() -> None:
     [(11, 105.565), (12, 47.566), (13, 27.924), (14, 17.858), (15, 11.614), (16, 7.277),
      (17, 4.026), (18, 1.455), (19, 0.0)],
 )  # fmt: skip
-def test_deterministic_service_matches_appendix_a_md_c_column(slots: int, p99_ms: float) -> None:
+def test_deterministic_service_matches_the_md_c_column(slots: int, p99_ms: float) -> None:
     plan = at_slots(slots, service_cv=0.0)
     assert plan.provisioned_slots == slots
     assert plan.wait_quantile_seconds / MS == pytest.approx(p99_ms, abs=1e-3)
@@ -77,7 +78,7 @@ def test_deterministic_service_matches_appendix_a_md_c_column(slots: int, p99_ms
 
 
 def test_cv_03_plan_against_a_hand_computation() -> None:
-    # By hand, from Appendix A's M/M/c p99 column and (1 + 0.3²)/2 = 0.545:
+    # By hand, from case A's M/M/c p99 column and (1 + 0.3²)/2 = 0.545:
     # c = 15: 23.228 ms × 0.545 = 12.659 ms > 10 ms; c = 16: 14.553 ms × 0.545 = 7.931 ms.
     plan = case_a(service_cv=0.3)
     assert (plan.slots, plan.replicas) == (16, 4)
@@ -102,7 +103,13 @@ def test_less_spread_carries_more_and_raises_the_inflight_target() -> None:
     assert low.arrival_rate > exponential.arrival_rate
     # The plan built with the CV hands it on to the HPA target.
     plan = plan_capacity(
-        arrival_rate=40.0, service_time=0.1, slots_per_replica=4, wait_budget=0.1, service_cv=0.3
+        PlanInputs(
+            arrival_rate=40.0,
+            service_time=0.1,
+            slots_per_replica=4,
+            wait_budget=0.1,
+            service_cv=0.3,
+        )
     )
     replicas = plan.replicas
     expected = carried_load(
@@ -121,20 +128,24 @@ def test_an_impossible_service_cv_is_refused_naming_it(value: float) -> None:
 
 def test_traffic_split_plans_both_sides_with_the_cv() -> None:
     split = traffic_split.plan_traffic_split(
+        PlanInputs(
+            arrival_rate=400.0,
+            service_time=50 * MS,
+            slots_per_replica=4,
+            wait_budget=10 * MS,
+            service_cv=0.3,
+        ),
         canary_weight=50,
-        arrival_rate=400.0,
-        service_time=50 * MS,
-        slots_per_replica=4,
-        wait_budget=10 * MS,
-        service_cv=0.3,
     )
     assert split.canary == planner.plan_for_share(
+        PlanInputs(
+            arrival_rate=400.0,
+            service_time=50 * MS,
+            slots_per_replica=4,
+            wait_budget=10 * MS,
+            service_cv=0.3,
+        ),
         share=0.5,
-        arrival_rate=400.0,
-        service_time=50 * MS,
-        slots_per_replica=4,
-        wait_budget=10 * MS,
-        service_cv=0.3,
     )
     assert split.stable.service_cv == 0.3
 

@@ -1,4 +1,4 @@
-"""PromQL builders and the three empty states (slo-burn-rates.md §5.3, §8)."""
+"""PromQL builders and the three empty states (docs/decisions.md; Prometheus query docs)."""
 
 from __future__ import annotations
 
@@ -67,12 +67,12 @@ def test_quality_queries_count_samples_outside_the_bounds() -> None:
     )
 
 
-# slo-burn-rates.md §7.2 #19: an absent error series with traffic present means 0 errors
+# SLO vector 19 (docs/references.md): an absent error series with traffic present means 0 errors
 def test_absent_error_series_with_traffic_means_zero_bad() -> None:
     assert promql.arm_counts(total={"v2": 50.0}, bad={}, key="v2") == Counts(total=50, bad=0)
 
 
-# §7.2 #18: no traffic in the window gives a NaN ratio (inconclusive)
+# SLO vector 18: no traffic in the window gives a NaN ratio (inconclusive)
 def test_zero_traffic_is_kept_as_zero_and_its_ratio_is_nan() -> None:
     counts = promql.arm_counts(total={"v2": 0.0}, bad={}, key="v2")
     assert counts == Counts(total=0, bad=0)

@@ -1,4 +1,4 @@
-"""Recording rules and burn-rate alerts generated from an SLOPolicy (slo-burn-rates.md §8.3-8.4)."""
+"""Recording rules and burn-rate alerts generated from an SLOPolicy (SRE Workbook ch. 5)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def _alerts(spec: SLOPolicySpec, **kwargs: Any) -> list[AlertingRule]:
     return [r for r in _rules(spec, **kwargs) if isinstance(r, AlertingRule)]
 
 
-# SRE Workbook ladder for 30d: 1h/5m, 6h/30m, 1d/2h, 3d/6h (slo-burn-rates.md §1.3).
+# SRE Workbook ladder for 30d: 1h/5m, 6h/30m, 1d/2h, 3d/6h (ch. 5).
 def test_every_window_of_the_ladder_records_numerator_and_denominator_separately() -> None:
     records = _records(_spec())
     for window in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"):
@@ -109,7 +109,7 @@ def test_ratio_is_bad_over_total_and_burn_rate_divides_by_the_budget() -> None:
     assert records["roost_slo:sli_error:ratio_rate1h"].expr == (
         f"roost_slo:sli_bad:increase1h{selector} / roost_slo:sli_total:increase1h{selector}"
     )
-    # B = 1 - 0.999 exactly 0.001, not 0.0010000000000000009 (slo-burn-rates.md §2.4).
+    # B = 1 - 0.999 exactly 0.001, not 0.0010000000000000009 (SLO vector 23).
     assert records["roost_slo:burn_rate:ratio_rate1h"].expr == (
         f"roost_slo:sli_error:ratio_rate1h{selector} / 0.001"
     )
@@ -151,7 +151,7 @@ def test_page_and_ticket_alerts_follow_the_workbook_ladder() -> None:
     assert "> 1.0" in burn["ticket"].expr
 
 
-# Sloth's 28d catalogue: 13.44 / 5.6 / 2.8 / 0.9333 (slo-burn-rates.md §2.3).
+# Sloth's 28d catalogue: 13.44 / 5.6 / 2.8 / 0.9333 (internal/alert/windows/google-28d.yaml).
 def test_default_burn_rates_scale_to_a_28_day_period() -> None:
     burn = {
         a.labels["severity"]: a.expr

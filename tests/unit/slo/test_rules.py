@@ -1,4 +1,4 @@
-"""Default multiwindow rules scaled to the period (slo-burn-rates.md §1.3, §7.2 #3-#4, #14)."""
+"""Default multiwindow rules scaled to the period (SRE Workbook ch. 5; SLO vectors 3, 4, 14)."""
 
 from __future__ import annotations
 
