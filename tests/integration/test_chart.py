@@ -399,6 +399,7 @@ def test_the_service_account_may_do_what_roost_does_in_its_namespace(
         ("create", "deployments.apps", *ns),  # ...which creates, too
         ("create", "services", *ns),
         ("create", "horizontalpodautoscalers.autoscaling", *ns),
+        ("list", "horizontalpodautoscalers.autoscaling", *ns),
         ("delete", "deployments.apps", *ns),
         ("patch", "deployments.apps", "--subresource=scale", *ns),
         ("patch", "services", *ns),
@@ -480,7 +481,7 @@ def test_the_granted_rules_are_exactly_roosts(
         "modeldeployments.roost.dev/finalizers": {"update"},
         "deployments.apps": {"get", "list", "watch", "create", "patch", "delete"},
         "services": {"create", "patch"},
-        "horizontalpodautoscalers.autoscaling": {"create", "patch", "delete"},
+        "horizontalpodautoscalers.autoscaling": {"list", "create", "patch", "delete"},
         "httproutes.gateway.networking.k8s.io": {"get", "update"},
         "events": {"create"},
         "namespaces": {"list", "watch"},
