@@ -248,6 +248,7 @@ def _cmd_rules(args: argparse.Namespace) -> int:
         ("--namespace-label", args.namespace_label),
         ("--pod-label", args.pod_label),
         ("--configmap", args.configmap),
+        ("--helm-values", args.helm_values),
     ):
         if given:
             raise InputError(f"{flag}: only with --prometheus-adapter")
@@ -350,7 +351,19 @@ def _adapter_rules(args: argparse.Namespace) -> int:
     except adapter_rules.AdapterRulesError as error:
         raise InputError(str(error)) from None
     document: dict[str, Any] = config
-    if args.configmap:
+    if args.configmap and args.helm_values:
+        raise InputError("--configmap and --helm-values: give one (a ConfigMap, or chart values)")
+    if args.helm_values:
+        # Values of the prometheus-community/prometheus-adapter chart: its rules.custom
+        # and rules.external become the config, and each registers its APIService.
+        document = {
+            "rules": {
+                "default": False,
+                "custom": config["rules"],
+                "external": config["externalRules"],
+            }
+        }
+    elif args.configmap:
         # For an adapter installed with its own chart: prometheus-adapter reads
         # config.yaml from the ConfigMap it mounts.
         document = {
@@ -1069,6 +1082,12 @@ def _parser(prog: str = "roost") -> argparse.ArgumentParser:
         "--configmap",
         metavar="NAME",
         help="with --prometheus-adapter: wrap as a ConfigMap NAME (key config.yaml)",
+    )
+    rules.add_argument(
+        "--helm-values",
+        action="store_true",
+        help="with --prometheus-adapter: as values of the prometheus-community "
+        "prometheus-adapter chart (rules.custom, rules.external)",
     )
     rules.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml")
     rules.set_defaults(run=_cmd_rules)

@@ -170,3 +170,26 @@ def test_cli_refuses_what_it_cannot_use_in_one_line(
     assert err.startswith("roost: error: ")
     assert fragment in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_cli_writes_values_for_the_community_chart_that_register_both_apis(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """prometheus-community/prometheus-adapter registers custom.metrics.k8s.io when
+    rules.default or rules.custom is set and external.metrics.k8s.io when rules.external
+    is (its templates/*-apiservice.yaml), and writes both lists into its config."""
+    code, out, _ = _run(["rules", "--prometheus-adapter", "--helm-values"], capsys)
+    assert code == 0
+    config = prometheus_adapter_config()
+    assert yaml.safe_load(out) == {
+        "rules": {
+            "default": False,
+            "custom": config["rules"],
+            "external": config["externalRules"],
+        }
+    }
+    code, _, err = _run(
+        ["rules", "--prometheus-adapter", "--helm-values", "--configmap", "x"], capsys
+    )
+    assert code == 2
+    assert "give one" in err
