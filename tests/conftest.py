@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +19,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from harness.cluster import ClusterInfo
+from harness.localcluster import LocalCluster
+from harness.metrics_adapter import USER as METRICS_ADAPTER_USER
+from harness.metrics_adapter import MetricsAdapter
 from harness.probes import Kubectl
 from harness.prometheus import PrometheusServer, ScrapeTarget
 from harness.session import HarnessSession
@@ -94,6 +99,44 @@ def register_scrape_target(prometheus: PrometheusServer) -> Iterator[RegisterScr
     yield register
     for job in jobs:
         prometheus.remove_scrape_target(job)
+
+
+@pytest.fixture
+def metrics_adapter(
+    roost_session: HarnessSession,
+    cluster: ClusterInfo,
+    kubectl: Kubectl,
+    prometheus: PrometheusServer,
+) -> Iterator[MetricsAdapter]:
+    """prometheus-adapter on loopback, serving custom.metrics.k8s.io and
+    external.metrics.k8s.io from the session's Prometheus with the rules
+    `roost rules --prometheus-adapter` writes, registered as APIServices; unregistered
+    and stopped after the test, so tests that do not ask for it see no metrics API."""
+    local = roost_session.cluster
+    if not isinstance(local, LocalCluster):
+        pytest.skip(
+            "the metrics adapter runs as a process on 127.0.0.1, which only the local "
+            "control plane's apiserver can reach"
+        )
+    rules = subprocess.run(
+        [sys.executable, "-m", "roost", "rules", "--prometheus-adapter"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    adapter = MetricsAdapter(
+        roost_session.root / "metrics-adapter",
+        roost_session.tools.binary("prometheus-adapter"),
+        kubectl=kubectl,
+        kubeconfig=local.user_kubeconfig("metrics-adapter", METRICS_ADAPTER_USER),
+        prometheus_url=prometheus.url,
+        config=rules,
+    )
+    adapter.up()
+    try:
+        yield adapter
+    finally:
+        adapter.down()
 
 
 @pytest.fixture

@@ -238,20 +238,39 @@ def _label_pair(text: str) -> tuple[str, str]:
 
 
 def _cmd_rules(args: argparse.Namespace) -> int:
-    """Prometheus recording rules and burn-rate alerts for SLOPolicy manifests."""
+    """Prometheus recording rules and burn-rate alerts for SLOPolicy manifests, or with
+    ``--prometheus-adapter`` the adapter's rules for the metrics Roost's HPAs read."""
+    if args.prometheus_adapter:
+        return _adapter_rules(args)
+    for flag, given in (
+        ("--inflight-metric", args.inflight_metric),
+        ("--external-metric", args.external_metric),
+        ("--namespace-label", args.namespace_label),
+        ("--pod-label", args.pod_label),
+        ("--configmap", args.configmap),
+        ("--helm-values", args.helm_values),
+    ):
+        if given:
+            raise InputError(f"{flag}: only with --prometheus-adapter")
+    if len(args.files) != 1:
+        raise InputError(
+            f"give one SLOPolicy file, got {len(args.files)} (several: one `roost rules` each; "
+            "--prometheus-adapter takes any number of ModelDeployment files)"
+        )
+    path = args.files[0]
     from roost.api.slopolicy import SLOPolicy
     from roost.slo.recording import RulesError, rule_file
 
     labels = dict(args.selector_labels or [])
     outputs = []
-    for policy in _roost_documents(args.policy, "SLOPolicy", SLOPolicy):
+    for policy in _roost_documents(path, "SLOPolicy", SLOPolicy):
         name = str(policy.metadata.get("name") or "")
         if not name:
-            raise InputError(f"{args.policy}: metadata.name: an SLOPolicy needs a name")
+            raise InputError(f"{path}: metadata.name: an SLOPolicy needs a name")
         try:
             rules = rule_file(name, policy.spec, selector_labels=labels, group_by=args.group_by)
         except RulesError as error:
-            raise InputError(f"{args.policy}: {error}") from None
+            raise InputError(f"{path}: {error}") from None
         if args.prometheus_rule:
             metadata: dict[str, Any] = {"name": f"roost-slo-{name}"}
             if policy.metadata.get("namespace"):
@@ -271,6 +290,108 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     else:
         print(yaml.safe_dump_all(outputs, sort_keys=False, width=1000), end="")
     return 0
+
+
+def _inflight_metrics(path: str) -> list[str]:
+    """The in-flight metric of every ModelDeployment with autoscaling in a file; an
+    SLOPolicy in the same file names no HPA metric and is passed over."""
+    from roost.api import manifests
+    from roost.api.modeldeployment import ModelDeployment
+    from roost.api.slopolicy import SLOPolicy
+
+    kinds: dict[str, type[BaseModel]] = {"ModelDeployment": ModelDeployment, "SLOPolicy": SLOPolicy}
+    try:
+        documents = manifests.unpack(manifests.load(read_text(path)))
+    except manifests.ManifestError as error:
+        raise InputError(f"{path}:{error.line or ''}: {error}".replace(":: ", ": ")) from None
+    if not documents:
+        raise InputError(f"{path}: no ModelDeployment in the file")
+    names = []
+    for document in documents:
+        verdict = manifests.check(document, kinds)
+        errors = [f for f in verdict.findings if f.severity == "error"]
+        if verdict.skipped or (verdict.kind not in kinds and not errors):
+            raise InputError(
+                f"{path}: kind: expected ModelDeployment (or SLOPolicy), got {verdict.kind!r}"
+            )
+        if errors:
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            raise InputError(f"{path}:{errors[0].line}: {errors[0].text()}{more}")
+        if verdict.kind != "ModelDeployment":
+            continue
+        data = {k: v for k, v in document.data.items() if k != "status"}
+        found = _strict(ModelDeployment, manifests.to_json(data)[0], path)
+        if found.spec.autoscaling is not None:
+            names.append(found.spec.autoscaling.inflight_metric)
+    return names
+
+
+def _adapter_rules(args: argparse.Namespace) -> int:
+    from roost.capacity import adapter_rules
+    from roost.capacity.hpa import DEFAULT_INFLIGHT_METRIC, DEFAULT_RECOMMENDED_REPLICAS_METRIC
+
+    for flag, given in (
+        ("--selector-labels", args.selector_labels),
+        ("--group-by", args.group_by),
+        ("--prometheus-rule", args.prometheus_rule),
+    ):
+        if given:
+            raise InputError(f"{flag}: not with --prometheus-adapter (SLO rules only)")
+    # The defaults always: a ModelDeployment not given here still finds its metric.
+    inflight = [DEFAULT_INFLIGHT_METRIC, *(args.inflight_metric or [])]
+    for path in args.files:
+        inflight += _inflight_metrics(path)
+    try:
+        config = adapter_rules.prometheus_adapter_config(
+            inflight_metrics=inflight,
+            external_metrics=[DEFAULT_RECOMMENDED_REPLICAS_METRIC, *(args.external_metric or [])],
+            namespace_label=args.namespace_label or adapter_rules.DEFAULT_NAMESPACE_LABEL,
+            pod_label=args.pod_label or adapter_rules.DEFAULT_POD_LABEL,
+        )
+    except adapter_rules.AdapterRulesError as error:
+        raise InputError(str(error)) from None
+    document: dict[str, Any] = config
+    if args.configmap and args.helm_values:
+        raise InputError("--configmap and --helm-values: give one (a ConfigMap, or chart values)")
+    if args.helm_values:
+        # Values of the prometheus-community/prometheus-adapter chart: its rules.custom
+        # and rules.external become the config, and each registers its APIService.
+        document = {
+            "rules": {
+                "default": False,
+                "custom": config["rules"],
+                "external": config["externalRules"],
+            }
+        }
+    elif args.configmap:
+        # For an adapter installed with its own chart: prometheus-adapter reads
+        # config.yaml from the ConfigMap it mounts.
+        document = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": args.configmap,
+                "labels": {"app.kubernetes.io/managed-by": "roost"},
+            },
+            "data": {"config.yaml": yaml.safe_dump(config, sort_keys=False, width=1000)},
+        }
+    if args.output == "json":
+        print(json.dumps(document, indent=2))
+    else:
+        print(yaml.dump(document, Dumper=_BlockDumper, sort_keys=False, width=1000), end="")
+    return 0
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings (a ConfigMap's file) as YAML literal blocks, readable as files."""
+
+
+_BlockDumper.add_representer(
+    str,
+    lambda dumper, text: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None
+    ),
+)
 
 
 # --- roost plan ----------------------------------------------------------------
@@ -904,8 +1025,16 @@ def _parser(prog: str = "roost") -> argparse.ArgumentParser:
     )
     crds.set_defaults(run=_cmd_crds)
 
-    rules = commands.add_parser("rules", help="Prometheus recording rules and SLO burn alerts")
-    rules.add_argument("policy", help="SLOPolicy YAML")
+    rules = commands.add_parser(
+        "rules",
+        help="Prometheus recording rules and SLO burn alerts, or prometheus-adapter rules",
+    )
+    rules.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="an SLOPolicy YAML; with --prometheus-adapter, ModelDeployment YAMLs (any number)",
+    )
     rules.add_argument(
         "--selector-labels",
         nargs="+",
@@ -923,6 +1052,45 @@ def _parser(prog: str = "roost") -> argparse.ArgumentParser:
     )
     rules.add_argument(
         "--prometheus-rule", action="store_true", help="wrap as prometheus-operator PrometheusRule"
+    )
+    rules.add_argument(
+        "--prometheus-adapter",
+        action="store_true",
+        help="write prometheus-adapter's config for the metrics Roost's HPAs read (the "
+        "in-flight Pods metric and the recommended-replicas External metric)",
+    )
+    rules.add_argument(
+        "--inflight-metric",
+        action="append",
+        metavar="NAME",
+        help="with --prometheus-adapter: another per-pod in-flight gauge (repeatable)",
+    )
+    rules.add_argument(
+        "--external-metric",
+        action="append",
+        metavar="NAME",
+        help="with --prometheus-adapter: another recommended-replicas metric (repeatable)",
+    )
+    rules.add_argument(
+        "--namespace-label",
+        metavar="LABEL",
+        help="with --prometheus-adapter: the label naming a series' namespace (namespace)",
+    )
+    rules.add_argument(
+        "--pod-label",
+        metavar="LABEL",
+        help="with --prometheus-adapter: the label naming a series' pod (pod)",
+    )
+    rules.add_argument(
+        "--configmap",
+        metavar="NAME",
+        help="with --prometheus-adapter: wrap as a ConfigMap NAME (key config.yaml)",
+    )
+    rules.add_argument(
+        "--helm-values",
+        action="store_true",
+        help="with --prometheus-adapter: as values of the prometheus-community "
+        "prometheus-adapter chart (rules.custom, rules.external)",
     )
     rules.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml")
     rules.set_defaults(run=_cmd_rules)

@@ -34,6 +34,7 @@ from roost.api import messages
 from roost.api.slopolicy import SLOPolicySpec
 from roost.api.status import Condition, ConditionStatus, set_condition
 from roost.reconciler import Reconciler, Runtime
+from roost.rollout import metric_path
 from roost.rollout.actions import EmitEvent
 from roost.slo.rules import policy_warnings
 from roost.workloads import ANNOTATION_COMMAND, PREFIX
@@ -54,6 +55,10 @@ PATCH_SLOTS = int(os.environ.get("ROOST_PATCH_SLOTS", "16"))
 KOPF_WORKERS = int(os.environ.get("ROOST_KOPF_WORKERS", "64"))
 # How long analysis evidence may wait in memory before it is written (see Held).
 CHECKPOINT_SECONDS = float(os.environ.get("ROOST_CHECKPOINT_SECONDS", "30"))
+# How long an HPA may fail to read its metric before the ModelDeployment says so.
+METRIC_GRACE_SECONDS = float(
+    os.environ.get("ROOST_METRIC_GRACE_SECONDS", str(metric_path.DEFAULT_GRACE_SECONDS))
+)
 
 
 class StatusFreeDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
@@ -172,6 +177,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         kube=kube,
         telemetry=telemetry,
         default_prometheus_url=os.environ.get("ROOST_PROMETHEUS_URL") or None,
+        metric_grace_seconds=METRIC_GRACE_SECONDS,
     )
 
 

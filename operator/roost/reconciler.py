@@ -45,10 +45,10 @@ from roost.api.modeldeployment import (
     TrafficProviderName,
 )
 from roost.api.slopolicy import SLOPolicySpec
-from roost.api.status import Condition, ConditionStatus, set_condition
+from roost.api.status import Condition, ConditionStatus, find_condition, set_condition
 from roost.capacity.sizing import size
 from roost.rollout import drift as drift_watch
-from roost.rollout import schedule
+from roost.rollout import metric_path, schedule
 from roost.rollout.actions import EmitEvent, EventType
 from roost.rollout.machine import ACTIVE_PHASES, Command, Observed, decide
 from roost.slo import batch, preflight
@@ -61,6 +61,9 @@ PREFLIGHT_RETRY_SECONDS = 10.0
 # The error-budget guard's period ends at a whole second: rollouts that start in the same
 # second share one read, and the stable's latest burn (seconds old) still counts.
 GUARD_RESOLUTION_SECONDS = 1.0
+# Roost's HPAs in a namespace are listed at most this often (one list answers every
+# ModelDeployment of the namespace); the HPA controller syncs every 15 s by default.
+HPA_READ_SECONDS = 15.0
 
 
 _Spec = TypeVar("_Spec", bound=BaseModel)
@@ -88,6 +91,12 @@ class Runtime:
         tuple[str, str],
         tuple[float, asyncio.Task[dict[tuple[str, ...], list[str]] | None]],
     ] = field(default_factory=dict)
+    # How long an HPA's metric may fail before the ModelDeployment says so (metric_path).
+    metric_grace_seconds: float = metric_path.DEFAULT_GRACE_SECONDS
+    # Roost's HPAs by namespace: (asked at, monotonic; the answer), see HPA_READ_SECONDS.
+    hpas: dict[str, tuple[float, asyncio.Task[dict[str, dict[str, Any]] | None]]] = field(
+        default_factory=dict
+    )
     reader: MetricsReader = field(init=False)
 
     def __post_init__(self) -> None:
@@ -476,6 +485,7 @@ class Reconciler:
             }
         )
         status = await self._watch(key, spec, policy, status, client, command, now, events)
+        status = await self._scaling_metric(owner, spec, status, now, generation, events)
         self._register_due(key, spec, policy, status, client, now)
         telemetry = self.rt.telemetry
         telemetry.record_phase(namespace, name, status.phase)
@@ -484,6 +494,52 @@ class Reconciler:
             telemetry.verdicts.labels(namespace, name, verdict.outcome.value, verdict.reason).inc()
             await self._alerts(namespace, name, current, verdict, events)
         return TickResult(status=status_patch(status), clear_command=command is not None)
+
+    async def _scaling_metric(
+        self,
+        owner: Owner,
+        spec: ModelDeploymentSpec,
+        status: ModelDeploymentStatus,
+        now: datetime,
+        generation: int,
+        events: EventSink,
+    ) -> ModelDeploymentStatus:
+        """The ScalingMetricAvailable condition: can the HPAs read their metric?"""
+        if spec.autoscaling is None:
+            kept = [c for c in status.conditions if c.type != metric_path.CONDITION]
+            return status.model_copy(update={"conditions": kept})
+        hpas = await self._hpas(owner.namespace)
+        if hpas is None:
+            return status
+        readings = [
+            hpa_reading(name, hpas[name])
+            for name in (owner.hpa_name("stable"), owner.hpa_name("canary"))
+            if name in hpas
+        ]
+        health = metric_path.assess(
+            [r for r in readings if r is not None],
+            previous=find_condition(status.conditions, metric_path.CONDITION),
+            now=now,
+            generation=generation,
+            grace_seconds=self.rt.metric_grace_seconds,
+        )
+        if health.event is not None:
+            await events(health.event)
+        if health.condition is None:
+            return status
+        return status.model_copy(
+            update={"conditions": set_condition(status.conditions, health.condition)}
+        )
+
+    async def _hpas(self, namespace: str) -> dict[str, dict[str, Any]] | None:
+        """Roost's HPAs in ``namespace``, listed at most every HPA_READ_SECONDS."""
+        cached = self.rt.hpas.get(namespace)
+        clock = time.monotonic()
+        if cached is not None and (not cached[1].done() or clock - cached[0] < HPA_READ_SECONDS):
+            return await asyncio.shield(cached[1])
+        task = asyncio.ensure_future(self.rt.kube.roost_hpas(namespace))
+        self.rt.hpas[namespace] = (clock, task)
+        return await asyncio.shield(task)
 
     async def _observe(
         self,
@@ -708,6 +764,42 @@ def _due_target(
         end=end,
         interval_seconds=spec.rollout.interval_seconds,
     )
+
+
+def hpa_reading(name: str, body: Mapping[str, Any]) -> metric_path.HpaReading | None:
+    """An HPA body (as Kube.roost_hpas keeps it) as metric_path reads it; None for an HPA
+    whose metric is neither Pods nor External (not one Roost writes)."""
+    metrics = (body.get("spec") or {}).get("metrics") or []
+    first = metrics[0] if metrics else {}
+    kind = first.get("type")
+    if kind not in ("Pods", "External"):
+        return None
+    source = first.get("pods" if kind == "Pods" else "external") or {}
+    conditions = [
+        metric_path.HpaCondition(
+            type=str(c.get("type")),
+            status=str(c.get("status")),
+            reason=str(c.get("reason") or ""),
+            message=str(c.get("message") or ""),
+            last_transition_time=_timestamp(c.get("lastTransitionTime")),
+        )
+        for c in (body.get("status") or {}).get("conditions") or []
+    ]
+    return metric_path.HpaReading(
+        name=name,
+        metric=str((source.get("metric") or {}).get("name") or ""),
+        kind=metric_path.MetricKind(kind),
+        conditions=conditions,
+    )
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 _STATUS_FIELDS = {info.alias or n for n, info in ModelDeploymentStatus.model_fields.items()}

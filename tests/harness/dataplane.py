@@ -177,6 +177,7 @@ class ModelServerSimulator:
         self._scores = self.endpoint.scores.labels(model, version)
         self._inflight = self.endpoint.inflight.labels(model, version)
         self._inflight.set(0)
+        self._inflight_value = 0.0
 
     @property
     def port(self) -> int:
@@ -241,8 +242,15 @@ class ModelServerSimulator:
             self._ok += n - errors
             self._errors += errors
             if interval_s is not None and interval_s > 0:
-                self._inflight.set(float(latencies.sum()) / interval_s)
+                self._inflight_value = float(latencies.sum()) / interval_s
+                self._inflight.set(self._inflight_value)
         return errors
+
+    @property
+    def inflight(self) -> float:
+        """The in-flight gauge's value: the mean concurrency of the last batch."""
+        with self._lock:
+            return self._inflight_value
 
     def stop(self) -> None:
         """Stop the endpoint if it is this simulator's own (a shared one: its owner's job)."""
@@ -610,6 +618,105 @@ def _is_transient(error: Exception) -> bool:
     if isinstance(error, ApiException):
         return error.status is None or error.status == 429 or error.status >= 500
     return isinstance(error, HTTPError | OSError | TimeoutError)
+
+
+class PodInflightExporter:
+    """``model_inflight_requests`` per pod, as Prometheus sees it in a real cluster.
+
+    A real model server runs in its pod and Prometheus' Kubernetes service discovery
+    labels its series with ``namespace`` and ``pod``; prometheus-adapter maps them to
+    the pods an HPA asks about. kwok pods run nothing, so this exporter plays every
+    pod's server: each tick it lists the Ready pods of the ModelDeployment ``name``
+    and gives each pod of a version an equal share of that version's in-flight gauge
+    (a Service spreads requests evenly over ready pods). A pod that is gone or not
+    Ready loses its series at the next tick. Listens on 127.0.0.1."""
+
+    def __init__(
+        self,
+        api_client: ApiClient,
+        namespace: str,
+        name: str,
+        simulators: Iterable[ModelServerSimulator],
+        *,
+        tick_s: float = 1.0,
+    ) -> None:
+        self.api_client = api_client
+        self.namespace = namespace
+        self.name = name
+        self.simulators = {s.version: s for s in simulators}
+        self.tick_s = tick_s
+        self.registry = CollectorRegistry()
+        self.gauge = Gauge(
+            "model_inflight_requests",
+            "Requests in flight in this pod",
+            ["namespace", "pod", "model", "version"],
+            registry=self.registry,
+        )
+        self.pods: dict[str, float] = {}  # pod -> its last exported value
+        self._labels: set[tuple[str, str, str, str]] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._failure: BaseException | None = None
+        self._server, self._http = start_http_server(0, addr="127.0.0.1", registry=self.registry)
+        self._thread = threading.Thread(
+            target=self._run, name=f"pod-inflight-{namespace}/{name}", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def address(self) -> str:
+        """host:port, as a Prometheus scrape target."""
+        return f"127.0.0.1:{self._server.server_port}"
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.tick_s + API_TIMEOUT_S + 5)
+        self._server.shutdown()
+        self._server.server_close()
+        self._http.join(timeout=5)
+        if self._failure is not None:
+            raise RuntimeError(f"pod exporter failed: {self._failure!r}") from self._failure
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._tick()
+            except Exception as error:
+                if not _is_transient(error):
+                    self._failure = error
+                    return
+            self._stop.wait(self.tick_s)
+
+    def _tick(self) -> None:
+        from kubernetes import client
+
+        listed = client.CoreV1Api(self.api_client).list_namespaced_pod(
+            self.namespace,
+            label_selector=f"{MODEL_DEPLOYMENT_LABEL}={self.name}",
+            _request_timeout=API_TIMEOUT_S,
+        )
+        ready: dict[str, list[str]] = {}
+        for pod in listed.items:
+            conditions = (pod.status.conditions if pod.status else None) or []
+            is_ready = any(c.type == "Ready" and c.status == "True" for c in conditions)
+            version = (pod.metadata.labels or {}).get(VERSION_LABEL)
+            if is_ready and not pod.metadata.deletion_timestamp and version in self.simulators:
+                ready.setdefault(version, []).append(pod.metadata.name)
+        labels: set[tuple[str, str, str, str]] = set()
+        values: dict[str, float] = {}
+        for version, pods in ready.items():
+            simulator = self.simulators[version]
+            share = simulator.inflight / len(pods)
+            for pod in pods:
+                key = (self.namespace, pod, simulator.model, version)
+                self.gauge.labels(*key).set(share)
+                labels.add(key)
+                values[pod] = share
+        with self._lock:
+            for gone in self._labels - labels:
+                self.gauge.remove(*gone)
+            self._labels = labels
+            self.pods = values
 
 
 class MakeDataplane(Protocol):

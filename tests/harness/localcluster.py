@@ -22,7 +22,7 @@ import yaml
 
 from harness.cluster import ClusterInfo
 from harness.kubeconfig import write_kubeconfig
-from harness.pki import ClusterPKI, client_certificate, create_cluster_pki
+from harness.pki import ClusterPKI, KeyPair, client_certificate, create_cluster_pki
 from harness.probes import Kubectl, KubectlError, client_tls, http_ok, unverified_tls
 from harness.processes import ComponentError, Supervisor, free_port
 from harness.tools import Tools
@@ -98,6 +98,21 @@ class LocalCluster:
     def down(self) -> None:
         self.processes.stop_all()
         (self.state_dir / "cluster.json").unlink(missing_ok=True)
+
+    def user_kubeconfig(self, name: str, user: str, group: str | None = None) -> Path:
+        """A kubeconfig for ``user`` (in ``group``), by a client certificate from this
+        cluster's CA: for another component (an aggregated API server, say) that acts
+        under its own identity and RBAC."""
+        info = ClusterInfo.load(self.state_dir)
+        if info is None:
+            raise RuntimeError(f"no cluster is running in {self.state_dir}")
+        pki = self.state_dir / "pki"
+        ca = KeyPair(pki / "ca.crt", pki / "ca.key")
+        out = self.state_dir / "kubeconfigs"
+        cert = client_certificate(ca, out / name, user, group)
+        return write_kubeconfig(
+            out / f"{name}.kubeconfig", server=info.server, ca_cert=ca.cert, client=cert, user=user
+        )
 
     def status(self) -> dict[str, str]:
         return {

@@ -94,3 +94,20 @@ def client_certificate(ca: KeyPair, out: Path, user: str, group: str | None = No
     return _signed(
         ca, out, subject, "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n"
     )
+
+
+def authority(out: Path, name: str) -> KeyPair:
+    """A new CA of its own, e.g. for the serving certificate of an aggregated API."""
+    return _authority(out, name)
+
+
+def serving_certificate(ca: KeyPair, out: Path, name: str, dns_names: list[str]) -> KeyPair:
+    """A server certificate for 127.0.0.1 and ``dns_names``."""
+    sans = ",".join(["IP:127.0.0.1", *(f"DNS:{d}" for d in dns_names)])
+    return _signed(
+        ca,
+        out,
+        f"/CN={name}",
+        f"subjectAltName={sans}\nextendedKeyUsage=serverAuth\n"
+        "keyUsage=digitalSignature,keyEncipherment\n",
+    )

@@ -92,6 +92,6 @@ def sweep_dead_sessions(base: Path) -> None:
             info = ClusterInfo.load(folder / "cluster")
             if info is not None and info.provider == "kind":
                 KindCluster(folder / "cluster", locate(), name="roost-test").down()
-            for part in ("cluster", "prometheus", "prometheus3"):
+            for part in ("metrics-adapter", "cluster", "prometheus", "prometheus3"):
                 Supervisor(folder / part).stop_all()
             shutil.rmtree(folder, ignore_errors=True)

@@ -192,6 +192,7 @@ EVERYTHING_ON = {
     "serviceMonitor": {"enabled": True},
     "grafanaDashboard": {"enabled": True},
     "operator": {"logLevel": "debug"},
+    "prometheusAdapter": {"enabled": True, "inflightMetrics": ["vllm_num_requests_running"]},
 }
 
 
@@ -238,6 +239,92 @@ def test_helm_template_is_accepted_by_the_apiserver(
     if values.get("peering", {}).get("enabled"):
         cluster_wide = values.get("watch", {}).get("allNamespaces", False)
         assert ("ClusterKopfPeering" if cluster_wide else "KopfPeering") in kinds
+
+
+# --- prometheus-adapter's rules ---------------------------------------------------------
+
+
+def _adapter_configmap(helm: Helm, tmp_path: Path, values: dict[str, Any]) -> dict[str, Any]:
+    rendered = helm(
+        "template",
+        "rules",
+        str(CHART),
+        "--namespace",
+        "models",
+        "--show-only",
+        "templates/prometheus-adapter-rules.yaml",
+        *_set_args({"prometheusAdapter": values}, tmp_path / "values.yaml"),
+    )
+    [configmap] = [d for d in yaml.safe_load_all(rendered) if d]
+    return configmap  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("values", "cli"),
+    [
+        ({}, []),
+        (
+            {
+                "inflightMetrics": ["vllm_num_requests_running", "model_inflight_requests"],
+                "externalMetrics": ["roost:recommended_replicas"],
+                "namespaceLabel": "kubernetes_namespace",
+                "podLabel": "kubernetes_pod_name",
+            },
+            [
+                "--inflight-metric",
+                "vllm_num_requests_running",
+                "--external-metric",
+                "roost:recommended_replicas",
+                "--namespace-label",
+                "kubernetes_namespace",
+                "--pod-label",
+                "kubernetes_pod_name",
+            ],
+        ),
+    ],
+    ids=["defaults", "more-metrics-other-labels"],
+)
+def test_the_charts_adapter_rules_are_what_roost_rules_writes(
+    helm: Helm, tmp_path: Path, values: dict[str, Any], cli: list[str]
+) -> None:
+    configmap = _adapter_configmap(helm, tmp_path, {"enabled": True, **values})
+    assert configmap["metadata"]["name"] == "rules-roost-adapter-rules"
+    assert configmap["metadata"]["namespace"] == "models"
+    written = subprocess.run(
+        [sys.executable, "-m", "roost", "rules", "--prometheus-adapter", *cli],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert yaml.safe_load(configmap["data"]["config.yaml"]) == yaml.safe_load(written)
+
+
+def test_the_adapter_rules_go_where_the_adapter_reads_them(helm: Helm, tmp_path: Path) -> None:
+    values = {"enabled": True, "configMapName": "adapter-config", "namespace": "monitoring"}
+    configmap = _adapter_configmap(helm, tmp_path, values)
+    assert (configmap["metadata"]["name"], configmap["metadata"]["namespace"]) == (
+        "adapter-config",
+        "monitoring",
+    )
+    rendered = helm("template", "rules", str(CHART))
+    assert "adapter-rules" not in rendered  # off by default
+
+
+@pytest.mark.parametrize(
+    ("values", "fragment"),
+    [
+        ({"inflightMetrics": ['x"} or vector(1)']}, "does not match pattern"),
+        ({"podLabel": "pod-name"}, "does not match pattern"),
+        ({"podLabel": "namespace"}, "must differ"),
+    ],
+)
+def test_adapter_rules_that_would_break_the_adapter_fail_the_install(
+    helm: Helm, tmp_path: Path, values: dict[str, Any], fragment: str
+) -> None:
+    args = _set_args({"prometheusAdapter": {"enabled": True, **values}}, tmp_path / "v.yaml")
+    done = helm.run("template", "rules", str(CHART), *args)
+    assert done.returncode != 0
+    assert fragment in done.stderr
 
 
 # --- install, upgrade ------------------------------------------------------------------
@@ -398,6 +485,7 @@ def test_the_service_account_may_do_what_roost_does_in_its_namespace(
         ("create", "deployments.apps", *ns),  # ...which creates, too
         ("create", "services", *ns),
         ("create", "horizontalpodautoscalers.autoscaling", *ns),
+        ("list", "horizontalpodautoscalers.autoscaling", *ns),
         ("delete", "deployments.apps", *ns),
         ("patch", "deployments.apps", "--subresource=scale", *ns),
         ("patch", "services", *ns),
@@ -479,7 +567,7 @@ def test_the_granted_rules_are_exactly_roosts(
         "modeldeployments.roost.dev/finalizers": {"update"},
         "deployments.apps": {"get", "list", "watch", "create", "patch", "delete"},
         "services": {"create", "patch"},
-        "horizontalpodautoscalers.autoscaling": {"create", "patch", "delete"},
+        "horizontalpodautoscalers.autoscaling": {"list", "create", "patch", "delete"},
         "httproutes.gateway.networking.k8s.io": {"get", "update"},
         "events": {"create"},
         "namespaces": {"list", "watch"},

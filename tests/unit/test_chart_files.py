@@ -231,6 +231,8 @@ def test_dockerignore_sends_only_what_the_build_copies() -> None:
     assert {"!pyproject.toml", "!README.md", "!operator/"} <= set(lines)
 
 
-@pytest.mark.parametrize("name", ["deployment.yaml", "rbac.yaml", "service.yaml"])
+@pytest.mark.parametrize(
+    "name", ["deployment.yaml", "rbac.yaml", "service.yaml", "prometheus-adapter-rules.yaml"]
+)
 def test_templates_exist(name: str) -> None:
     assert (CHART / "templates" / name).is_file()

@@ -57,3 +57,51 @@ def test_an_invalid_spec_raises_every_time_and_never_replaces_the_valid_one() ->
         with pytest.raises(ValidationError):
             reconciler._validated(("ns", "p"), SLOPolicySpec, broken)
     assert reconciler._validated(("ns", "p"), SLOPolicySpec, POLICY) is valid
+
+
+# --- the HPAs' metric (ScalingMetricAvailable) ---------------------------------------
+
+
+def _hpa_body(metric: dict[str, object], *conditions: dict[str, str]) -> dict[str, object]:
+    return {"spec": {"metrics": [metric]}, "status": {"conditions": list(conditions)}}
+
+
+def test_an_hpa_body_is_read_as_its_metric_and_conditions() -> None:
+    from datetime import UTC, datetime
+
+    from roost.reconciler import hpa_reading
+    from roost.rollout.metric_path import MetricKind
+
+    body = _hpa_body(
+        {"type": "Pods", "pods": {"metric": {"name": "model_inflight_requests"}}},
+        {
+            "type": "ScalingActive",
+            "status": "False",
+            "reason": "FailedGetPodsMetric",
+            "message": "the HPA was unable to compute the replica count: ...",
+            "lastTransitionTime": "2026-12-07T01:02:03Z",
+        },
+    )
+    reading = hpa_reading("scorer-stable", body)
+    assert reading is not None
+    assert (reading.name, reading.metric, reading.kind) == (
+        "scorer-stable",
+        "model_inflight_requests",
+        MetricKind.PODS,
+    )
+    [active] = reading.conditions
+    assert active.reason == "FailedGetPodsMetric"
+    assert active.last_transition_time == datetime(2026, 12, 7, 1, 2, 3, tzinfo=UTC)
+
+
+def test_an_external_metric_hpa_is_read_and_a_resource_one_is_not_roosts() -> None:
+    from roost.reconciler import hpa_reading
+    from roost.rollout.metric_path import MetricKind
+
+    external = hpa_reading(
+        "x", _hpa_body({"type": "External", "external": {"metric": {"name": "m"}}})
+    )
+    assert external is not None
+    assert (external.kind, external.metric, external.conditions) == (MetricKind.EXTERNAL, "m", [])
+    assert hpa_reading("x", _hpa_body({"type": "Resource", "resource": {"name": "cpu"}})) is None
+    assert hpa_reading("x", {"spec": {}, "status": {}}) is None

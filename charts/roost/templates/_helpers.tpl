@@ -85,10 +85,11 @@ operator/roost/adapters/kube.py, the traffic providers and kopf call.
 - apiGroups: [""]
   resources: ["services"]
   verbs: ["create", "patch"]
-# HPAs <name>-stable and <name>-canary (spec.autoscaling): apply, delete the canary's.
+# HPAs <name>-stable and <name>-canary (spec.autoscaling): apply, delete the canary's;
+# list Roost's own (by label) to read whether they can read their metric.
 - apiGroups: ["autoscaling"]
   resources: ["horizontalpodautoscalers"]
-  verbs: ["create", "patch", "delete"]
+  verbs: ["list", "create", "patch", "delete"]
 {{- if has "gatewayAPI" .Values.trafficProviders }}
 # HTTPRoute weights: read, then replace with the read resourceVersion.
 - apiGroups: ["gateway.networking.k8s.io"]

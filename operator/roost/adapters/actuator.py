@@ -14,7 +14,7 @@ from roost.adapters.kube import Kube
 from roost.adapters.traffic import Backends, TrafficProvider
 from roost.api.modeldeployment import ModelDeploymentSpec
 from roost.capacity.hpa import build_hpa_spec
-from roost.capacity.sizing import Sizing
+from roost.capacity.sizing import Sizing, scaling_behavior
 from roost.rollout.actions import (
     Action,
     DeployCanary,
@@ -108,6 +108,7 @@ class Actuator:
             },
             metric_name=autoscaling.inflight_metric,
             max_replicas=autoscaling.max_replicas,
+            behavior=scaling_behavior(autoscaling),
         )
         await self.kube.apply(hpa(self.owner, role=role, rev=rev, hpa_spec=spec))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -22,6 +23,9 @@ from roost.adapters.deployments import DeploymentWatch
 
 FIELD_MANAGER = "roost"
 CONFLICT_RETRIES = 5
+MANAGED_BY_SELECTOR = "app.kubernetes.io/managed-by=roost"
+
+_log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -61,6 +65,7 @@ class Kube:
         self._dynamic: dynamic.DynamicClient | None = None
         # Roost's Deployments from one list and watch (adapters.deployments), when started.
         self.watched: DeploymentWatch | None = None
+        self._hpa_refusals: set[str] = set()  # namespaces whose HPAs could not be listed
 
     @staticmethod
     async def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -182,6 +187,41 @@ class Kube:
         if int(status.get("observedGeneration") or 0) < int(found["metadata"].get("generation", 0)):
             ready = min(ready, int(status.get("updatedReplicas") or 0))
         return ready, desired
+
+    async def roost_hpas(self, namespace: str) -> dict[str, dict[str, Any]] | None:
+        """Roost's HPAs in a namespace (by label) as ``{name: {spec: {metrics}, status:
+        {conditions}}}``, the parts that tell whether each can read its metric; None when
+        they cannot be listed (RBAC without ``list``: the check is skipped, said once)."""
+        try:
+            listing = await self._call(self._list_hpas_json, namespace)
+        except ApiException as error:
+            if namespace not in self._hpa_refusals:
+                self._hpa_refusals.add(namespace)
+                _log.warning(
+                    "cannot list HPAs in %s (%s %s): not checking that they can read their "
+                    "metric; grant list on autoscaling/horizontalpodautoscalers",
+                    namespace,
+                    error.status,
+                    error.reason,
+                )
+            return None
+        found: dict[str, dict[str, Any]] = {}
+        for item in listing.get("items") or []:
+            name = str((item.get("metadata") or {}).get("name"))
+            found[name] = {
+                "spec": {"metrics": (item.get("spec") or {}).get("metrics") or []},
+                "status": {"conditions": (item.get("status") or {}).get("conditions") or []},
+            }
+        return found
+
+    def _list_hpas_json(self, namespace: str) -> dict[str, Any]:
+        response = self.autoscaling.list_namespaced_horizontal_pod_autoscaler(
+            namespace, label_selector=MANAGED_BY_SELECTOR, _preload_content=False
+        )
+        try:
+            return json.loads(response.data)  # type: ignore[no-any-return]
+        finally:
+            response.release_conn()
 
     async def secret_value(self, namespace: str, name: str, key: str) -> str:
         """One key of a Secret, decoded. The value is never logged."""

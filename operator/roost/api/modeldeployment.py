@@ -214,6 +214,46 @@ class Rollout(RoostModel):
         return durations.parse_seconds(pause) if pause else self.interval_seconds
 
 
+class ScaleUp(RoostModel):
+    """How fast the HPA adds replicas (its behavior.scaleUp)."""
+
+    stabilization_window_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
+        default=0,
+        description="Seconds of higher recommendations before the HPA scales up (0: at once).",
+    )
+    period_seconds: Annotated[int, Field(ge=1, le=1800)] = Field(
+        default=60, description="The period the two limits below apply to."
+    )
+    percent: Annotated[int, Field(ge=1, le=10000)] = Field(
+        default=100, description="Add at most this percent of the replicas per period..."
+    )
+    pods: Annotated[int, Field(ge=1, le=10000)] = Field(
+        default=4, description="...or this many pods per period, whichever is more."
+    )
+
+
+class ScaleDown(RoostModel):
+    """How slowly the HPA removes replicas (its behavior.scaleDown)."""
+
+    stabilization_window_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
+        default=300,
+        description="The HPA scales down to the highest recommendation of this many seconds.",
+    )
+    period_seconds: Annotated[int, Field(ge=1, le=1800)] = Field(
+        default=60, description="The period the limit below applies to."
+    )
+    percent: Annotated[int, Field(ge=1, le=100)] = Field(
+        default=10, description="Remove at most this percent of the replicas per period."
+    )
+
+
+class AutoscalingBehavior(RoostModel):
+    """The HPA's ``behavior``; every field defaults to Roost's (docs/capacity.md)."""
+
+    scale_up: ScaleUp = Field(default_factory=ScaleUp)
+    scale_down: ScaleDown = Field(default_factory=ScaleDown)
+
+
 class Autoscaling(RoostModel):
     model_config = cel_rules(
         {
@@ -252,6 +292,11 @@ class Autoscaling(RoostModel):
     ] = Field(
         default="model_inflight_requests",
         description="Per-pod gauge of requests in flight; the HPA scales on it.",
+    )
+    behavior: AutoscalingBehavior | None = Field(
+        default=None,
+        description="How fast the HPA scales up and down; default 0 s window, +100 % or "
+        "+4 pods per 60 s up, 300 s window, -10 % per 60 s down.",
     )
 
     @model_validator(mode="after")

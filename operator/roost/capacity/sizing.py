@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from roost import durations
 from roost.api.modeldeployment import Autoscaling, CapacityStatus, ModelDeploymentSpec
+from roost.capacity.hpa import ScalingBehavior
 from roost.capacity.planner import CapacityPlan, PlanInputs
 from roost.capacity.traffic_split import SplitPlan, plan_traffic_split
 
@@ -42,6 +43,22 @@ class Sizing:
 def _finite(plan: CapacityPlan) -> float:
     value = plan.p99_wait_seconds
     return value if value == value and value != float("inf") else -1.0
+
+
+def scaling_behavior(autoscaling: Autoscaling) -> ScalingBehavior:
+    """The HPA's ``behavior`` from ``autoscaling.behavior``; Roost's defaults without it."""
+    if autoscaling.behavior is None:
+        return ScalingBehavior()
+    up, down = autoscaling.behavior.scale_up, autoscaling.behavior.scale_down
+    return ScalingBehavior(
+        scale_up_window_seconds=up.stabilization_window_seconds,
+        scale_up_percent=up.percent,
+        scale_up_pods=up.pods,
+        scale_up_period_seconds=up.period_seconds,
+        scale_down_window_seconds=down.stabilization_window_seconds,
+        scale_down_percent=down.percent,
+        scale_down_period_seconds=down.period_seconds,
+    )
 
 
 def plan_split(autoscaling: Autoscaling, *, arrival_rate: float, canary_weight: int) -> SplitPlan:

@@ -195,3 +195,58 @@ def test_milli_quantity_rounds_down_to_whole_milli_units(value: float, quantity:
 def test_milli_quantity_refuses_non_positive_targets(value: float) -> None:
     with pytest.raises(ValueError, match="target"):
         hpa.milli_quantity(value)
+
+
+def test_the_api_behavior_defaults_are_the_capacity_defaults() -> None:
+    """`autoscaling.behavior` left out, empty or partly written keeps Roost's defaults."""
+    from roost.api.modeldeployment import Autoscaling
+    from roost.capacity.sizing import scaling_behavior
+
+    assert scaling_behavior(Autoscaling()) == ScalingBehavior()
+    assert scaling_behavior(Autoscaling.model_validate({"behavior": {}})) == ScalingBehavior()
+    shortened = Autoscaling.model_validate(
+        {"behavior": {"scaleDown": {"stabilizationWindowSeconds": 10, "percent": 100}}}
+    )
+    assert scaling_behavior(shortened) == ScalingBehavior(
+        scale_down_window_seconds=10, scale_down_percent=100
+    )
+
+
+def test_the_api_behavior_is_written_into_the_hpa() -> None:
+    from roost.api.modeldeployment import Autoscaling
+    from roost.capacity.sizing import scaling_behavior
+
+    autoscaling = Autoscaling.model_validate(
+        {
+            "behavior": {
+                "scaleUp": {"stabilizationWindowSeconds": 20, "periodSeconds": 15, "pods": 2},
+                "scaleDown": {"periodSeconds": 30},
+            }
+        }
+    )
+    spec = build_hpa_spec(case_a(), scale_target_ref=TARGET, behavior=scaling_behavior(autoscaling))
+    up, down = spec["behavior"]["scaleUp"], spec["behavior"]["scaleDown"]
+    assert up["stabilizationWindowSeconds"] == 20
+    assert [p["periodSeconds"] for p in up["policies"]] == [15, 15]
+    assert up["policies"][1] == {"type": "Pods", "value": 2, "periodSeconds": 15}
+    assert down["stabilizationWindowSeconds"] == 300
+    assert down["policies"] == [{"type": "Percent", "value": 10, "periodSeconds": 30}]
+
+
+@pytest.mark.parametrize(
+    "behavior",
+    [
+        {"scaleUp": {"stabilizationWindowSeconds": 3601}},
+        {"scaleDown": {"periodSeconds": 0}},
+        {"scaleDown": {"percent": 101}},
+        {"scaleUp": {"pods": 0}},
+        {"scaleUp": {"window": 5}},
+    ],
+)
+def test_the_api_refuses_a_behavior_the_hpa_api_would(behavior: dict[str, Any]) -> None:
+    from pydantic import ValidationError
+
+    from roost.api.modeldeployment import Autoscaling
+
+    with pytest.raises(ValidationError):
+        Autoscaling.model_validate({"behavior": behavior})
