@@ -306,6 +306,12 @@ def test_random_operator_kills_across_many_rollouts_lose_none(
     )
 
 
+# 150 req/s prove a healthy canary at a 99 % target within a window or two (the promotion
+# test against a burn of 5 needs about 107 clean requests), so a test that acts while the
+# rollout is at its first step gives that step a 60 s pause.
+LINGER = [{"weight": 25, "pause": "60s"}, {"weight": 50, "pause": "5s"}]
+
+
 # --- Prometheus slow, erroring, NaN ----------------------------------------------------
 
 
@@ -327,10 +333,12 @@ def start_behind_fault(
     fault: PromFault,
     **rollout: Any,
 ) -> dict[str, Any]:
-    """A healthy canary rolling out through the fault proxy, analysed once at step 0."""
+    """A healthy canary rolling out through the fault proxy, analysed once at step 0
+    (``LINGER``: the fault comes while the rollout is at it)."""
     dataplane.stable.set_error_rate(0.001)
     dataplane.canary.set_error_rate(0.001)
     start_stable(k8s, dataplane)
+    rollout = {"steps": LINGER, **rollout}
     k8s.patch_md({"spec": {"prometheus": {"url": fault.url, "timeout": "2s"}, "rollout": rollout}})
     load_generator(NAME, rps=150)
     roll_out(k8s)
@@ -448,7 +456,7 @@ def test_a_restarted_apiserver_mid_rollout_loses_nothing_and_duplicates_nothing(
     dataplane.stable.set_error_rate(0.001)
     dataplane.canary.set_error_rate(0.001)
     start_stable(k8s, dataplane)
-    k8s.patch_md({"spec": {"autoscaling": AUTOSCALING}})
+    k8s.patch_md({"spec": {"autoscaling": AUTOSCALING, "rollout": {"steps": LINGER}}})
     load_generator(NAME, rps=150)
     roll_out(k8s)
     before = k8s.wait(
@@ -543,6 +551,7 @@ def test_a_person_scaling_the_canary_to_zero_is_undone_and_the_rollout_goes_on(
     dataplane.stable.set_error_rate(0.001)
     dataplane.canary.set_error_rate(0.001)
     start_stable(k8s, dataplane)
+    k8s.patch_md({"spec": {"rollout": {"steps": LINGER}}})
     load_generator(NAME, rps=150)
     roll_out(k8s)
     k8s.wait("analysis at the first step", lambda s: bool(s.get("lastAnalysis")))
