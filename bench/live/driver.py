@@ -338,6 +338,8 @@ class Bench:
         previous = live.timeline[-1][2] if live.timeline else weight
         if not live.timeline or live.timeline[-1][1:] != (phase, weight):
             live.timeline.append((round(elapsed, 1), phase, weight))
+        if "detected_seconds" not in live.row and _detected(live.spec.arm, status):
+            live.row["detected_seconds"] = elapsed
         # Flagger zeroes failedChecks when it rolls back: keep the most it showed.
         checks = int((status or {}).get("failedChecks") or 0)
         live.row["failed_checks"] = max(checks, live.row.get("failed_checks", 0))
@@ -431,16 +433,19 @@ class Bench:
                 seed=live.spec.seed,
             ).start()
         time.sleep(self.args.warm_up)
-        for live in lives:
-            self.roll_out(live)
-            time.sleep(self.args.stagger)
-        last_report = time.monotonic()
+        waiting = list(lives)
+        last_start = last_report = time.monotonic()
         while not all(live.done for live in lives):
-            time.sleep(POLL_S)
+            # New versions go out --stagger apart while the runs started are followed, so
+            # every run is watched from its first second.
+            if waiting and time.monotonic() - last_start >= self.args.stagger:
+                self.roll_out(waiting.pop(0))
+                last_start = time.monotonic()
+            time.sleep(min(POLL_S, self.args.stagger) if waiting else POLL_S)
             found = self.statuses()
             now = time.time()
             for live in lives:
-                if not live.done:
+                if live.started is not None and not live.done:
                     self.observe(live, found.get((live.spec.arm, live.spec.namespace)), now)
             for live in lives:
                 if live.load is not None and not live.done:
@@ -450,6 +455,14 @@ class Bench:
                 pending = sum(not live.done for live in lives)
                 print(f"{pending} of {len(lives)} runs still going; {_load()}", flush=True)
         return [self.row(live) for live in lives]
+
+
+def _detected(arm: str, status: dict[str, Any] | None) -> bool:
+    """The arm's status shows that it noticed the new version."""
+    status = status or {}
+    if arm == "flagger":
+        return status.get("phase") not in (None, "", "Initializing", "Initialized")
+    return runs.NEW in (status.get("canaryVersion"), status.get("stableVersion"))
 
 
 def _ready(arm: str, status: dict[str, Any] | None) -> bool:

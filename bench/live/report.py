@@ -37,14 +37,14 @@ as the arm wrote them (Flagger's `NAME-primary` / `NAME-canary` backends, Roost'
 side. Versions behave as in B1: stable 0.04 % errors, latency median 60 ms and p99
 200 ms; the canary as the case says.
 
-- **Flagger** ([Canary](https://docs.flagger.app/usage/how-it-works#canary-analysis)):
-  `analysis.interval` 30 s, `threshold` 5, `stepWeight` 10, `maxWeight` 50. With no
-  mesh, its two checks are
-  [MetricTemplates](https://docs.flagger.app/usage/metrics#custom-metrics) of the
-  Prometheus provider on the simulators' series: the canary version's success rate in
-  percent (`thresholdRange.min` 99) and its p99 latency from the histogram with
-  `histogram_quantile` (`thresholdRange.max` 250 ms), both over `[30s]`. No traffic in
-  the window makes both queries NaN, which Flagger counts as a failed check.
+- **Flagger** ([how it works][flagger-how]): `analysis.interval` 30 s, `threshold` 5,
+  `stepWeight` 10, `maxWeight` 50. With no mesh, its two checks are
+  [MetricTemplates][flagger-metrics] of the Prometheus provider on the simulators'
+  series: the canary version's success rate in percent (`thresholdRange.min` 99) and
+  its p99 latency from the histogram with `histogram_quantile` (`thresholdRange.max`
+  250 ms), both over `[30s]`. No traffic in the window makes both queries NaN, which
+  Flagger counts as a failed check ("Halt advancement no values found",
+  [scheduler_metrics.go][flagger-nan]).
 - **Roost**: steps 10/20/30/40/50 % with 30 s pauses, `analysisInterval` 30 s,
   `progressDeadline` 3 h (never reached before the cap), the SLOPolicy's canary gate
   at its defaults (`maxBurnRate` 2, `promotionBurnRate` 5, `stepEvidence` 3,
@@ -68,6 +68,24 @@ stopped and counted **undecided at the cap**, its requests counted to the cap.
 same case parameters, capped the same way. Their clocks start at the revision's
 detection (Flagger's tick 0, Roost's first canary tick), their bad requests are the
 canary's requests times the probability that one is bad (B1's estimator).
+
+**What the predictions leave out**, by construction: the re-implemented Flagger starts
+at the tick that notices the revision, counts each check's requests in exact 10 s bins,
+and takes the p99 as an order statistic of the window's latencies; the real one notices
+a revision at its next tick, reads `rate()` over a 30 s range whose first seconds may
+hold the previous weight, and interpolates the p99 within the histogram's buckets
+(100–250 ms, 250–500 ms). Roost's simulation moves only on its 30 s analysis ticks, so
+its canary gets the first weight at the first tick (30 s) and each step starts on a
+tick; the operator reconciles every 5 s, sets the first weight within seconds and reads
+each window from Prometheus after its scrapes land. Neither models pod start-up or the
+apiserver; the kwok pods here are Ready within a second or two.
+
+[flagger-how]:
+  https://github.com/fluxcd/flagger/blob/VERSION/docs/gitbook/usage/how-it-works.md
+[flagger-metrics]:
+  https://github.com/fluxcd/flagger/blob/VERSION/docs/gitbook/usage/metrics.md
+[flagger-nan]:
+  https://github.com/fluxcd/flagger/blob/VERSION/pkg/controller/scheduler_metrics.go
 """
 
 
@@ -141,7 +159,8 @@ def _predicted(summary: Row) -> tuple[str, str, str, str]:
     return (
         shares,
         f"{m['median']:.1f} ({m['p10']:.1f}–{m['p90']:.1f})",
-        f"{summary['canary_requests_median']:,.0f}",
+        f"{summary['canary_requests_median']:,.0f} ({summary['canary_requests_p10']:,.0f}–"
+        f"{summary['canary_requests_p90']:,.0f})",
         f"{summary['bad_requests_median']:,.1f}",
     )
 
@@ -151,7 +170,7 @@ def table(rows: Sequence[Row], predicted: dict[str, Row]) -> str:
     head = (
         "| case | req/s | arm | live outcome | live minutes to decision | live canary requests "
         "| live bad canary requests | predicted outcome | predicted minutes, median (p10–p90) "
-        "| predicted canary requests, median | predicted bad, median |"
+        "| predicted canary requests, median (p10–p90) | predicted bad, median |"
     )
     lines = [head, "|---|---:|---|---|---|---|---|---|---|---:|---:|"]
     for (case, rps, arm), members in sorted(
@@ -174,7 +193,10 @@ def _case_order(case: str) -> int:
 
 
 def detection_seconds(row: Row) -> float | None:
-    """When the arm's status first showed the rollout (phase Progressing), from the timeline."""
+    """When the arm's status first showed that it noticed the new version (recorded, or
+    for rows without the record the first ``Progressing`` in their timeline)."""
+    if "detected_seconds" in row:
+        return float(row["detected_seconds"])
     for at, phase, _weight in row.get("timeline", []):
         if phase == "Progressing":
             return float(at)
@@ -188,17 +210,17 @@ def detection(rows: Sequence[Row]) -> str:
         seen = [d for r in rows if r["arm"] == arm and (d := detection_seconds(r)) is not None]
         if seen:
             parts.append(
-                f"{arm} after {statistics.median(seen):.0f} s (median; {min(seen):.0f}–"
-                f"{max(seen):.0f} s over {len(seen)} runs)"
+                f"{arm.capitalize()} after {statistics.median(seen):.0f} s (median; "
+                f"{min(seen):.0f}–{max(seen):.0f} s over {len(seen)} runs)"
             )
     if not parts:
         return ""
     return (
-        "The arms noticed the new version (status phase `Progressing`) "
-        + " and ".join(parts)
-        + ": Flagger at the next tick of its 30 s analysis timer, Roost at its next "
-        "reconcile. The predictions' clocks start there, so the agreement below counts "
-        "the live minutes from it."
+        "**Noticing the new version** (the status first showing the rollout): "
+        + ", ".join(parts)
+        + ". Flagger looks at its next 30 s analysis tick, Roost at its next 5 s "
+        "reconcile. The predictions' clocks start there, so the comparison below counts "
+        "the live minutes of decided runs from it."
     )
 
 
@@ -227,7 +249,13 @@ def agreement(rows: Sequence[Row], predicted: dict[str, Row]) -> str:
             share = 100 * summary[outcome] / summary["runs"]
             count = sum(r["outcome"] == outcome for r in members)
             reasons.append(f"{WORDS[outcome]} {count}/{len(members)} live, {share:.1f} % predicted")
-        minutes = [(r["decision_seconds"] - (detection_seconds(r) or 0.0)) / 60 for r in members]
+        # Decided runs from detection; an undecided one stopped at the cap, as predicted.
+        minutes = [
+            r["decision_seconds"] / 60
+            if r["outcome"] == runs.UNDECIDED
+            else (r["decision_seconds"] - (detection_seconds(r) or 0.0)) / 60
+            for r in members
+        ]
         live = statistics.median(minutes)
         m = summary["minutes"]
         if not m["p10"] - TICK_MINUTES <= live <= m["p90"] + TICK_MINUTES:
@@ -276,11 +304,10 @@ def section(data: dict[str, Any]) -> list[str]:
     cap = meta["cap_minutes"]
     rates = ", ".join(f"{rate} req/s: {count}" for rate, count in meta["rates"].items())
     cpu = ", ".join(
-        f"{name} {seconds / meta['wall_seconds']:.2f}"
+        f"{name} {seconds:,.0f} s"
         for name, seconds in sorted(meta["cpu_seconds"].items(), key=lambda kv: -kv[1])
-        if seconds / meta["wall_seconds"] >= 0.01
     )
-    method = METHOD.replace("VERSION", meta["flagger_version"]).replace("CAP", f"{cap:g}")
+    method = METHOD.replace("VERSION", meta["flagger_version"]).replace("`CAP`", f"{cap:g}")
     return [
         "## B5 live: the real Flagger beside Roost",
         "",
@@ -290,7 +317,7 @@ def section(data: dict[str, Any]) -> list[str]:
         f"on {meta['machine_cpus']} cores shared with other jobs; operator code at "
         f"{meta['git_head']}"
         + (" with uncommitted edits under operator/" if meta["tree_dirty_outside_bench"] else "")
-        + f". Mean CPU cores over the run by process: {cpu}. Predicted: "
+        + f". CPU time over the run by process (ours only): {cpu}. Predicted: "
         f"{prediction.get('seeds', 0)} seeds per arm, case and rate.",
         "",
         "Live values are one per run, in run order (the n-th minutes, requests and bad "

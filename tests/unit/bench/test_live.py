@@ -257,3 +257,35 @@ def test_the_flagger_pin_is_read_from_its_key_value_file(tmp_path: Path) -> None
     pins.write_text("# FLAGGER_VERSION=v0.0.0 in a comment\nFLAGGER_VERSION=v1.36.1\n")
     assert build.pinned_version(pins) == "v1.36.1"
     assert re.match(r"^v\d+\.\d+\.\d+$", build.pinned_version())
+
+
+def test_detection_is_the_recorded_moment_or_the_first_progressing_status() -> None:
+    timeline = [[3.0, "Initialized", 0], [28.0, "Progressing", 0], [58.0, "Progressing", 10]]
+    assert report.detection_seconds({"timeline": timeline}) == 28.0
+    assert report.detection_seconds({"timeline": timeline, "detected_seconds": 27.5}) == 27.5
+    assert report.detection_seconds({"timeline": []}) is None
+
+
+def test_agreement_names_rows_whose_live_runs_the_prediction_does_not_account_for() -> None:
+    predicted = report.summarise(
+        [_row("roost", runs.ROLLED_BACK, 1.0 + k / 10, k) for k in range(20)]
+        + [_row("flagger", runs.ROLLED_BACK, 3.0, k) for k in range(20)]
+    )
+    live = [
+        # Decided 1.5 min after a detection at 0.5 min: 1.0 from detection, as predicted.
+        _row("roost", runs.ROLLED_BACK, 1.5, 0, detected_seconds=30.0),
+        _row("flagger", runs.PROMOTED, 3.0, 0, detected_seconds=0.0),  # never predicted
+    ]
+    text = report.agreement(live, predicted)
+    assert text.startswith("**Live against predicted.** In 1 of 2 rows")
+    assert "- errors 2 % at 100 req/s, flagger: promoted 1/1 live, 0.0 % predicted" in text
+    assert "roost:" not in text
+
+
+def test_an_arm_has_noticed_the_new_version_once_its_status_shows_the_rollout() -> None:
+    from bench.live import driver
+
+    assert not driver._detected("flagger", {"phase": "Initialized"})
+    assert driver._detected("flagger", {"phase": "Progressing", "canaryWeight": 0})
+    assert not driver._detected("roost", {"phase": "Succeeded", "stableVersion": "v1"})
+    assert driver._detected("roost", {"phase": "Progressing", "canaryVersion": "v2"})
