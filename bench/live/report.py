@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -282,6 +283,38 @@ def agreement(rows: Sequence[Row], predicted: dict[str, Row]) -> str:
     return "\n".join(lines)
 
 
+def step_seconds(row: Row) -> list[float]:
+    """Seconds between successive raises of the canary weight, from the timeline."""
+    raises: list[float] = []
+    top = 0
+    for at, _phase, weight in row.get("timeline", []):
+        if weight > top:
+            raises.append(float(at))
+            top = weight
+    return [later - earlier for earlier, later in itertools.pairwise(raises)]
+
+
+def stepping(rows: Sequence[Row]) -> str:
+    """How often each arm raised the weight (both are set to a step every 30 s)."""
+    parts = []
+    for arm in sorted({r["arm"] for r in rows}):
+        gaps = [g for r in rows if r["arm"] == arm for g in step_seconds(r)]
+        if gaps:
+            parts.append(
+                f"{arm.capitalize()} every {statistics.median(gaps):.0f} s (median of "
+                f"{len(gaps)} raises; p10–p90 {_quantile(gaps, 0.1):.0f}–"
+                f"{_quantile(gaps, 0.9):.0f} s)"
+            )
+    if not parts:
+        return ""
+    return (
+        "**Weight raises** (from one step's weight to the next, in the runs' timelines): "
+        + ", ".join(parts)
+        + ". Flagger raises at each passing 30 s check; Roost once a step's 30 s pause is "
+        "over and an analysis verdict at or after its end allows the next step."
+    )
+
+
 def flagger_completion(rows: Sequence[Row]) -> str:
     """How long Flagger's promotions took from the decision to ``Succeeded``."""
     gaps = [
@@ -327,6 +360,8 @@ def section(data: dict[str, Any]) -> list[str]:
         table(rows, prediction.get("summary", {})),
         "",
         detection(rows),
+        "",
+        stepping(rows),
         "",
         agreement(rows, prediction.get("summary", {})),
         "",

@@ -289,3 +289,14 @@ def test_an_arm_has_noticed_the_new_version_once_its_status_shows_the_rollout() 
     assert driver._detected("flagger", {"phase": "Progressing", "canaryWeight": 0})
     assert not driver._detected("roost", {"phase": "Succeeded", "stableVersion": "v1"})
     assert driver._detected("roost", {"phase": "Progressing", "canaryVersion": "v2"})
+
+
+def test_weight_raises_are_timed_from_one_steps_weight_to_the_next() -> None:
+    timeline = [
+        [2.0, "Progressing", 10],
+        [45.0, "Progressing", 20],
+        [106.0, "Progressing", 30],
+        [287.0, "Succeeded", 0],
+    ]
+    assert report.step_seconds({"timeline": timeline}) == [43.0, 61.0]
+    assert report.step_seconds({"timeline": [[5.0, "Failed", 0]]}) == []
