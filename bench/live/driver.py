@@ -558,6 +558,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     specs = runs.plan(arms, case_keys, rates)
     started = time.monotonic()
+    # The code that runs, not what is committed while it does.
+    head = _git("rev-parse", "--short", "HEAD")
+    dirty = bool(_git("status", "--porcelain", "--", "operator"))
     # SIGTERM unwinds like Ctrl-C, so the cluster, Prometheus and both controllers stop.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with _bench(args) as bench:
@@ -569,8 +572,8 @@ def main(argv: list[str] | None = None) -> None:
         settings = bench.settings.describe()
     wall = time.monotonic() - started
     meta = {
-        "git_head": _git("rev-parse", "--short", "HEAD"),
-        "tree_dirty_outside_bench": bool(_git("status", "--porcelain", "--", "operator")),
+        "git_head": head,
+        "tree_dirty_outside_bench": dirty,
         "flagger_version": flagger_version,
         "flagger_build_seconds": built,
         "settings": settings,

@@ -35,8 +35,9 @@ in the simulators' own counters and histograms) and its own load generator, whic
 sends Poisson traffic and splits it every second by the weights of the run's HTTPRoute
 as the arm wrote them (Flagger's `NAME-primary` / `NAME-canary` backends, Roost's
 `NAME-stable` / `NAME-canary`). All runs go at once in one cluster, the arms side by
-side. Versions behave as in B1: stable 0.04 % errors, latency median 60 ms and p99
-200 ms; the canary as the case says.
+side; the n-th run of either arm draws its requests from the same seed. Versions
+behave as in B1: stable 0.04 % errors, latency median 60 ms and p99 200 ms; the canary
+as the case says.
 
 - **Flagger** ([how it works][flagger-how]): `analysis.interval` 30 s, `threshold` 5,
   `stepWeight` 10, `maxWeight` 50. With no mesh, its two checks are
@@ -219,9 +220,9 @@ def detection(rows: Sequence[Row]) -> str:
     return (
         "**Noticing the new version** (the status first showing the rollout): "
         + ", ".join(parts)
-        + ". Flagger looks at its next 30 s analysis tick, Roost at its next 5 s "
-        "reconcile. The predictions' clocks start there, so the comparison below counts "
-        "the live minutes of decided runs from it."
+        + ". Flagger looks at its next 30 s analysis tick; Roost reacts to the watch "
+        "event of the change. The predictions' clocks start there, so the comparison below "
+        "counts the live minutes of decided runs from it."
     )
 
 
