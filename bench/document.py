@@ -241,6 +241,13 @@ def _autoscale_section(data: dict[str, Any], img: Path) -> list[str]:
     ]
 
 
+def _live_section(data: dict[str, Any], img: Path) -> list[str]:
+    """B5, the real Flagger beside Roost (``bench/run --only live``; no plots)."""
+    from bench.live import report as live_report
+
+    return live_report.section(data)
+
+
 # One entry per benchmark: its results file (under bench/results/) and the function
 # that turns the parsed JSON into Markdown lines (writing plots under `img`). A
 # benchmark whose file is missing is left out of the page. Add new benchmarks here.
@@ -250,6 +257,7 @@ SECTIONS: list[tuple[str, Section]] = [
     ("autoscale.json", _autoscale_section),
     ("scale.json", scale_report.section),
     ("drift.json", drift_report.section),
+    ("live.json", _live_section),
 ]
 
 

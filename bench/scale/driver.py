@@ -81,11 +81,6 @@ OPERATOR_METRICS = (
 )
 
 
-# Each ModelDeployment has ClusterIP Services (stable, canary, and the one that selects
-# both); the harness's /24 runs out of addresses at about 80 ModelDeployments.
-SERVICE_CIDR = "10.96.0.0/16"
-
-
 class ScaleOperator(OperatorProcess):
     """The e2e operator process without ``-v``: production logs at INFO, and kopf's
     debug lines (every patch body) would cost the operator more than its work."""
@@ -221,7 +216,9 @@ class Bench:
 
         self.args = args
         self.labels: dict[int, str] = {}  # pid -> name in the CPU by process
-        harness.localcluster.SERVICE_CIDR = SERVICE_CIDR
+        # Each ModelDeployment has ClusterIP Services (stable, canary, and the one that
+        # selects both); the harness's /24 runs out of addresses at about 80 of them.
+        harness.localcluster.SERVICE_CIDR = harness.localcluster.WIDE_SERVICE_CIDR
         self.session = HarnessSession.create()
         info = self.session.start_cluster()
         self.prometheus = ScalePrometheus(

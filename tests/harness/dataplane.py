@@ -11,7 +11,9 @@ sends a Poisson number of requests and splits them between the versions the
 way the cluster currently says traffic goes, read from the apiserver each tick:
 
 - ``mode="httproute"``: the weights of the HTTPRoute's backendRefs
-  ``<name>-stable`` and ``<name>-canary`` (Gateway API v1);
+  ``<name>-stable`` and ``<name>-canary`` (Gateway API v1); Flagger names its
+  backends ``<name>-primary`` and ``<name>-canary``, which
+  ``backends=FLAGGER_BACKENDS`` reads as the stable and canary roles;
 - ``mode="replicas"``: the ready replicas of the Deployments labelled
   ``roost.dev/model-deployment=<name>`` (a Service spreads requests evenly
   over ready pods, so each Deployment's share is its ready-replica share).
@@ -55,6 +57,9 @@ MODEL_DEPLOYMENT_LABEL = "roost.dev/model-deployment"
 ROLE_LABEL = "roost.dev/role"
 VERSION_LABEL = "roost.dev/version"
 ROLES = ("stable", "canary")
+# role -> the suffix of its backendRef's name in an HTTPRoute: Roost's, and Flagger's.
+ROOST_BACKENDS: Mapping[str, str] = {"stable": "stable", "canary": "canary"}
+FLAGGER_BACKENDS: Mapping[str, str] = {"stable": "primary", "canary": "canary"}
 
 GATEWAY_GROUP, GATEWAY_VERSION, HTTPROUTES = "gateway.networking.k8s.io", "v1", "httproutes"
 # Gateway API: a backendRef without a weight has weight 1.
@@ -349,6 +354,7 @@ class LoadGenerator:
         mode: Mode = "httproute",
         route: str | None = None,
         versions: Mapping[str, str] | None = None,
+        backends: Mapping[str, str] = ROOST_BACKENDS,
         rps: float = 50.0,
         tick_s: float = 1.0,
         max_duration_s: float = 600.0,
@@ -364,6 +370,7 @@ class LoadGenerator:
         self.mode: Mode = mode
         self.route = route or name
         self.fixed_versions = dict(versions) if versions is not None else None
+        self.backends = dict(backends)
         self.simulators = {s.version: s for s in simulators}
         self.rps = rps
         self.tick_s = tick_s
@@ -509,7 +516,7 @@ class LoadGenerator:
             if exc.status == 404:
                 return {}  # no route: requests have nowhere to go
             raise
-        return route_weights(route, self.name)
+        return route_weights(route, self.name, self.backends)
 
     def _read_deployments(self) -> list[tuple[str, str | None, int]]:
         """(role, version, ready replicas) of each Deployment of the model."""
@@ -558,9 +565,11 @@ def dispatch(
     return requests, unrouted
 
 
-def route_weights(route: Mapping[str, Any], name: str) -> dict[str, float]:
-    """role -> summed weight of an HTTPRoute's ``<name>-<role>`` backendRefs."""
-    names = {f"{name}-{role}": role for role in ROLES}
+def route_weights(
+    route: Mapping[str, Any], name: str, backends: Mapping[str, str] = ROOST_BACKENDS
+) -> dict[str, float]:
+    """role -> summed weight of an HTTPRoute's ``<name>-<backends[role]>`` backendRefs."""
+    names = {f"{name}-{suffix}": role for role, suffix in backends.items()}
     weights: dict[str, float] = {}
     for rule in route.get("spec", {}).get("rules", []):
         for ref in rule.get("backendRefs", []):

@@ -28,6 +28,10 @@ from harness.processes import ComponentError, Supervisor, free_port
 from harness.tools import Tools
 
 SERVICE_CIDR = "10.0.0.0/24"
+# For benchmarks with hundreds of Services (each ModelDeployment or Flagger Canary
+# makes three): the /24 runs out at about 80 of them. Set SERVICE_CIDR to it
+# before LocalCluster.up().
+WIDE_SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.244.0.0/16"
 FAKE_NODES = 2
 # kwok manages only nodes carrying this annotation, never a real kubelet's.

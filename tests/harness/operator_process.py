@@ -29,15 +29,15 @@ STOP_TIMEOUT_S = 15.0
 HEALTHY_TIMEOUT_S = 60.0
 LOG_TAIL_LINES = 60
 
-# Runs in the child before it becomes the operator: die with the parent
-# (prctl(PR_SET_PDEATHSIG=1, SIGKILL=9); kept across exec), and exit at once
-# if the parent is already gone. Done here rather than in preexec_fn, which
-# is unsafe when the test process has threads.
+# Runs in the child before it becomes the operator (argv[2:], any program): die
+# with the parent (prctl(PR_SET_PDEATHSIG=1, SIGKILL=9); kept across exec), and
+# exit at once if the parent is already gone. Done here rather than in
+# preexec_fn, which is unsafe when the test process has threads.
 _LAUNCHER = (
     "import ctypes, os, sys; "
     "ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0); "
     "os.getppid() == int(sys.argv[1]) or sys.exit(70); "
-    "os.execv(sys.executable, [sys.executable, *sys.argv[2:]])"
+    "os.execvp(sys.argv[2], sys.argv[2:])"
 )
 
 
@@ -146,7 +146,7 @@ class OperatorProcess:
             log.write(f"\n=== {time.strftime('%F %T')} {' '.join(argv)}\n".encode())
             log.flush()
             self._child = subprocess.Popen(
-                [self.python, "-c", _LAUNCHER, str(os.getpid()), *argv[1:]],
+                [self.python, "-c", _LAUNCHER, str(os.getpid()), *argv],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -156,7 +156,7 @@ class OperatorProcess:
                 start_new_session=True,
             )
         self.starts += 1
-        self.pid_file.write_text(f"{self._child.pid}\n{self.python}\n")
+        self.pid_file.write_text(f"{self._child.pid}\n{argv[0]}\n")
         if wait:
             self.wait_healthy(timeout_s)
 
