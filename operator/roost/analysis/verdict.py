@@ -530,6 +530,18 @@ def analyze(
             **common,  # type: ignore[arg-type]
         )
     burn_gates = [g for g in gates if g.gate == "burnRate"]
+    if new_requests <= 0:
+        # A window without canary data (no traffic, no series, NaN) moves nothing, however
+        # strong the evidence before it: the weight holds while Roost cannot see the canary
+        # at it (docs/decisions.md, the three empty states).
+        return StepVerdict(
+            outcome=Outcome.INCONCLUSIVE,
+            reason="NoData",
+            message="; ".join(
+                ["no canary requests in this window", *(_describe(g) for g in burn_gates), *notes]
+            ),
+            **common,  # type: ignore[arg-type]
+        )
     if all(_may_step(g, policy) for g in burn_gates):
         waiting = [g for g in burn_gates if g.outcome != Outcome.PASS.value]
         if policy.canary.promotion_requires_comparison:
@@ -545,10 +557,9 @@ def analyze(
             **common,  # type: ignore[arg-type]
         )
     waiting = [g for g in burn_gates if not _may_step(g, policy)]
-    no_data = all(g.canary is None or g.canary.total == 0 for g in waiting)
     return StepVerdict(
         outcome=Outcome.INCONCLUSIVE,
-        reason="NoData" if no_data else "InsufficientEvidence",
+        reason="InsufficientEvidence",
         message="; ".join([*(_describe(g) for g in waiting), *notes]),
         **common,  # type: ignore[arg-type]
     )

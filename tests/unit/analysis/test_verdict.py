@@ -240,3 +240,16 @@ def test_windows_accumulate_into_the_burn_rate_test() -> None:
 def test_same_inputs_give_the_same_verdict() -> None:
     measure = _measure(Counts(1234, 3), Counts(11000, 9))
     assert analyze(POLICY, measure) == analyze(POLICY, measure)
+
+
+@pytest.mark.parametrize("window", [Counts(0, 0), None], ids=["no traffic", "no series"])
+def test_a_window_without_canary_data_moves_nothing_whatever_came_before(
+    window: Counts | None,
+) -> None:
+    proven = analyze(POLICY, _measure(Counts(1100, 0), Counts(9900, 0)))
+    assert proven.promotable
+    blind = analyze(POLICY, _measure(window, Counts(900, 0)), proven.comparison)
+    assert blind.outcome is Outcome.INCONCLUSIVE
+    assert blind.reason == "NoData"
+    assert not blind.promotable
+    assert blind.comparison[0].canary == proven.comparison[0].canary  # the evidence is kept
