@@ -19,7 +19,8 @@ from roost.api.modeldeployment import (
     Phase,
 )
 from roost.rollout import forecast
-from roost.rollout.machine import Observed, decide
+from roost.rollout.actions import EmitEvent
+from roost.rollout.machine import Decision, Observed, decide
 
 NOW = datetime(2026, 1, 1, 1, tzinfo=UTC)
 SPEC = ModelDeploymentSpec.model_validate(
@@ -171,16 +172,7 @@ def test_no_forecast_without_canary_traffic_and_a_status_json_can_carry() -> Non
     # one would not survive the JSON of a status patch).
     verdict = _verdict(_gate(), states=(_state(total=0, seconds=120),))
     assert forecast.forecast(SPEC, _status(1), verdict, NOW) is None
-    status = _status(1).model_copy(
-        update={"stable_revision": "r1", "canary_revision": "r2", "canary_version": "v2"}
-    )
-    decision = decide(
-        SPEC,
-        status,
-        observed=Observed(revision="r2", canary_capacity=100),
-        verdict=verdict,
-        now=NOW,
-    )
+    decision = _decide(_running(), verdict)
     json.dumps(decision.status.model_dump(mode="json", by_alias=True), allow_nan=False)
 
 
@@ -194,53 +186,47 @@ def test_a_deadline_the_lower_bound_passes_is_unreachable() -> None:
     )
 
 
-def _warned_events(status: ModelDeploymentStatus, verdict: StepVerdict) -> list[str]:
-    decision = decide(
-        SPEC,
-        status,
-        observed=Observed(revision="r2", canary_capacity=100),
-        verdict=verdict,
-        now=NOW,
+def _running(**update: object) -> ModelDeploymentStatus:
+    """A rollout of v2 at its last step, 30 min after it started."""
+    return _status(1, started=1800).model_copy(
+        update={
+            "stable_revision": "r1",
+            "stable_version": "v1",
+            "canary_revision": "r2",
+            "canary_version": "v2",
+            **update,
+        }
     )
+
+
+def _decide(status: ModelDeploymentStatus, verdict: StepVerdict) -> Decision:
+    observed = Observed(revision="r2", canary_capacity=100)
+    return decide(SPEC, status, observed=observed, verdict=verdict, now=NOW)
+
+
+def _warnings(decision: Decision) -> list[str]:
     return [
         a.message
         for a in decision.actions
-        if getattr(a, "reason", "") == "ProgressDeadlineUnreachable"
+        if isinstance(a, EmitEvent) and a.reason == "ProgressDeadlineUnreachable"
     ]
 
 
 def test_the_machine_warns_once_when_the_deadline_cannot_be_met() -> None:
-    status = _status(1, started=1800).model_copy(
-        update={
-            "stable_revision": "r1",
-            "stable_version": "v1",
-            "canary_revision": "r2",
-            "canary_version": "v2",
-            "canary_weight": CanaryWeight(desired=50, applied=50),
-        }
-    )
+    status = _running(canary_weight=CanaryWeight(desired=50, applied=50))
     slow = _verdict(_gate(to_pass=9000, clean=8000), states=(_state(total=120, seconds=120),))
-    first = decide(
-        SPEC, status, observed=Observed(revision="r2", canary_capacity=100), verdict=slow, now=NOW
-    )
-    warned = [a for a in first.actions if getattr(a, "reason", "") == "ProgressDeadlineUnreachable"]
-    assert len(warned) == 1
-    assert "v2: promotable in ~2h30m at 1.00 canary req/s" in warned[0].message  # type: ignore[attr-defined]
+    first = _decide(status, slow)
+    assert _warnings(first) == [
+        "v2: promotable in ~2h30m at 1.00 canary req/s; progressDeadline ends in 30m, "
+        "before the earliest promotion (2h13m with no bad request)"
+    ]
     analysis = first.status.last_analysis
     assert analysis is not None
     assert analysis.forecast is not None
     assert analysis.forecast.warned
-    assert _warned_events(first.status, slow) == []
+    assert _warnings(_decide(first.status, slow)) == []
 
 
 def test_no_warning_before_the_rate_is_measured_over_two_minutes() -> None:
-    status = _status(1, started=1800).model_copy(
-        update={
-            "stable_revision": "r1",
-            "stable_version": "v1",
-            "canary_revision": "r2",
-            "canary_version": "v2",
-        }
-    )
     slow = _verdict(_gate(to_pass=9000, clean=8000), states=(_state(total=60, seconds=60),))
-    assert _warned_events(status, slow) == []
+    assert _warnings(_decide(_running(), slow)) == []
