@@ -80,8 +80,11 @@ def prometheus(roost_session: HarnessSession) -> Iterator[PrometheusServer]:
         roost_session.stop_prometheus()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def prometheus_url(prometheus: PrometheusServer) -> str:
+    """The URL of the test's own ``prometheus``. Function-scoped on purpose: a session
+    value would keep the first flavour's URL (the e2e tests' server) for the integration
+    tests' Prometheus 3, whose fixture overrides ``prometheus`` but not this one."""
     return prometheus.url
 
 

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -41,6 +43,12 @@ def exporter() -> Iterator[tuple[Gauge, int]]:
 def test_prometheus_is_up_and_scrapes_itself(prometheus_url: str) -> None:
     result = query_until(PrometheusConnect(url=prometheus_url), 'up{job="prometheus"}')
     assert result[0]["value"][1] == "1"
+
+
+def test_the_url_is_the_flavour_under_test(prometheus_url: str, prometheus_flavour: str) -> None:
+    with urllib.request.urlopen(f"{prometheus_url}/api/v1/status/buildinfo", timeout=10) as r:
+        version = json.load(r)["data"]["version"]
+    assert version.split(".")[0] == prometheus_flavour, (prometheus_url, version)
 
 
 def test_loopback_exporter_value_is_queryable_through_prometheus_api_client(
