@@ -77,7 +77,6 @@ class Observed:
 class Decision:
     actions: tuple[Action, ...]
     status: ModelDeploymentStatus
-    requeue_after: float | None = None  # seconds until the next tick; None = on change only
 
 
 PROGRESS_DEADLINE = "ProgressDeadlineExceeded"
@@ -124,8 +123,8 @@ class _Tick:
     def event(self, type_: EventType, reason: str, message: str) -> None:
         self.actions.append(EmitEvent(type=type_, reason=reason, message=message))
 
-    def done(self, requeue: float | None = None) -> Decision:
-        return Decision(actions=tuple(self.actions), status=self.status, requeue_after=requeue)
+    def done(self) -> Decision:
+        return Decision(actions=tuple(self.actions), status=self.status)
 
     def canary(self) -> tuple[str, str]:
         """Revision and version of the canary in flight (only asked mid-rollout)."""
@@ -200,7 +199,7 @@ class _Tick:
                 canary_weight=CanaryWeight(),
             )
             self.event(EventType.WARNING, "RolloutBlocked", self.observed.guard_message)
-            return self.done(self.interval)
+            return self.done()
         first = self.spec.rollout.steps[0].weight
         self.actions.append(
             DeployCanary(revision=self.observed.revision, version=version, weight=first)
@@ -229,7 +228,7 @@ class _Tick:
             comparison=[],
             canary_burn_rate=None,
         )
-        return self.done(self.interval)
+        return self.done()
 
     def rollback(self, reason: str, message: str) -> Decision:
         revision = self.status.canary_revision
@@ -289,7 +288,7 @@ class _Tick:
             promotion=reason,
             canary_weight=CanaryWeight(desired=100, applied=self.status.canary_weight.applied),
         )
-        return self.apply_pending_weight() or self.done(self.interval)
+        return self.apply_pending_weight() or self.done()
 
     def pause(self, reason: str, message: str) -> Decision:
         self.event(EventType.NORMAL, "RolloutPaused", message)
@@ -301,7 +300,7 @@ class _Tick:
             paused_at=self.now,
             pause_reason=reason,
         )
-        return self.done(self.interval)
+        return self.done()
 
     def resume(self) -> Decision:
         """Back to Progressing; clocks move forward by the time spent paused.
@@ -331,7 +330,7 @@ class _Tick:
             step_started_at=shift(self.status.step_started_at),
             last_data_at=shift(self.status.last_data_at),
         )
-        return self.done(self.interval)
+        return self.done()
 
     def apply_pending_weight(self) -> Decision | None:
         """Move traffic to the desired weight once the canary has the capacity for it."""
@@ -347,7 +346,7 @@ class _Tick:
                 self.now,
                 message=(f"waiting for the canary to be ready for {weight.desired}% of traffic"),
             )
-            return self.done(self.interval)
+            return self.done()
         if self.status.promotion is not None:
             analysis = self.status.last_analysis
             return self.promote(self.status.promotion, analysis.message if analysis else "")
@@ -365,7 +364,7 @@ class _Tick:
             # The next window starts after the split changed, never across it.
             analyzed_until=schedule.ceil_to(self.now, self.interval),
         )
-        return self.done(self.interval)
+        return self.done()
 
     def record(self, verdict: StepVerdict) -> None:
         """Keep the verdict's evidence and the sequential tests' state in status, with the
@@ -422,10 +421,10 @@ class _Tick:
             return self.rollback("NoDataDeadline", text)
         step = self.status.current_step
         if verdict.outcome is Outcome.INCONCLUSIVE:
-            return self.done(self.interval)
+            return self.done()
         dwell = rollout.dwell_seconds(step)
         if _seconds_since(self.status.step_started_at, self.now) < dwell:
-            return self.done(self.interval)
+            return self.done()
         if step + 1 < len(rollout.steps):
             weight = rollout.steps[step + 1].weight
             revision, version = self.canary()
@@ -438,7 +437,7 @@ class _Tick:
                 ),
             )
             # Move the traffic now if the canary already has the capacity.
-            return self.apply_pending_weight() or self.done(self.interval)
+            return self.apply_pending_weight() or self.done()
         if verdict.promotable:
             return self.begin_promotion("Promoted", verdict.message)
         self.status = _with(
@@ -446,7 +445,7 @@ class _Tick:
             self.now,
             message="last step: waiting for the promotion evidence: " + verdict.message,
         )
-        return self.done(self.interval)
+        return self.done()
 
 
 def decide(
@@ -462,7 +461,7 @@ def decide(
     tick = _Tick(spec, status or ModelDeploymentStatus(), observed, now)
     decision = _transition(tick, verdict, command)
     if tick.reconfigure():
-        return tick.done(decision.requeue_after)
+        return tick.done()
     return decision
 
 
@@ -519,7 +518,7 @@ def _transition(tick: _Tick, verdict: StepVerdict | None, command: Command | Non
     if phase is Phase.PENDING:
         if observed.rollout_allowed or command is Command.RESUME:
             return tick.start(superseded=False) if observed.rollout_allowed else _forced(tick)
-        return tick.done(tick.interval)
+        return tick.done()
 
     if observed.canary_replicas_short is not None and phase in (Phase.PROGRESSING, Phase.PAUSED):
         revision, version = tick.canary()
@@ -546,7 +545,7 @@ def _transition(tick: _Tick, verdict: StepVerdict | None, command: Command | Non
     if phase is Phase.PAUSED:
         if command is Command.RESUME:
             return tick.resume()
-        return tick.done(tick.interval)
+        return tick.done()
     if command is Command.PAUSE:
         return tick.pause("PausedManually", "paused by a person")
 
@@ -564,7 +563,7 @@ def _transition(tick: _Tick, verdict: StepVerdict | None, command: Command | Non
     if pending is not None:
         return pending
     if verdict is None:
-        return tick.done(tick.interval)
+        return tick.done()
     return tick.analyse(verdict)
 
 
