@@ -45,7 +45,7 @@ from roost.api.modeldeployment import (
     TrafficProviderName,
 )
 from roost.api.slopolicy import SLOPolicySpec
-from roost.api.status import Condition, ConditionStatus, find_condition, set_condition
+from roost.api.status import Condition, find_condition, new_condition, set_condition
 from roost.capacity.sizing import size
 from roost.rollout import drift as drift_watch
 from roost.rollout import metric_path, schedule
@@ -141,15 +141,7 @@ def _ready(
     conditions: list[Condition], ok: bool, reason: str, message: str, now: datetime, generation: int
 ) -> list[Condition]:
     return set_condition(
-        conditions,
-        Condition(
-            type="Ready",
-            status=ConditionStatus.TRUE if ok else ConditionStatus.FALSE,
-            reason=reason,
-            message=message,
-            last_transition_time=now,
-            observed_generation=generation,
-        ),
+        conditions, new_condition("Ready", ok, reason, message, now, generation=generation)
     )
 
 
