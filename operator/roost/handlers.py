@@ -1,5 +1,7 @@
 """kopf wiring only: settings, indexes, and handlers that call the reconciler.
 
+What a tick writes back to status, and when, is :mod:`roost.writeback` (pure).
+
 ``roost run`` imports this module and starts kopf. Configuration comes from
 environment variables that ``roost run`` sets from its flags:
 ``ROOST_PROMETHEUS_URL`` (the default Prometheus), ``ROOST_METRICS_PORT``
@@ -16,7 +18,6 @@ import random
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -38,6 +39,17 @@ from roost.rollout import metric_path
 from roost.rollout.actions import EmitEvent
 from roost.slo.rules import policy_warnings
 from roost.workloads import ANNOTATION_COMMAND, PREFIX
+from roost.writeback import (
+    Held,
+    apply_merge_patch,
+    decision_fields,
+    is_stale,
+    merge_patch_between,
+    must_write_now,
+    needs_tick_now,
+    plain,
+    reaction_state,
+)
 
 GROUP, VERSION = "roost.dev", "v1alpha1"
 TICK_SECONDS = float(os.environ.get("ROOST_TICK_SECONDS", "5"))
@@ -53,7 +65,7 @@ IO_THREADS = int(os.environ.get("ROOST_IO_THREADS", "16"))
 PATCH_SLOTS = int(os.environ.get("ROOST_PATCH_SLOTS", "16"))
 # kopf's workers at once (settings.queueing.worker_limit; see configure).
 KOPF_WORKERS = int(os.environ.get("ROOST_KOPF_WORKERS", "64"))
-# How long analysis evidence may wait in memory before it is written (see Held).
+# How long analysis evidence may wait in memory before it is written (see writeback.Held).
 CHECKPOINT_SECONDS = float(os.environ.get("ROOST_CHECKPOINT_SECONDS", "30"))
 # How long an HPA may fail to read its metric before the ModelDeployment says so.
 METRIC_GRACE_SECONDS = float(
@@ -274,7 +286,7 @@ async def ticker(
                 return
             wake.clear()
             delay = TICK_SECONDS
-            raw = memo.bodies.get(uid) or _plain(body)
+            raw = memo.bodies.get(uid) or plain(body)
             try:
                 await _tick(raw, resource, uid, memo, slo_policies, logger)
             except kopf_errors.APINotFoundError:
@@ -326,27 +338,6 @@ async def react(
     memo.wakes.setdefault(uid, asyncio.Event()).set()
 
 
-def reaction_state(meta: Mapping[str, Any], status: Mapping[str, Any]) -> tuple[Any, ...]:
-    """What react ticks at most once for: the generation, phase and weights."""
-    weight = status.get("canaryWeight") or {}
-    return (
-        meta.get("generation"),
-        status.get("observedGeneration"),
-        status.get("phase"),
-        weight.get("desired"),
-        weight.get("applied"),
-    )
-
-
-def needs_tick_now(meta: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
-    """A spec change the status has not seen, or a desired weight not yet applied."""
-    observed = status.get("observedGeneration")
-    if observed is None or int(meta.get("generation") or 0) > int(observed):
-        return True
-    weight = status.get("canaryWeight") or {}
-    return status.get("phase") == "Progressing" and weight.get("desired") != weight.get("applied")
-
-
 async def _tick(
     raw: Mapping[str, Any],
     resource: kopf.Resource,
@@ -389,7 +380,7 @@ async def _tick(
         else:
             # base, the body's own status, is only read; it is what the apiserver has.
             base = raw.get("status") or {}
-            before = _plain(base)
+            before = plain(base)
             if is_stale(before, written.get(uid), time.monotonic()):
                 # An earlier tick changed the decision fields and its patch is not in
                 # this body yet (another patch, e.g. an older tick's, may have landed in
@@ -464,146 +455,6 @@ async def _merge_patch(
         )
         async with response:
             await response.read()
-
-
-# The status fields a decision is made from; a body whose values differ from the ones
-# the last changing tick wrote is stale (only Roost writes this status).
-DECISION_FIELDS = (
-    "phase",
-    "stableRevision",
-    "canaryRevision",
-    "rolloutStartedAt",
-    "currentStep",
-    "canaryWeight",
-    "analyzedUntil",
-    "promotion",
-    "appliedServing",
-)
-# A patch that never shows (it failed) stops holding ticks back after this long.
-STALE_LIMIT_S = 30.0
-# What an analysis window changes when it decides nothing: written at least every
-# CHECKPOINT_SECONDS, not after every window. At 1,000 canaries in analysis, a patch
-# per object per 10 s window is 100 patches a second, more than the apiserver of B3's
-# local control plane takes (docs/benchmarks.md, "Before and after the fixes"); every
-# other request, a new version's spec included, queues behind them.
-EVIDENCE_FIELDS = frozenset(
-    {
-        "lastAnalysis",
-        "comparison",
-        "canaryBurnRate",
-        "lastDataAt",
-        "analyzedUntil",
-        "inconclusiveChecks",
-        "message",
-        "capacity",
-    }
-)
-# Parts of lastAnalysis a person waits for: a new verdict, a new step's first one.
-_VERDICT_KEYS = ("verdict", "promotable", "reason", "step", "canaryWeight")
-
-
-@dataclass(frozen=True)
-class Held:
-    """A status a tick computed and did not write yet: only evidence changed.
-
-    ``base`` is the status as the apiserver has it, ``status`` the newer one the next
-    tick decides from, ``due`` (monotonic) when it is written at the latest: within
-    ``CHECKPOINT_SECONDS`` of the oldest unwritten change.
-    Losing it (a restart) loses no decision: the status written last has the end of
-    the last window it consumed, and the windows since are read again from Prometheus
-    (rollout/schedule.split)."""
-
-    due: float
-    base: Mapping[str, Any]
-    status: dict[str, Any]
-
-
-def must_write_now(changes: Mapping[str, Any]) -> bool:
-    """Whether the status patch ``changes`` (merge_patch_between) holds more than analysis
-    evidence: a decision (phase, step, weights, revisions, conditions, counters of
-    failures) or a new verdict."""
-    if any(key not in EVIDENCE_FIELDS for key in changes):
-        return True
-    analysis = changes.get("lastAnalysis", {})
-    if not isinstance(analysis, Mapping):  # removed
-        return True
-    return any(key in analysis for key in _VERDICT_KEYS)
-
-
-def decision_fields(status: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: status.get(key) for key in DECISION_FIELDS}
-
-
-def is_stale(
-    status: Mapping[str, Any], written: tuple[float, dict[str, Any]] | None, now: float
-) -> bool:
-    """Whether ``status`` predates the decision fields the last changing tick wrote."""
-    if written is None:
-        return False
-    at, fields = written
-    return now - at < STALE_LIMIT_S and decision_fields(status) != fields
-
-
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
-def _plain(value: Any) -> Any:
-    """A deep copy of a kopf view (or JSON value) as plain dicts and lists.
-
-    Scalars are tested by exact type before any recursion: a canary's status holds
-    hundreds of floats, and a call (and an ABC isinstance) per float would cost far
-    more than copying it."""
-    kind = type(value)
-    if kind is dict:
-        return {k: v if type(v) in _SCALARS else _plain(v) for k, v in value.items()}
-    if kind is list:
-        return [v if type(v) in _SCALARS else _plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def apply_merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386: the document ``target`` becomes after the JSON merge patch ``patch``."""
-    if not isinstance(patch, Mapping):
-        return patch
-    result = dict(target) if isinstance(target, Mapping) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = apply_merge_patch(result.get(key), value)
-    return result
-
-
-def _empty(value: Any) -> bool:
-    """Absent, null and an empty list or object read the same (the apiserver drops some)."""
-    return value is None or value == [] or value == {}
-
-
-def merge_patch_between(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    """The smallest JSON merge patch that turns ``old`` into ``new``; empty if equal.
-
-    Objects are compared key by key (a key gone from ``new`` is an explicit null);
-    anything else, lists included, is sent whole when it differs. A key that is
-    absent on one side and null or empty on the other is no change."""
-    out: dict[str, Any] = {}
-    for key in old.keys() - new.keys():
-        if not _empty(old[key]):
-            out[key] = None
-    for key, value in new.items():
-        if key not in old:
-            if not _empty(value):
-                out[key] = value
-        elif old[key] != value:
-            if isinstance(old[key], Mapping) and isinstance(value, Mapping):
-                if nested := merge_patch_between(old[key], value):
-                    out[key] = nested
-            else:
-                out[key] = value
-    return out
 
 
 @kopf.on.delete(GROUP, VERSION, "modeldeployments", optional=True)

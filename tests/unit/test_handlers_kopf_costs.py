@@ -10,7 +10,7 @@ import kopf
 import pytest
 from kopf._cogs.structs import patches as kopf_patches
 
-from roost.handlers import QuietSuccess, StatusFreeDiffBaseStorage, _plain
+from roost.handlers import QuietSuccess, StatusFreeDiffBaseStorage
 from roost.workloads import PREFIX
 
 BODY: dict[str, Any] = {
@@ -130,14 +130,3 @@ def test_react_success_lines_are_dropped_unless_debugging() -> None:
         assert quiet.filter(_record("Handler 'react' succeeded."))
     finally:
         kopf_logger.setLevel(old)
-
-
-def test_plain_is_a_deep_copy_of_a_kopf_view() -> None:
-    body = kopf.Body(copy.deepcopy(BODY))
-    copied = _plain(body.status)
-    assert copied == BODY["status"]
-    assert type(copied) is dict
-    copied["comparison"][0]["test"]["failLogLikelihood"].append(9.0)
-    copied["conditions"][0]["status"] = "False"
-    assert body.status["comparison"][0]["test"]["failLogLikelihood"] == [0.5, -1.25, 3.0]
-    assert body.status["conditions"][0]["status"] == "True"
