@@ -1,6 +1,7 @@
 """kopf wiring only: settings, indexes, and handlers that call the reconciler.
 
-What a tick writes back to status, and when, is :mod:`roost.writeback` (pure).
+What a tick writes back to status, and when, is :mod:`roost.writeback` (pure); the
+shortcuts around kopf's internals are :mod:`roost.kopf_patches`.
 
 ``roost run`` imports this module and starts kopf. Configuration comes from
 environment variables that ``roost run`` sets from its flags:
@@ -24,10 +25,10 @@ from typing import Any, cast
 import kopf
 from kopf._cogs.clients import api as kopf_api
 from kopf._cogs.clients import errors as kopf_errors
-from kopf._cogs.structs import patches as kopf_patches
 from kopf._cogs.structs import references as kopf_references
 from pydantic import ValidationError
 
+from roost import kopf_patches
 from roost.adapters.deployments import DeploymentWatch
 from roost.adapters.kube import Kube, api_client
 from roost.adapters.telemetry import Telemetry
@@ -73,48 +74,7 @@ METRIC_GRACE_SECONDS = float(
 )
 
 
-class StatusFreeDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
-    """kopf's annotation diff-base, built without deep-copying what it throws away.
-
-    kopf builds an object's essence on every watch event (handlers or not) by
-    deep-copying the whole body and then deleting ``status`` and all of ``metadata``
-    but its labels and annotations. A canary's status (the sequential tests' state) is
-    most of the body, and ``metadata.managedFields`` much of the rest: copying them on
-    every event only to delete them is work that grows with the object and with N.
-    Here they are left out before the copy, and of ``metadata`` only labels and
-    annotations are copied. The essence is the same, unless a handler filters on a
-    status or metadata field (none does; then the full body is used as before)."""
-
-    def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
-        fields = list(extra_fields or [])
-        if not any(_field_root(f) in ("status", "metadata") for f in fields):
-            kept: dict[str, Any] = {k: v for k, v in body.items() if k != "status"}
-            meta = body.get("metadata")
-            if isinstance(meta, Mapping):
-                kept["metadata"] = {k: meta[k] for k in ("labels", "annotations") if k in meta}
-            body = kopf.Body(cast(kopf.RawBody, kept))
-        return super().build(body=body, extra_fields=fields)
-
-
-def _field_root(field: Any) -> Any:
-    path = field.split(".") if isinstance(field, str) else list(field)
-    return path[0] if path else None
-
-
-_as_json_patch = kopf_patches.Patch.as_json_patch
-
-
-def _as_json_patch_if_any(self: kopf_patches.Patch, body: Any = None) -> kopf_patches.JSONPatch:
-    """kopf 1.45's ``as_json_patch`` deep-copies the patched body before it checks that
-    there is anything to patch; after every status merge patch it is called with no
-    transformations (empty), so the copy of the whole object was thrown away, on every
-    status patch. Same result, without the copy."""
-    if not self:
-        return []
-    return _as_json_patch(self, body)
-
-
-kopf_patches.Patch.as_json_patch = _as_json_patch_if_any  # type: ignore[method-assign]
+kopf_patches.install()
 
 
 class QuietSuccess(logging.Filter):
@@ -139,7 +99,7 @@ class QuietSuccess(logging.Filter):
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     # Own prefix and finalizer: never collide with another kopf operator's annotations.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
-    settings.persistence.diffbase_storage = StatusFreeDiffBaseStorage(
+    settings.persistence.diffbase_storage = kopf_patches.StatusFreeDiffBaseStorage(
         prefix=PREFIX, key="last-handled-configuration"
     )
     logging.getLogger("kopf.objects").addFilter(QuietSuccess())
