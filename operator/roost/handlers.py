@@ -1,13 +1,10 @@
-"""kopf wiring only: settings, indexes, and handlers that call the reconciler.
+"""kopf wiring only: indexes, and handlers that call the reconciler.
 
-What a tick writes back to status, and when, is :mod:`roost.writeback` (pure); the
-shortcuts around kopf's internals are :mod:`roost.kopf_patches`.
-
-``roost run`` imports this module and starts kopf. Configuration comes from
-environment variables that ``roost run`` sets from its flags:
-``ROOST_PROMETHEUS_URL`` (the default Prometheus), ``ROOST_METRICS_PORT``
-(the operator's /metrics), ``ROOST_TICK_SECONDS`` (how often each
-ModelDeployment is reconciled; analysis windows follow ``analysisInterval``).
+``roost run`` imports this module and starts kopf with the operator's
+:class:`~roost.settings.Settings` in kopf's memo (``memo.config``; built from the
+environment here when kopf is started otherwise). What a tick writes back and when is
+:mod:`roost.writeback`; the shortcuts around kopf's internals are
+:mod:`roost.kopf_patches`.
 """
 
 from __future__ import annotations
@@ -36,8 +33,8 @@ from roost.api import messages
 from roost.api.slopolicy import SLOPolicySpec
 from roost.api.status import Condition, ConditionStatus, set_condition
 from roost.reconciler import Reconciler, Runtime
-from roost.rollout import metric_path
 from roost.rollout.actions import EmitEvent
+from roost.settings import Settings
 from roost.slo.rules import policy_warnings
 from roost.workloads import ANNOTATION_COMMAND, PREFIX
 from roost.writeback import (
@@ -53,26 +50,6 @@ from roost.writeback import (
 )
 
 GROUP, VERSION = "roost.dev", "v1alpha1"
-TICK_SECONDS = float(os.environ.get("ROOST_TICK_SECONDS", "5"))
-# Threads for the blocking kubernetes and Prometheus clients (asyncio.to_thread). The
-# default, min(32, CPUs + 4), is 6 on 2 CPUs: a burst of rollouts queued every apiserver
-# call behind the rollout guard's Prometheus queries. The threads mostly wait on sockets;
-# the kubernetes client keeps as many pooled connections (adapters/kube.api_client).
-IO_THREADS = int(os.environ.get("ROOST_IO_THREADS", "16"))
-# Status patches in flight at once. kopf's aiohttp session has no connection limit, so
-# every patch in flight is a TLS connection kept in its pool afterwards, with its
-# buffers: unbounded, the pool grows with N (B3 in docs/benchmarks.md measures the
-# memory). The apiserver takes them one after another anyway.
-PATCH_SLOTS = int(os.environ.get("ROOST_PATCH_SLOTS", "16"))
-# kopf's workers at once (settings.queueing.worker_limit; see configure).
-KOPF_WORKERS = int(os.environ.get("ROOST_KOPF_WORKERS", "64"))
-# How long analysis evidence may wait in memory before it is written (see writeback.Held).
-CHECKPOINT_SECONDS = float(os.environ.get("ROOST_CHECKPOINT_SECONDS", "30"))
-# How long an HPA may fail to read its metric before the ModelDeployment says so.
-METRIC_GRACE_SECONDS = float(
-    os.environ.get("ROOST_METRIC_GRACE_SECONDS", str(metric_path.DEFAULT_GRACE_SECONDS))
-)
-
 
 kopf_patches.install()
 
@@ -97,6 +74,9 @@ class QuietSuccess(logging.Filter):
 
 @kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    if "config" not in memo:  # kopf started without roost run
+        memo.config = Settings.from_env(os.environ)
+    config: Settings = memo.config
     # Own prefix and finalizer: never collide with another kopf operator's annotations.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
     settings.persistence.diffbase_storage = kopf_patches.StatusFreeDiffBaseStorage(
@@ -117,27 +97,26 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     # waiting for its object's next event keeps its slot, and an object's events come
     # seconds apart (a status patch per tick at most), so workers leave after 0.2 s idle,
     # not kopf's 5 s.
-    settings.queueing.worker_limit = KOPF_WORKERS
+    settings.queueing.worker_limit = config.kopf_workers
     settings.queueing.idle_timeout = 0.2
-    settings.posting.worker_limit = PATCH_SLOTS
+    settings.posting.worker_limit = config.patch_slots
     settings.posting.idle_timeout = 0.2
     telemetry = Telemetry()
-    port = os.environ.get("ROOST_METRICS_PORT")
-    if port:
-        telemetry.serve(int(port), os.environ.get("ROOST_METRICS_ADDRESS", "0.0.0.0"))
+    if config.metrics_port is not None:
+        telemetry.serve(config.metrics_port, config.metrics_address)
     asyncio.get_running_loop().set_default_executor(
-        ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="roost-io")
+        ThreadPoolExecutor(max_workers=config.io_threads, thread_name_prefix="roost-io")
     )
     memo.settings = settings
-    memo.patch_slots = asyncio.Semaphore(PATCH_SLOTS)
+    memo.patch_slots = asyncio.Semaphore(config.patch_slots)
     memo.reacted = {}
     memo.written = {}
     memo.held = {}
     memo.bodies = {}
     memo.wakes = {}
-    kube = Kube(api_client(os.environ.get("KUBECONFIG"), pool_size=IO_THREADS))
+    kube = Kube(api_client(config.kubeconfig, pool_size=config.io_threads))
     # One list and watch of Roost's Deployments instead of a GET per rollout tick.
-    scope = [ns for ns in os.environ.get("ROOST_WATCH_NAMESPACES", "").split(",") if ns]
+    scope = list(config.watch_namespaces)
     loop = asyncio.get_running_loop()
 
     def wake(uid: str) -> None:  # from the watch thread
@@ -148,8 +127,8 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     memo.runtime = Runtime(
         kube=kube,
         telemetry=telemetry,
-        default_prometheus_url=os.environ.get("ROOST_PROMETHEUS_URL") or None,
-        metric_grace_seconds=METRIC_GRACE_SECONDS,
+        default_prometheus_url=config.prometheus_url,
+        metric_grace_seconds=config.metric_grace_seconds,
     )
 
 
@@ -219,9 +198,10 @@ async def ticker(
     logger: kopf.Logger,
     **kwargs: Any,
 ) -> None:
-    """Each ModelDeployment's reconcile loop: a tick, then a wait of ``TICK_SECONDS`` or
-    until :func:`react` wakes it, until kopf stops it (the object deleted, the operator
-    stopping or paused by a peer with a higher priority).
+    """Each ModelDeployment's reconcile loop: a tick, then a wait of a tick period
+    (``Settings.tick_seconds``) or until :func:`react` wakes it, until kopf stops it
+    (the object deleted, the operator stopping or paused by a peer with a higher
+    priority).
 
     A kopf timer did the same through kopf's handler machinery and its patch check,
     which cost several times this loop's CPU per idle tick (B3 in docs/benchmarks.md
@@ -234,8 +214,9 @@ async def ticker(
     stopping = asyncio.ensure_future(_stopped(stopped))
     # kopf injects indexes by name; the daemon protocol does not declare them.
     slo_policies: kopf.Index[Any, Any] = kwargs["slo_policies"]
+    tick_seconds = cast(Settings, memo.config).tick_seconds
     try:
-        delay = random.uniform(0.0, TICK_SECONDS)
+        delay = random.uniform(0.0, tick_seconds)
         while True:
             waiting = asyncio.ensure_future(wake.wait())
             await asyncio.wait(
@@ -245,14 +226,14 @@ async def ticker(
             if stopped:
                 return
             wake.clear()
-            delay = TICK_SECONDS
+            delay = tick_seconds
             raw = memo.bodies.get(uid) or plain(body)
             try:
                 await _tick(raw, resource, uid, memo, slo_policies, logger)
             except kopf_errors.APINotFoundError:
                 return  # deleted while ticking; kopf stops this loop
             except Exception:
-                logger.exception("Tick failed; retrying in %g s.", TICK_SECONDS)
+                logger.exception("Tick failed; retrying in %g s.", tick_seconds)
             else:
                 logger.debug("Tick succeeded.")
     finally:
@@ -330,6 +311,7 @@ async def _tick(
         key[1]: next(iter(store)) for key, store in slo_policies.items() if key[0] == namespace
     }
     held: dict[str, Held] = memo.held
+    checkpoint_seconds = cast(Settings, memo.config).checkpoint_seconds
     started = time.perf_counter()
     async with runtime.lock(uid):
         # The status this tick decides from, as a copy the reconciler may keep: the one an
@@ -368,7 +350,7 @@ async def _tick(
         clock = time.monotonic()
         # Between half the checkpoint and all of it, at random: canaries that started
         # together would otherwise all write in the same few seconds, every checkpoint.
-        due = kept.due if kept is not None else clock + CHECKPOINT_SECONDS * random.uniform(0.5, 1)
+        due = kept.due if kept is not None else clock + checkpoint_seconds * random.uniform(0.5, 1)
         if not changes:
             held.pop(uid, None)
             outcome = "skipped"
@@ -401,8 +383,9 @@ async def _merge_patch(
     url: str, payload: dict[str, Any], memo: kopf.Memo, logger: kopf.Logger
 ) -> None:
     """A JSON merge patch through kopf's own API client (its session, auth and retries on
-    the event loop: no thread), in one of the ``PATCH_SLOTS``. The response is read to
-    keep the connection, not parsed: its object comes back through the watch (react)."""
+    the event loop: no thread), in one of the ``Settings.patch_slots``. The response is
+    read to keep the connection, not parsed: its object comes back through the watch
+    (react)."""
     settings: kopf.OperatorSettings = memo.settings
     async with memo.patch_slots:
         response = await kopf_api.request(

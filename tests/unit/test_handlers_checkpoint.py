@@ -12,8 +12,11 @@ import pytest
 
 from roost import handlers
 from roost.adapters.telemetry import Telemetry
-from roost.handlers import CHECKPOINT_SECONDS
 from roost.reconciler import Runtime, TickResult
+from roost.settings import Settings
+
+# Not the default (30 s): the ticks below are timed for this one, read from memo.config.
+CHECKPOINT_SECONDS = 12.0
 
 ANALYSING = {
     "phase": "Progressing",
@@ -80,6 +83,7 @@ def _memo() -> kopf.Memo:
     memo = kopf.Memo()
     memo.runtime = Runtime(kube=None, telemetry=Telemetry(), default_prometheus_url=None)  # type: ignore[arg-type]
     memo.written, memo.held = {}, {}
+    memo.config = Settings(checkpoint_seconds=CHECKPOINT_SECONDS)
     return memo
 
 
