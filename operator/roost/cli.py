@@ -664,6 +664,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     plain = [ns for ns in args.namespace or [] if not any(c in ns for c in "*?[],!")]
     scoped = not args.all_namespaces and plain and len(plain) == len(args.namespace or [])
     os.environ["ROOST_WATCH_NAMESPACES"] = ",".join(plain) if scoped else ""
+    from roost.settings import Settings, SettingsError
+
+    try:
+        # Once, here: a bad value is one line before kopf starts (the handlers get them
+        # through kopf's memo).
+        settings = Settings.from_env(os.environ)
+    except SettingsError as error:
+        raise InputError(str(error)) from None
 
     import kopf
 
@@ -685,6 +693,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         liveness_endpoint=args.liveness,
         clusterwide=args.all_namespaces,
         namespaces=args.namespace or [],
+        memo=kopf.Memo(config=settings),
     )
     return 0
 

@@ -1,10 +1,10 @@
-"""kopf wiring only: settings, indexes, and handlers that call the reconciler.
+"""kopf wiring only: indexes, and handlers that call the reconciler.
 
-``roost run`` imports this module and starts kopf. Configuration comes from
-environment variables that ``roost run`` sets from its flags:
-``ROOST_PROMETHEUS_URL`` (the default Prometheus), ``ROOST_METRICS_PORT``
-(the operator's /metrics), ``ROOST_TICK_SECONDS`` (how often each
-ModelDeployment is reconciled; analysis windows follow ``analysisInterval``).
+``roost run`` imports this module and starts kopf with the operator's
+:class:`~roost.settings.Settings` in kopf's memo (``memo.config``; built from the
+environment here when kopf is started otherwise). What a tick writes back and when is
+:mod:`roost.writeback`; the shortcuts around kopf's internals are
+:mod:`roost.kopf_patches`.
 """
 
 from __future__ import annotations
@@ -16,17 +16,16 @@ import random
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import kopf
 from kopf._cogs.clients import api as kopf_api
 from kopf._cogs.clients import errors as kopf_errors
-from kopf._cogs.structs import patches as kopf_patches
 from kopf._cogs.structs import references as kopf_references
 from pydantic import ValidationError
 
+from roost import kopf_patches
 from roost.adapters.deployments import DeploymentWatch
 from roost.adapters.kube import Kube, api_client
 from roost.adapters.telemetry import Telemetry
@@ -34,75 +33,25 @@ from roost.api import messages
 from roost.api.slopolicy import SLOPolicySpec
 from roost.api.status import Condition, ConditionStatus, set_condition
 from roost.reconciler import Reconciler, Runtime
-from roost.rollout import metric_path
 from roost.rollout.actions import EmitEvent
+from roost.settings import Settings
 from roost.slo.rules import policy_warnings
 from roost.workloads import ANNOTATION_COMMAND, PREFIX
-
-GROUP, VERSION = "roost.dev", "v1alpha1"
-TICK_SECONDS = float(os.environ.get("ROOST_TICK_SECONDS", "5"))
-# Threads for the blocking kubernetes and Prometheus clients (asyncio.to_thread). The
-# default, min(32, CPUs + 4), is 6 on 2 CPUs: a burst of rollouts queued every apiserver
-# call behind the rollout guard's Prometheus queries. The threads mostly wait on sockets;
-# the kubernetes client keeps as many pooled connections (adapters/kube.api_client).
-IO_THREADS = int(os.environ.get("ROOST_IO_THREADS", "16"))
-# Status patches in flight at once. kopf's aiohttp session has no connection limit, so
-# every patch in flight is a TLS connection kept in its pool afterwards, with its
-# buffers: unbounded, the pool grows with N (B3 in docs/benchmarks.md measures the
-# memory). The apiserver takes them one after another anyway.
-PATCH_SLOTS = int(os.environ.get("ROOST_PATCH_SLOTS", "16"))
-# kopf's workers at once (settings.queueing.worker_limit; see configure).
-KOPF_WORKERS = int(os.environ.get("ROOST_KOPF_WORKERS", "64"))
-# How long analysis evidence may wait in memory before it is written (see Held).
-CHECKPOINT_SECONDS = float(os.environ.get("ROOST_CHECKPOINT_SECONDS", "30"))
-# How long an HPA may fail to read its metric before the ModelDeployment says so.
-METRIC_GRACE_SECONDS = float(
-    os.environ.get("ROOST_METRIC_GRACE_SECONDS", str(metric_path.DEFAULT_GRACE_SECONDS))
+from roost.writeback import (
+    Held,
+    apply_merge_patch,
+    decision_fields,
+    is_stale,
+    merge_patch_between,
+    must_write_now,
+    needs_tick_now,
+    plain,
+    reaction_state,
 )
 
+GROUP, VERSION = "roost.dev", "v1alpha1"
 
-class StatusFreeDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
-    """kopf's annotation diff-base, built without deep-copying what it throws away.
-
-    kopf builds an object's essence on every watch event (handlers or not) by
-    deep-copying the whole body and then deleting ``status`` and all of ``metadata``
-    but its labels and annotations. A canary's status (the sequential tests' state) is
-    most of the body, and ``metadata.managedFields`` much of the rest: copying them on
-    every event only to delete them is work that grows with the object and with N.
-    Here they are left out before the copy, and of ``metadata`` only labels and
-    annotations are copied. The essence is the same, unless a handler filters on a
-    status or metadata field (none does; then the full body is used as before)."""
-
-    def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
-        fields = list(extra_fields or [])
-        if not any(_field_root(f) in ("status", "metadata") for f in fields):
-            kept: dict[str, Any] = {k: v for k, v in body.items() if k != "status"}
-            meta = body.get("metadata")
-            if isinstance(meta, Mapping):
-                kept["metadata"] = {k: meta[k] for k in ("labels", "annotations") if k in meta}
-            body = kopf.Body(cast(kopf.RawBody, kept))
-        return super().build(body=body, extra_fields=fields)
-
-
-def _field_root(field: Any) -> Any:
-    path = field.split(".") if isinstance(field, str) else list(field)
-    return path[0] if path else None
-
-
-_as_json_patch = kopf_patches.Patch.as_json_patch
-
-
-def _as_json_patch_if_any(self: kopf_patches.Patch, body: Any = None) -> kopf_patches.JSONPatch:
-    """kopf 1.45's ``as_json_patch`` deep-copies the patched body before it checks that
-    there is anything to patch; after every status merge patch it is called with no
-    transformations (empty), so the copy of the whole object was thrown away, on every
-    status patch. Same result, without the copy."""
-    if not self:
-        return []
-    return _as_json_patch(self, body)
-
-
-kopf_patches.Patch.as_json_patch = _as_json_patch_if_any  # type: ignore[method-assign]
+kopf_patches.install()
 
 
 class QuietSuccess(logging.Filter):
@@ -125,9 +74,12 @@ class QuietSuccess(logging.Filter):
 
 @kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    if "config" not in memo:  # kopf started without roost run
+        memo.config = Settings.from_env(os.environ)
+    config: Settings = memo.config
     # Own prefix and finalizer: never collide with another kopf operator's annotations.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
-    settings.persistence.diffbase_storage = StatusFreeDiffBaseStorage(
+    settings.persistence.diffbase_storage = kopf_patches.StatusFreeDiffBaseStorage(
         prefix=PREFIX, key="last-handled-configuration"
     )
     logging.getLogger("kopf.objects").addFilter(QuietSuccess())
@@ -145,27 +97,26 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     # waiting for its object's next event keeps its slot, and an object's events come
     # seconds apart (a status patch per tick at most), so workers leave after 0.2 s idle,
     # not kopf's 5 s.
-    settings.queueing.worker_limit = KOPF_WORKERS
+    settings.queueing.worker_limit = config.kopf_workers
     settings.queueing.idle_timeout = 0.2
-    settings.posting.worker_limit = PATCH_SLOTS
+    settings.posting.worker_limit = config.patch_slots
     settings.posting.idle_timeout = 0.2
     telemetry = Telemetry()
-    port = os.environ.get("ROOST_METRICS_PORT")
-    if port:
-        telemetry.serve(int(port), os.environ.get("ROOST_METRICS_ADDRESS", "0.0.0.0"))
+    if config.metrics_port is not None:
+        telemetry.serve(config.metrics_port, config.metrics_address)
     asyncio.get_running_loop().set_default_executor(
-        ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="roost-io")
+        ThreadPoolExecutor(max_workers=config.io_threads, thread_name_prefix="roost-io")
     )
     memo.settings = settings
-    memo.patch_slots = asyncio.Semaphore(PATCH_SLOTS)
+    memo.patch_slots = asyncio.Semaphore(config.patch_slots)
     memo.reacted = {}
     memo.written = {}
     memo.held = {}
     memo.bodies = {}
     memo.wakes = {}
-    kube = Kube(api_client(os.environ.get("KUBECONFIG"), pool_size=IO_THREADS))
+    kube = Kube(api_client(config.kubeconfig, pool_size=config.io_threads))
     # One list and watch of Roost's Deployments instead of a GET per rollout tick.
-    scope = [ns for ns in os.environ.get("ROOST_WATCH_NAMESPACES", "").split(",") if ns]
+    scope = list(config.watch_namespaces)
     loop = asyncio.get_running_loop()
 
     def wake(uid: str) -> None:  # from the watch thread
@@ -176,8 +127,8 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     memo.runtime = Runtime(
         kube=kube,
         telemetry=telemetry,
-        default_prometheus_url=os.environ.get("ROOST_PROMETHEUS_URL") or None,
-        metric_grace_seconds=METRIC_GRACE_SECONDS,
+        default_prometheus_url=config.prometheus_url,
+        metric_grace_seconds=config.metric_grace_seconds,
     )
 
 
@@ -247,9 +198,10 @@ async def ticker(
     logger: kopf.Logger,
     **kwargs: Any,
 ) -> None:
-    """Each ModelDeployment's reconcile loop: a tick, then a wait of ``TICK_SECONDS`` or
-    until :func:`react` wakes it, until kopf stops it (the object deleted, the operator
-    stopping or paused by a peer with a higher priority).
+    """Each ModelDeployment's reconcile loop: a tick, then a wait of a tick period
+    (``Settings.tick_seconds``) or until :func:`react` wakes it, until kopf stops it
+    (the object deleted, the operator stopping or paused by a peer with a higher
+    priority).
 
     A kopf timer did the same through kopf's handler machinery and its patch check,
     which cost several times this loop's CPU per idle tick (B3 in docs/benchmarks.md
@@ -262,8 +214,9 @@ async def ticker(
     stopping = asyncio.ensure_future(_stopped(stopped))
     # kopf injects indexes by name; the daemon protocol does not declare them.
     slo_policies: kopf.Index[Any, Any] = kwargs["slo_policies"]
+    tick_seconds = cast(Settings, memo.config).tick_seconds
     try:
-        delay = random.uniform(0.0, TICK_SECONDS)
+        delay = random.uniform(0.0, tick_seconds)
         while True:
             waiting = asyncio.ensure_future(wake.wait())
             await asyncio.wait(
@@ -273,14 +226,14 @@ async def ticker(
             if stopped:
                 return
             wake.clear()
-            delay = TICK_SECONDS
-            raw = memo.bodies.get(uid) or _plain(body)
+            delay = tick_seconds
+            raw = memo.bodies.get(uid) or plain(body)
             try:
                 await _tick(raw, resource, uid, memo, slo_policies, logger)
             except kopf_errors.APINotFoundError:
                 return  # deleted while ticking; kopf stops this loop
             except Exception:
-                logger.exception("Tick failed; retrying in %g s.", TICK_SECONDS)
+                logger.exception("Tick failed; retrying in %g s.", tick_seconds)
             else:
                 logger.debug("Tick succeeded.")
     finally:
@@ -326,27 +279,6 @@ async def react(
     memo.wakes.setdefault(uid, asyncio.Event()).set()
 
 
-def reaction_state(meta: Mapping[str, Any], status: Mapping[str, Any]) -> tuple[Any, ...]:
-    """What react ticks at most once for: the generation, phase and weights."""
-    weight = status.get("canaryWeight") or {}
-    return (
-        meta.get("generation"),
-        status.get("observedGeneration"),
-        status.get("phase"),
-        weight.get("desired"),
-        weight.get("applied"),
-    )
-
-
-def needs_tick_now(meta: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
-    """A spec change the status has not seen, or a desired weight not yet applied."""
-    observed = status.get("observedGeneration")
-    if observed is None or int(meta.get("generation") or 0) > int(observed):
-        return True
-    weight = status.get("canaryWeight") or {}
-    return status.get("phase") == "Progressing" and weight.get("desired") != weight.get("applied")
-
-
 async def _tick(
     raw: Mapping[str, Any],
     resource: kopf.Resource,
@@ -379,6 +311,7 @@ async def _tick(
         key[1]: next(iter(store)) for key, store in slo_policies.items() if key[0] == namespace
     }
     held: dict[str, Held] = memo.held
+    checkpoint_seconds = cast(Settings, memo.config).checkpoint_seconds
     started = time.perf_counter()
     async with runtime.lock(uid):
         # The status this tick decides from, as a copy the reconciler may keep: the one an
@@ -389,7 +322,7 @@ async def _tick(
         else:
             # base, the body's own status, is only read; it is what the apiserver has.
             base = raw.get("status") or {}
-            before = _plain(base)
+            before = plain(base)
             if is_stale(before, written.get(uid), time.monotonic()):
                 # An earlier tick changed the decision fields and its patch is not in
                 # this body yet (another patch, e.g. an older tick's, may have landed in
@@ -417,7 +350,7 @@ async def _tick(
         clock = time.monotonic()
         # Between half the checkpoint and all of it, at random: canaries that started
         # together would otherwise all write in the same few seconds, every checkpoint.
-        due = kept.due if kept is not None else clock + CHECKPOINT_SECONDS * random.uniform(0.5, 1)
+        due = kept.due if kept is not None else clock + checkpoint_seconds * random.uniform(0.5, 1)
         if not changes:
             held.pop(uid, None)
             outcome = "skipped"
@@ -450,8 +383,9 @@ async def _merge_patch(
     url: str, payload: dict[str, Any], memo: kopf.Memo, logger: kopf.Logger
 ) -> None:
     """A JSON merge patch through kopf's own API client (its session, auth and retries on
-    the event loop: no thread), in one of the ``PATCH_SLOTS``. The response is read to
-    keep the connection, not parsed: its object comes back through the watch (react)."""
+    the event loop: no thread), in one of the ``Settings.patch_slots``. The response is
+    read to keep the connection, not parsed: its object comes back through the watch
+    (react)."""
     settings: kopf.OperatorSettings = memo.settings
     async with memo.patch_slots:
         response = await kopf_api.request(
@@ -464,146 +398,6 @@ async def _merge_patch(
         )
         async with response:
             await response.read()
-
-
-# The status fields a decision is made from; a body whose values differ from the ones
-# the last changing tick wrote is stale (only Roost writes this status).
-DECISION_FIELDS = (
-    "phase",
-    "stableRevision",
-    "canaryRevision",
-    "rolloutStartedAt",
-    "currentStep",
-    "canaryWeight",
-    "analyzedUntil",
-    "promotion",
-    "appliedServing",
-)
-# A patch that never shows (it failed) stops holding ticks back after this long.
-STALE_LIMIT_S = 30.0
-# What an analysis window changes when it decides nothing: written at least every
-# CHECKPOINT_SECONDS, not after every window. At 1,000 canaries in analysis, a patch
-# per object per 10 s window is 100 patches a second, more than the apiserver of B3's
-# local control plane takes (docs/benchmarks.md, "Before and after the fixes"); every
-# other request, a new version's spec included, queues behind them.
-EVIDENCE_FIELDS = frozenset(
-    {
-        "lastAnalysis",
-        "comparison",
-        "canaryBurnRate",
-        "lastDataAt",
-        "analyzedUntil",
-        "inconclusiveChecks",
-        "message",
-        "capacity",
-    }
-)
-# Parts of lastAnalysis a person waits for: a new verdict, a new step's first one.
-_VERDICT_KEYS = ("verdict", "promotable", "reason", "step", "canaryWeight")
-
-
-@dataclass(frozen=True)
-class Held:
-    """A status a tick computed and did not write yet: only evidence changed.
-
-    ``base`` is the status as the apiserver has it, ``status`` the newer one the next
-    tick decides from, ``due`` (monotonic) when it is written at the latest: within
-    ``CHECKPOINT_SECONDS`` of the oldest unwritten change.
-    Losing it (a restart) loses no decision: the status written last has the end of
-    the last window it consumed, and the windows since are read again from Prometheus
-    (rollout/schedule.split)."""
-
-    due: float
-    base: Mapping[str, Any]
-    status: dict[str, Any]
-
-
-def must_write_now(changes: Mapping[str, Any]) -> bool:
-    """Whether the status patch ``changes`` (merge_patch_between) holds more than analysis
-    evidence: a decision (phase, step, weights, revisions, conditions, counters of
-    failures) or a new verdict."""
-    if any(key not in EVIDENCE_FIELDS for key in changes):
-        return True
-    analysis = changes.get("lastAnalysis", {})
-    if not isinstance(analysis, Mapping):  # removed
-        return True
-    return any(key in analysis for key in _VERDICT_KEYS)
-
-
-def decision_fields(status: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: status.get(key) for key in DECISION_FIELDS}
-
-
-def is_stale(
-    status: Mapping[str, Any], written: tuple[float, dict[str, Any]] | None, now: float
-) -> bool:
-    """Whether ``status`` predates the decision fields the last changing tick wrote."""
-    if written is None:
-        return False
-    at, fields = written
-    return now - at < STALE_LIMIT_S and decision_fields(status) != fields
-
-
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
-def _plain(value: Any) -> Any:
-    """A deep copy of a kopf view (or JSON value) as plain dicts and lists.
-
-    Scalars are tested by exact type before any recursion: a canary's status holds
-    hundreds of floats, and a call (and an ABC isinstance) per float would cost far
-    more than copying it."""
-    kind = type(value)
-    if kind is dict:
-        return {k: v if type(v) in _SCALARS else _plain(v) for k, v in value.items()}
-    if kind is list:
-        return [v if type(v) in _SCALARS else _plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def apply_merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386: the document ``target`` becomes after the JSON merge patch ``patch``."""
-    if not isinstance(patch, Mapping):
-        return patch
-    result = dict(target) if isinstance(target, Mapping) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = apply_merge_patch(result.get(key), value)
-    return result
-
-
-def _empty(value: Any) -> bool:
-    """Absent, null and an empty list or object read the same (the apiserver drops some)."""
-    return value is None or value == [] or value == {}
-
-
-def merge_patch_between(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    """The smallest JSON merge patch that turns ``old`` into ``new``; empty if equal.
-
-    Objects are compared key by key (a key gone from ``new`` is an explicit null);
-    anything else, lists included, is sent whole when it differs. A key that is
-    absent on one side and null or empty on the other is no change."""
-    out: dict[str, Any] = {}
-    for key in old.keys() - new.keys():
-        if not _empty(old[key]):
-            out[key] = None
-    for key, value in new.items():
-        if key not in old:
-            if not _empty(value):
-                out[key] = value
-        elif old[key] != value:
-            if isinstance(old[key], Mapping) and isinstance(value, Mapping):
-                if nested := merge_patch_between(old[key], value):
-                    out[key] = nested
-            else:
-                out[key] = value
-    return out
 
 
 @kopf.on.delete(GROUP, VERSION, "modeldeployments", optional=True)

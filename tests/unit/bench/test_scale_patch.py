@@ -1,4 +1,4 @@
-"""The operator's status patch (roost.handlers): only what changed, measured by B3."""
+"""The operator's status patch (roost.writeback): only what changed, measured by B3."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from roost.handlers import apply_merge_patch, merge_patch_between
+from roost.writeback import apply_merge_patch, merge_patch_between
 
 
 def test_unchanged_status_gives_an_empty_patch() -> None:
@@ -63,7 +63,7 @@ def test_the_patch_turns_old_into_new(old: dict[str, Any], new: dict[str, Any]) 
 
 
 def test_a_new_spec_or_a_pending_weight_needs_a_tick_now() -> None:
-    from roost.handlers import needs_tick_now
+    from roost.writeback import needs_tick_now
 
     weighted = {"desired": 10, "applied": 10}
     assert needs_tick_now({"generation": 1}, {})  # never reconciled
@@ -84,7 +84,7 @@ def test_a_new_spec_or_a_pending_weight_needs_a_tick_now() -> None:
 
 
 def test_react_ticks_once_per_generation_phase_and_weights() -> None:
-    from roost.handlers import reaction_state
+    from roost.writeback import reaction_state
 
     meta = {"generation": 2}
     started = {"observedGeneration": 2, "phase": "Progressing", "canaryWeight": {"desired": 10}}
