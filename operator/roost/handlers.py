@@ -31,7 +31,7 @@ from roost.adapters.kube import Kube, api_client
 from roost.adapters.telemetry import Telemetry
 from roost.api import messages
 from roost.api.slopolicy import SLOPolicySpec
-from roost.api.status import Condition, ConditionStatus, set_condition
+from roost.api.status import Condition, new_condition, set_condition
 from roost.reconciler import Reconciler, Runtime
 from roost.rollout.actions import EmitEvent
 from roost.settings import Settings
@@ -175,14 +175,7 @@ def validate_policy(
     else:
         warnings = policy_warnings(policy)
         ready = (True, "Valid", f"{len(policy.objectives)} objective(s)")
-    condition = Condition(
-        type="Ready",
-        status=ConditionStatus.TRUE if ready[0] else ConditionStatus.FALSE,
-        reason=ready[1],
-        message=ready[2],
-        last_transition_time=now,
-        observed_generation=meta.get("generation"),
-    )
+    condition = new_condition("Ready", *ready, now, generation=meta.get("generation"))
     patch.status["conditions"] = [c.to_api() for c in set_condition(conditions, condition)]
     patch.status["warnings"] = warnings
     patch.status["observedGeneration"] = meta.get("generation")
