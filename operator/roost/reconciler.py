@@ -51,7 +51,7 @@ from roost.rollout import drift as drift_watch
 from roost.rollout import metric_path, schedule
 from roost.rollout.actions import EmitEvent, EventType
 from roost.rollout.machine import ACTIVE_PHASES, Command, Observed, decide
-from roost.slo import batch, preflight
+from roost.slo import batch, preflight, promql
 from roost.slo.budget import BudgetReport
 from roost.workloads import Owner, revision, serving
 
@@ -284,19 +284,13 @@ class Reconciler:
         """Requests per second over 5m for every version of the model (capacity planning)."""
         if spec.autoscaling is None or spec.autoscaling.arrival_rate is not None:
             return None
-        objective = next((o for o in policy.objectives if o.ratio or o.latency), None)
-        if objective is None:
-            return None
-        if objective.ratio is not None:
-            counter = selectors.parse(objective.ratio.total)
-        else:
-            assert objective.latency is not None
-            hist = selectors.parse(objective.latency.histogram)
-            counter = hist.with_metric(hist.metric + "_count")
-        scoped = counter.with_matchers(
-            *(selectors.equal(k, v) for k, v in sorted(spec.metrics.labels.items()))
+        query = promql.arrival_rate_query(
+            policy.objectives,
+            [selectors.equal(k, v) for k, v in sorted(spec.metrics.labels.items())],
         )
-        result = await client.query(f"sum(rate({scoped.render()}[5m]))", at=now)
+        if query is None:
+            return None
+        result = await client.query(query, at=now)
         if result.status is not QueryStatus.OK:
             return None
         value = result.samples[0].value

@@ -268,6 +268,25 @@ def objective_queries(
     )
 
 
+def arrival_rate_query(
+    objectives: Sequence[Objective], matchers: Sequence[Matcher], *, seconds: float = 300
+) -> str | None:
+    """Requests a second to the whole model, every version together, over ``seconds``:
+    the request counter of the first objective that counts requests (a ratio's total,
+    a latency histogram's ``_count``). None when no objective does (quality only).
+    The capacity plan's measured arrival rate."""
+    objective = next((o for o in objectives if o.ratio or o.latency), None)
+    if objective is None:
+        return None
+    if objective.ratio is not None:
+        counter = selectors.parse(objective.ratio.total)
+    else:
+        assert objective.latency is not None
+        histogram = selectors.parse(objective.latency.histogram)
+        counter = histogram.with_metric(histogram.metric + "_count")
+    return f"sum(rate({_scoped(counter, matchers).render()}[{window(seconds)}]))"
+
+
 GroupKey = TypeVar("GroupKey", bound=Hashable)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from roost import selectors
+from roost.api.slopolicy import Objective, SLOPolicySpec
 from roost.slo import promql
 from roost.slo.readings import Counts
 
@@ -90,3 +91,32 @@ def test_extrapolated_counts_are_clamped_into_range() -> None:
     assert counts == Counts(total=10, bad=10)
     negative = promql.arm_counts(total={"v2": 10.0}, bad={"v2": -0.2}, key="v2")
     assert negative == Counts(total=10, bad=0)
+
+
+def _objectives(*objectives: dict[str, object]) -> list[Objective]:
+    return SLOPolicySpec.model_validate({"objectives": list(objectives)}).objectives
+
+
+QUALITY = {"name": "q", "target": 0.99, "quality": {"metric": "model_score", "min": 0.1}}
+LATENCY = {
+    "name": "l",
+    "target": 0.99,
+    "latency": {"histogram": "model_request_duration_seconds", "threshold": "250ms"},
+}
+RATIO = {"name": "a", "target": 0.999, "ratio": {"errors": 'req{code="5"}', "total": "req"}}
+
+
+def test_the_arrival_rate_reads_the_first_objective_that_counts_requests() -> None:
+    model = [selectors.equal("model", "fraud")]
+    assert (
+        promql.arrival_rate_query(_objectives(QUALITY, RATIO, LATENCY), model)
+        == 'sum(rate(req{model="fraud"}[5m]))'
+    )
+    assert (
+        promql.arrival_rate_query(_objectives(LATENCY, RATIO), model, seconds=60)
+        == 'sum(rate(model_request_duration_seconds_count{model="fraud"}[1m]))'
+    )
+
+
+def test_no_arrival_rate_without_an_objective_that_counts_requests() -> None:
+    assert promql.arrival_rate_query(_objectives(QUALITY), []) is None
