@@ -14,7 +14,6 @@ import asyncio
 import json
 import math
 import re
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,16 +22,15 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from roost import durations, selectors
+from roost import selectors
 from roost.adapters.actuator import Actuator, Applied
 from roost.adapters.kube import Kube, NotFoundError
 from roost.adapters.metrics_reader import DueTarget, MetricsReader, answer
 from roost.adapters.prometheus import PrometheusClient, QueryStatus
+from roost.adapters.prometheus_clients import PrometheusClients
 from roost.adapters.telemetry import Telemetry
 from roost.adapters.traffic import Backends, TrafficError, TrafficProvider
-from roost.adapters.traffic.gatewayapi import GatewayAPIProvider
-from roost.adapters.traffic.istio import IstioProvider
-from roost.adapters.traffic.replicas import ReplicaRatioProvider
+from roost.adapters.traffic.factory import provider_for
 from roost.analysis.guard import budget_guard
 from roost.analysis.verdict import StepVerdict, analyze
 from roost.api import messages
@@ -42,7 +40,6 @@ from roost.api.modeldeployment import (
     ModelDeploymentSpec,
     ModelDeploymentStatus,
     Phase,
-    TrafficProviderName,
 )
 from roost.api.slopolicy import SLOPolicySpec
 from roost.api.status import Condition, find_condition, new_condition, set_condition
@@ -77,9 +74,6 @@ class Runtime:
     telemetry: Telemetry
     default_prometheus_url: str | None
     prometheus_timeout: float = 10.0
-    clients: dict[tuple[str, str | None, str | None], PrometheusClient] = field(
-        default_factory=dict
-    )
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     due: dict[str, DueTarget] = field(default_factory=dict)
     # Validated specs by object uid and SLOPolicy (namespace, name): (the raw spec as
@@ -98,8 +92,12 @@ class Runtime:
         default_factory=dict
     )
     reader: MetricsReader = field(init=False)
+    prometheus: PrometheusClients = field(init=False)
 
     def __post_init__(self) -> None:
+        self.prometheus = PrometheusClients(
+            self.kube, self.default_prometheus_url, self.prometheus_timeout
+        )
         self.reader = MetricsReader(
             lambda: list(self.due.values()),
             on_sent=lambda url, n: self.telemetry.queries.labels(url).inc(n),
@@ -163,48 +161,6 @@ def _name_problem(name: str) -> str | None:
 class Reconciler:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
-
-    async def _prometheus(self, namespace: str, spec: ModelDeploymentSpec) -> PrometheusClient:
-        conn = spec.prometheus
-        url = conn.url if conn else self.rt.default_prometheus_url
-        if not url:
-            raise LookupError(
-                "spec.prometheus.url: no Prometheus configured and no operator default"
-            )
-        token_ref = conn.bearer_token_secret_ref if conn else None
-        ca_ref = conn.ca_secret_ref if conn else None
-        key = (
-            url,
-            f"{namespace}/{token_ref.name}/{token_ref.key}" if token_ref else None,
-            f"{namespace}/{ca_ref.name}/{ca_ref.key}" if ca_ref else None,
-        )
-        client = self.rt.clients.get(key)
-        if client is None:
-            token = (
-                await self.rt.kube.secret_value(namespace, token_ref.name, token_ref.key)
-                if token_ref
-                else None
-            )
-            ca_file = None
-            if ca_ref:
-                pem = await self.rt.kube.secret_value(namespace, ca_ref.name, ca_ref.key)
-                handle = tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False)  # noqa: SIM115
-                with handle:
-                    handle.write(pem)
-                ca_file = handle.name
-            timeout = durations.parse_seconds(conn.timeout) if conn else self.rt.prometheus_timeout
-            client = PrometheusClient(url=url, bearer_token=token, ca_file=ca_file, timeout=timeout)
-            self.rt.clients[key] = client
-        return client
-
-    def _provider(self, spec: ModelDeploymentSpec, total: int) -> TrafficProvider:
-        match spec.traffic.provider:
-            case TrafficProviderName.GATEWAY_API:
-                return GatewayAPIProvider(self.rt.kube)
-            case TrafficProviderName.ISTIO:
-                return IstioProvider(self.rt.kube)
-            case TrafficProviderName.REPLICAS:
-                return ReplicaRatioProvider(self.rt.kube, total_replicas=total)
 
     async def _preflight(
         self,
@@ -409,7 +365,7 @@ class Reconciler:
                 f"{_validation_message(error, SLOPolicySpec)}",
             )
         try:
-            client = await self._prometheus(namespace, spec)
+            client = await self.rt.prometheus.get(namespace, spec.prometheus)
         except (LookupError, NotFoundError) as error:
             return invalid("InvalidSpec", str(error))
         found = await self._preflight(client, spec, policy, now)
@@ -427,7 +383,7 @@ class Reconciler:
             return size(spec, canary_weight=weight, observed_rate=rate)
 
         total = sizing(0).stable_replicas
-        provider = self._provider(spec, total)
+        provider = provider_for(spec.traffic.provider, self.rt.kube, total)
         backends = Backends(
             owner=owner,
             spec=spec,
