@@ -39,13 +39,12 @@ from roost.api.modeldeployment import (
     TERMINAL_PHASES,
     ModelDeploymentSpec,
     ModelDeploymentStatus,
-    Phase,
 )
 from roost.api.slopolicy import SLOPolicySpec
 from roost.api.status import Condition, find_condition, new_condition, set_condition
 from roost.capacity.sizing import size
 from roost.rollout import drift as drift_watch
-from roost.rollout import metric_path, schedule
+from roost.rollout import metric_path, observe, schedule
 from roost.rollout.actions import EmitEvent, EventType
 from roost.rollout.machine import ACTIVE_PHASES, Command, Observed, decide
 from roost.slo import batch, preflight, promql
@@ -495,32 +494,28 @@ class Reconciler:
         client: PrometheusClient,
         now: datetime,
     ) -> Observed:
-        capacity = 0
-        short: int | None = None
+        capacity, short = 0, None
         if current.canary_revision:
             found = await self.rt.kube.deployment_seen(
                 owner.namespace, owner.deployment_name(current.canary_revision)
             )
-            ready = int(((found or {}).get("status") or {}).get("readyReplicas") or 0)
-            if not provider.capacity_first:
-                capacity = 100 if found is not None else 0
-            else:
-                capacity = max(
-                    (w for w in range(0, 101) if sizing(w).canary_replicas <= ready), default=0
+            canary = None
+            if found is not None:
+                replicas = (found.get("spec") or {}).get("replicas")
+                canary = observe.CanaryReplicas(
+                    ready=int((found.get("status") or {}).get("readyReplicas") or 0),
+                    desired=None if replicas is None else int(replicas),
                 )
-                weight = max(current.canary_weight.desired, current.canary_weight.applied)
-                replicas = (found or {}).get("spec", {}).get("replicas")
-                if (
-                    found is not None
-                    and current.phase in (Phase.PROGRESSING, Phase.PAUSED)
-                    and replicas is not None
-                    and int(replicas) < sizing(weight).canary_replicas
-                ):
-                    short = int(replicas)
-        starting = rev not in (current.stable_revision, current.canary_revision) or (
-            current.phase is not None and current.phase.value == "Pending"
-        )
-        allowed, message, reason = True, "", "ErrorBudgetLow"
+
+            def replicas_at(weight: int) -> int:
+                return int(sizing(weight).canary_replicas)
+
+            capacity = observe.canary_capacity(canary, provider.capacity_first, replicas_at)
+            short = observe.canary_replicas_short(
+                canary, current, provider.capacity_first, replicas_at
+            )
+        starting = observe.is_starting(rev, current)
+        budget = None
         if (
             starting
             and current.stable_version
@@ -530,16 +525,14 @@ class Reconciler:
                 f"{owner.namespace}/{owner.name}", client, spec, policy, current.stable_version, now
             )
             guard = budget_guard(policy, reports)
-            allowed, message = guard.allowed, guard.message
-        held = drift_watch.holds_rollouts(current.drift) if starting else None
-        if allowed and held is not None:
-            allowed, message, reason = False, held, "StableDrifted"
+            budget = (guard.allowed, guard.message)
+        gate = observe.rollout_gate(current, starting, budget)
         return Observed(
             revision=rev,
             canary_capacity=capacity,
-            rollout_allowed=allowed,
-            guard_message=message,
-            guard_reason=reason,
+            rollout_allowed=gate.allowed,
+            guard_message=gate.message,
+            guard_reason=gate.reason,
             canary_replicas_short=short,
             serving=serving(spec),
         )
