@@ -1,11 +1,12 @@
 """One tick of one ModelDeployment: read the world, call the core, apply, report.
 
 This is orchestration, not decision: every decision is made by
-``analysis.verdict.analyze`` and ``rollout.machine.decide``. The steps read
-aloud: parse the spec (an invalid one stops here with ``Ready=False``), find
-the SLOPolicy, observe the canary's capacity and the stable's budget, read the
-due analysis window, decide, apply the actions, and return the new status for
-the caller to patch. Nothing is written to status before all actions succeeded.
+``analysis.verdict.analyze``, ``rollout.observe`` and ``rollout.machine.decide``.
+The steps read aloud: parse the spec (an invalid one stops here with
+``Ready=False``), find the SLOPolicy, observe the canary's capacity and the
+stable's budget, read the due analysis window, decide, apply the actions, and
+return the new status for the caller to patch. Nothing is written to status
+before all actions succeeded.
 """
 
 from __future__ import annotations
