@@ -9,6 +9,7 @@ from typing import Any, ClassVar, cast
 
 import kopf
 import pytest
+from status_samples import ANALYSING, window
 
 from roost import handlers
 from roost.adapters.telemetry import Telemetry
@@ -17,29 +18,6 @@ from roost.settings import Settings
 
 # Not the default (30 s): the ticks below are timed for this one, read from memo.config.
 CHECKPOINT_SECONDS = 12.0
-
-ANALYSING = {
-    "phase": "Progressing",
-    "stableRevision": "r1",
-    "canaryRevision": "r2",
-    "currentStep": 0,
-    "canaryWeight": {"desired": 10, "applied": 10},
-    "analyzedUntil": "2026-12-06T05:00:00Z",
-    "lastAnalysis": {"verdict": "inconclusive", "step": 0, "reason": "TooFewRequests"},
-    "comparison": [{"objective": "availability", "test": {"n": 1}}],
-    "conditions": [{"type": "Ready", "status": "True"}],
-}
-
-
-def _window(status: dict[str, Any], until: str, n: int) -> dict[str, Any]:
-    """``status`` after one more analysis window with the same verdict."""
-    return {
-        **status,
-        "analyzedUntil": until,
-        "lastAnalysis": {**status["lastAnalysis"], "message": f"{n} requests"},
-        "comparison": [{"objective": "availability", "test": {"n": n}}],
-        "message": f"{n} requests",
-    }
 
 
 class FakeReconciler:
@@ -107,9 +85,9 @@ def test_held_evidence_is_decided_from_and_goes_out_with_the_checkpoint(
     monkeypatch.setattr(handlers.time, "monotonic", clock)
     body = {"metadata": {"namespace": "ns", "name": "m"}, "status": ANALYSING}
     memo = _memo()
-    second = _window(ANALYSING, "2026-12-06T05:00:10Z", 2)
-    third = _window(ANALYSING, "2026-12-06T05:00:20Z", 3)
-    FakeReconciler.patches = [second, third, _window(ANALYSING, "2026-12-06T05:00:30Z", 4)]
+    second = window(ANALYSING, "2026-12-06T05:00:10Z", 2)
+    third = window(ANALYSING, "2026-12-06T05:00:20Z", 3)
+    FakeReconciler.patches = [second, third, window(ANALYSING, "2026-12-06T05:00:30Z", 4)]
 
     _tick(body, memo)
     assert sent == []
@@ -130,9 +108,9 @@ def test_held_evidence_is_decided_from_and_goes_out_with_the_checkpoint(
 def test_a_decision_sends_the_held_evidence_with_it(sent: list[dict[str, Any]]) -> None:
     body = {"metadata": {"namespace": "ns", "name": "m"}, "status": ANALYSING}
     memo = _memo()
-    second = _window(ANALYSING, "2026-12-06T05:00:10Z", 2)
+    second = window(ANALYSING, "2026-12-06T05:00:10Z", 2)
     stepped = {
-        **_window(ANALYSING, "2026-12-06T05:00:20Z", 3),
+        **window(ANALYSING, "2026-12-06T05:00:20Z", 3),
         "canaryWeight": {"desired": 20, "applied": 10},
     }
     FakeReconciler.patches = [second, stepped]

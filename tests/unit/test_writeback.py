@@ -9,6 +9,7 @@ from typing import Any
 
 import kopf
 import pytest
+from status_samples import ANALYSING, window
 
 from roost.writeback import (
     DECISION_FIELDS,
@@ -69,29 +70,6 @@ def test_decision_fields_are_every_decision_field_absent_ones_as_none() -> None:
 
 
 # --- must_write_now: a decision is written now, evidence waits for the checkpoint ----
-
-ANALYSING = {
-    "phase": "Progressing",
-    "stableRevision": "r1",
-    "canaryRevision": "r2",
-    "currentStep": 0,
-    "canaryWeight": {"desired": 10, "applied": 10},
-    "analyzedUntil": "2026-12-06T05:00:00Z",
-    "lastAnalysis": {"verdict": "inconclusive", "step": 0, "reason": "TooFewRequests"},
-    "comparison": [{"objective": "availability", "test": {"n": 1}}],
-    "conditions": [{"type": "Ready", "status": "True"}],
-}
-
-
-def window(status: dict[str, Any], until: str, n: int) -> dict[str, Any]:
-    """``status`` after one more analysis window with the same verdict."""
-    return {
-        **status,
-        "analyzedUntil": until,
-        "lastAnalysis": {**status["lastAnalysis"], "message": f"{n} requests"},
-        "comparison": [{"objective": "availability", "test": {"n": n}}],
-        "message": f"{n} requests",
-    }
 
 
 def test_evidence_of_another_window_can_wait() -> None:
