@@ -32,6 +32,7 @@ from roost.adapters.telemetry import Telemetry
 from roost.api import messages
 from roost.api.slopolicy import SLOPolicySpec
 from roost.api.status import Condition, new_condition, set_condition
+from roost.memory import Memories, ObjectMemory
 from roost.reconciler import Reconciler, Runtime
 from roost.rollout.actions import EmitEvent
 from roost.settings import Settings
@@ -109,18 +110,14 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     )
     memo.settings = settings
     memo.patch_slots = asyncio.Semaphore(config.patch_slots)
-    memo.reacted = {}
-    memo.written = {}
-    memo.held = {}
-    memo.bodies = {}
-    memo.wakes = {}
+    objects = Memories()
     kube = Kube(api_client(config.kubeconfig, pool_size=config.io_threads))
     # One list and watch of Roost's Deployments instead of a GET per rollout tick.
     scope = list(config.watch_namespaces)
     loop = asyncio.get_running_loop()
 
     def wake(uid: str) -> None:  # from the watch thread
-        loop.call_soon_threadsafe(_wake_ready, memo, uid)
+        loop.call_soon_threadsafe(_wake_ready, objects, uid)
 
     # A canary's readiness is what a waiting weight waits for: its owner ticks at once.
     kube.watched = DeploymentWatch(kube.api, scope, on_ready_change=wake).start()
@@ -128,21 +125,22 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         kube=kube,
         telemetry=telemetry,
         default_prometheus_url=config.prometheus_url,
+        objects=objects,
         metric_grace_seconds=config.metric_grace_seconds,
     )
 
 
-def _wake_ready(memo: kopf.Memo, uid: str) -> None:
+def _wake_ready(objects: Memories, uid: str) -> None:
     """Tick a ModelDeployment now whose Deployment's ready replicas changed, if a weight
     waits for its canary's capacity (else the next tick is soon enough). Without the
     wake, the first weight waits up to a tick period after the canary is ready: the
     one-at-a-time first-weight goal of B3 (docs/benchmarks.md)."""
-    body = memo.bodies.get(uid)
-    event = memo.wakes.get(uid)
-    if body is None or event is None:
+    memory = objects.get(uid)
+    body = memory.body if memory is not None else None
+    if memory is None or body is None:
         return
     if needs_tick_now(body.get("metadata") or {}, body.get("status") or {}):
-        event.set()
+        memory.wake.set()
 
 
 @kopf.on.cleanup()
@@ -202,8 +200,10 @@ async def ticker(
     and retried after one tick, never after kopf's 60 s backoff.
     The first tick comes at a random point of the first period (now, when react has
     something to do), so a thousand objects listed at once do not tick in step."""
-    wakes: dict[str, asyncio.Event] = memo.wakes
-    wake = wakes.setdefault(uid, asyncio.Event())
+    runtime: Runtime = memo.runtime
+    meta = body.get("metadata") or {}
+    memory = runtime.objects.open(uid, str(meta.get("namespace")), str(meta.get("name")))
+    wake = memory.wake
     stopping = asyncio.ensure_future(_stopped(stopped))
     # kopf injects indexes by name; the daemon protocol does not declare them.
     slo_policies: kopf.Index[Any, Any] = kwargs["slo_policies"]
@@ -220,9 +220,9 @@ async def ticker(
                 return
             wake.clear()
             delay = tick_seconds
-            raw = memo.bodies.get(uid) or plain(body)
+            raw = memory.body or plain(body)
             try:
-                await _tick(raw, resource, uid, memo, slo_policies, logger)
+                await _tick(raw, resource, memory, memo, slo_policies, logger)
             except kopf_errors.APINotFoundError:
                 return  # deleted while ticking; kopf stops this loop
             except Exception:
@@ -253,6 +253,16 @@ async def react(
     weights), so a tick that changes only other fields cannot make a loop of them."""
     if event.get("type") == "DELETED":
         return
+    runtime: Runtime = memo.runtime
+    deleting = bool(meta.get("deletionTimestamp"))
+    # Once deleted (forget), an object's last events must not bring its record back.
+    memory = (
+        runtime.objects.get(uid)
+        if deleting
+        else runtime.objects.open(uid, str(meta.get("namespace")), str(meta.get("name")))
+    )
+    if memory is None:
+        return
     raw = event.get("object")
     if isinstance(raw, dict):
         # Nothing in Roost or kopf reads managedFields; dropped in place, it leaves the
@@ -261,31 +271,30 @@ async def react(
         metadata: Any = raw.get("metadata")
         if isinstance(metadata, dict):
             metadata.pop("managedFields", None)
-        memo.bodies[uid] = raw
-    if meta.get("deletionTimestamp") or not needs_tick_now(meta, status):
+        memory.body = cast(dict[str, Any], raw)
+    if deleting or not needs_tick_now(meta, status):
         return
-    reacted: dict[str, tuple[Any, ...]] = memo.reacted
     state = reaction_state(meta, status)
-    if reacted.get(uid) == state:
+    if memory.reacted == state:
         return
-    reacted[uid] = state
-    memo.wakes.setdefault(uid, asyncio.Event()).set()
+    memory.reacted = state
+    memory.wake.set()
 
 
 async def _tick(
     raw: Mapping[str, Any],
     resource: kopf.Resource,
-    uid: str,
+    memory: ObjectMemory,
     memo: kopf.Memo,
     slo_policies: kopf.Index[Any, Any],
     logger: kopf.Logger,
 ) -> None:
     """One reconcile of the object ``raw`` (its latest watch event's body, never changed
-    here): decide, act, and write the status fields that changed."""
+    here): decide, act, and write the status fields that changed. What is kept for the
+    next tick goes into ``memory``, the object's record."""
     meta: Mapping[str, Any] = raw.get("metadata") or {}
-    namespace, name = str(meta.get("namespace")), str(meta.get("name"))
+    namespace, name, uid = memory.namespace, memory.name, memory.uid
     runtime: Runtime = memo.runtime
-    written: dict[str, tuple[float, dict[str, Any]]] = memo.written
     reference = {
         "apiVersion": raw.get("apiVersion"),
         "kind": raw.get("kind"),
@@ -303,20 +312,19 @@ async def _tick(
     policies = {
         key[1]: next(iter(store)) for key, store in slo_policies.items() if key[0] == namespace
     }
-    held: dict[str, Held] = memo.held
     checkpoint_seconds = cast(Settings, memo.config).checkpoint_seconds
     started = time.perf_counter()
-    async with runtime.lock(uid):
+    async with memory.lock:
         # The status this tick decides from, as a copy the reconciler may keep: the one an
         # earlier tick computed and holds back, else the body's.
-        kept = held.get(uid)
+        kept = memory.held
         if kept is not None:
             base, before = kept.base, kept.status
         else:
             # base, the body's own status, is only read; it is what the apiserver has.
             base = raw.get("status") or {}
             before = plain(base)
-            if is_stale(before, written.get(uid), time.monotonic()):
+            if is_stale(before, memory.written, time.monotonic()):
                 # An earlier tick changed the decision fields and its patch is not in
                 # this body yet (another patch, e.g. an older tick's, may have landed in
                 # between, so the resourceVersion alone cannot tell). Deciding from it
@@ -324,11 +332,9 @@ async def _tick(
                 # tick reads the patch.
                 runtime.telemetry.status_patches.labels("stale").inc()
                 return
-            written.pop(uid, None)
+            memory.written = None
         result = await Reconciler(runtime).tick(
-            namespace=namespace,
-            name=name,
-            uid=uid,
+            memory,
             generation=int(meta.get("generation") or 0),
             raw_spec=raw.get("spec") or {},
             raw_status=before,
@@ -345,14 +351,14 @@ async def _tick(
         # together would otherwise all write in the same few seconds, every checkpoint.
         due = kept.due if kept is not None else clock + checkpoint_seconds * random.uniform(0.5, 1)
         if not changes:
-            held.pop(uid, None)
+            memory.held = None
             outcome = "skipped"
         elif must_write_now(changes) or clock >= due:
-            held.pop(uid, None)
-            written[uid] = (clock, decision_fields(after))
+            memory.held = None
+            memory.written = (clock, decision_fields(after))
             outcome = "sent"
         else:
-            held[uid] = Held(due=due, base=base, status=after)
+            memory.held = Held(due=due, base=base, status=after)
             changes, outcome = {}, "held"
     runtime.telemetry.tick_seconds.observe(time.perf_counter() - started)
     runtime.telemetry.status_patches.labels(outcome).inc()
@@ -395,14 +401,9 @@ async def _merge_patch(
 
 @kopf.on.delete(GROUP, VERSION, "modeldeployments", optional=True)
 def forget(namespace: str | None, name: str, meta: kopf.Meta, memo: kopf.Memo, **_: Any) -> None:
-    """Owned Deployments, Services and HPAs go with their ownerReferences; metrics go here."""
+    """Owned Deployments, Services and HPAs go with their ownerReferences; its metrics
+    and its record (roost.memory) go here."""
     runtime: Runtime = memo.runtime
     assert namespace is not None
     runtime.telemetry.forget(namespace, name)
-    uid = str(meta.get("uid"))
-    runtime.forget(uid, f"{namespace}/{name}")
-    memo.reacted.pop(uid, None)
-    memo.written.pop(uid, None)
-    memo.held.pop(uid, None)
-    memo.bodies.pop(uid, None)
-    memo.wakes.pop(uid, None)
+    runtime.objects.drop(str(meta.get("uid")))

@@ -44,6 +44,7 @@ from roost.api.modeldeployment import (
 from roost.api.slopolicy import SLOPolicySpec
 from roost.api.status import Condition, find_condition, new_condition, set_condition
 from roost.capacity.sizing import size
+from roost.memory import Memories, ObjectMemory
 from roost.rollout import drift as drift_watch
 from roost.rollout import metric_path, observe, schedule
 from roost.rollout.actions import EmitEvent, EventType
@@ -74,12 +75,8 @@ class Runtime:
     telemetry: Telemetry
     default_prometheus_url: str | None
     prometheus_timeout: float = 10.0
-    locks: dict[str, asyncio.Lock] = field(default_factory=dict)
-    due: dict[str, DueTarget] = field(default_factory=dict)
-    # Validated specs by object uid and SLOPolicy (namespace, name): (the raw spec as
-    # JSON, the model). A tick re-validates only a spec whose JSON changed.
-    specs: dict[Any, tuple[str, Any]] = field(default_factory=dict)
-    # Preflight answers by (object, queries): (monotonic expiry, problems found).
+    # Each ModelDeployment's own state, one record per object (roost.memory).
+    objects: Memories = field(default_factory=Memories)
     # (Prometheus URL, bucket-bounds query) -> (asked at, monotonic; the answer by label values)
     preflight: dict[
         tuple[str, str],
@@ -99,20 +96,9 @@ class Runtime:
             self.kube, self.default_prometheus_url, self.prometheus_timeout
         )
         self.reader = MetricsReader(
-            lambda: list(self.due.values()),
+            self.objects.due_targets,
             on_sent=lambda url, n: self.telemetry.queries.labels(url).inc(n),
         )
-
-    def lock(self, uid: str) -> asyncio.Lock:
-        return self.locks.setdefault(uid, asyncio.Lock())
-
-    def forget(self, uid: str, key: str) -> None:
-        """Drop everything kept for one deleted object: by uid, and its due windows by
-        ``namespace/name`` (the rollout's and the drift watch's)."""
-        self.locks.pop(uid, None)
-        self.specs.pop(uid, None)
-        for due in (key, watch_key(key)):
-            self.due.pop(due, None)
 
 
 def watch_key(key: str) -> str:
@@ -158,9 +144,178 @@ def _name_problem(name: str) -> str | None:
     )
 
 
+@dataclass(frozen=True)
+class _Tick:
+    """What every step of one tick reads: the object, its valid spec and SLOPolicy,
+    its Prometheus, the tick's clock and where its Events go."""
+
+    memory: ObjectMemory
+    owner: Owner
+    generation: int
+    spec: ModelDeploymentSpec
+    policy: SLOPolicySpec
+    client: PrometheusClient
+    now: datetime
+    events: EventSink
+
+    @property
+    def key(self) -> str:
+        return self.memory.key
+
+    def due_target(
+        self, status: ModelDeploymentStatus, start: datetime, end: datetime, *, watch: bool = False
+    ) -> DueTarget:
+        """This object's analysis window (or, ``watch``, its drift watch's), as batches
+        group it."""
+        assert status.stable_version is not None
+        canary = status.stable_version if watch else status.canary_version
+        assert canary is not None
+        target = batch.Target(
+            key=watch_key(self.key) if watch else self.key,
+            policy=self.policy,
+            metrics=self.spec.metrics,
+            canary_version=canary,
+            stable_version=status.stable_version,
+            watch=watch,
+        )
+        return DueTarget(
+            target=target,
+            prometheus=self.client,
+            start=start,
+            end=end,
+            interval_seconds=self.spec.rollout.interval_seconds,
+        )
+
+
 class Reconciler:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
+
+    async def tick(
+        self,
+        memory: ObjectMemory,
+        *,
+        generation: int,
+        raw_spec: Mapping[str, Any],
+        raw_status: Mapping[str, Any],
+        annotations: Mapping[str, str],
+        policies: Mapping[str, Mapping[str, Any]],
+        now: datetime,
+        events: EventSink,
+    ) -> TickResult:
+        """One reconcile of the object ``memory`` is kept for; what it keeps between
+        ticks (validated specs, due windows) goes into ``memory``."""
+        current = ModelDeploymentStatus.model_validate(
+            {k: v for k, v in raw_status.items() if k in _STATUS_FIELDS}
+        )
+        namespace, name = memory.namespace, memory.name
+
+        def invalid(reason: str, message: str) -> TickResult:
+            status = current.model_copy(
+                update={
+                    "conditions": _ready(
+                        current.conditions, False, reason, message, now, generation
+                    ),
+                    "observed_generation": generation,
+                    "message": message,
+                }
+            )
+            memory.due = None
+            return TickResult(status=status_patch(status))
+
+        try:
+            spec = _validated(memory, ModelDeploymentSpec, raw_spec)
+        except ValidationError as error:
+            return invalid("InvalidSpec", _validation_message(error, ModelDeploymentSpec))
+        if (problem := _name_problem(name)) is not None:
+            return invalid("InvalidSpec", problem)
+        raw_policy = policies.get(spec.slo_policy_ref.name)
+        if raw_policy is None:
+            return invalid(
+                "InvalidSpec",
+                f"spec.sloPolicyRef.name: SLOPolicy {spec.slo_policy_ref.name!r} not found in "
+                f"namespace {namespace} (a ModelDeployment uses an SLOPolicy of its own "
+                "namespace; cross-namespace references are not supported)",
+            )
+        try:
+            policy = _validated(memory, SLOPolicySpec, raw_policy)
+        except ValidationError as error:
+            return invalid(
+                "InvalidSpec",
+                f"SLOPolicy {spec.slo_policy_ref.name}: "
+                f"{_validation_message(error, SLOPolicySpec)}",
+            )
+        try:
+            client = await self.rt.prometheus.get(namespace, spec.prometheus)
+        except (LookupError, NotFoundError) as error:
+            return invalid("InvalidSpec", str(error))
+        found = await self._preflight(client, spec, policy, now)
+        if found:
+            return invalid(
+                "InvalidSpec",
+                f"SLOPolicy {spec.slo_policy_ref.name}: spec." + "; spec.".join(found),
+            )
+
+        owner = Owner(namespace=namespace, name=name, uid=memory.uid)
+        t = _Tick(memory, owner, generation, spec, policy, client, now, events)
+        rev = revision(spec)
+        rate = await self._observed_rate(t)
+
+        def sizing(weight: int) -> Any:
+            return size(spec, canary_weight=weight, observed_rate=rate)
+
+        total = sizing(0).stable_replicas
+        provider = provider_for(spec.traffic.provider, self.rt.kube, total)
+        backends = Backends(
+            owner=owner,
+            spec=spec,
+            stable_revision=current.stable_revision or rev,
+            canary_revision=current.canary_revision,
+        )
+        try:
+            await provider.check(backends)
+        except TrafficError as error:
+            return invalid("InvalidSpec", f"spec.traffic: {error}")
+
+        command = _command(annotations)
+        observed = await self._observe(t, current, rev, provider, sizing)
+        verdict = await self._analyse(t, current)
+        decision = decide(
+            spec, current, observed=observed, verdict=verdict, now=now, command=command
+        )
+        actuator = Actuator(
+            self.rt.kube, provider, owner=owner, spec=spec, sizing=sizing, events=events
+        )
+        applied = await actuator.apply(
+            decision.actions,
+            Applied(
+                stable_revision=current.stable_revision, canary_revision=current.canary_revision
+            ),
+        )
+        status = decision.status
+        weight = status.canary_weight
+        if applied.weight is not None:
+            weight = weight.model_copy(update={"effective": applied.weight})
+        status = status.model_copy(
+            update={
+                "canary_weight": weight,
+                "capacity": sizing(weight.applied).status() or status.capacity,
+                "observed_generation": generation,
+                "conditions": _ready(
+                    status.conditions, True, "Reconciled", "spec is valid", now, generation
+                ),
+            }
+        )
+        status = await self._watch(t, status, command)
+        status = await self._scaling_metric(t, status)
+        self._register_due(t, status)
+        telemetry = self.rt.telemetry
+        telemetry.record_phase(namespace, name, status.phase)
+        telemetry.record_weight(namespace, name, weight.desired, weight.applied)
+        if verdict is not None:
+            telemetry.verdicts.labels(namespace, name, verdict.outcome.value, verdict.reason).inc()
+            await self._alerts(t, current, verdict)
+        return TickResult(status=status_patch(status), clear_command=command is not None)
 
     async def _preflight(
         self,
@@ -230,53 +385,42 @@ class Reconciler:
         self.rt.preflight[cache_key] = (clock, task)
         return await asyncio.shield(task)
 
-    async def _observed_rate(
-        self,
-        client: PrometheusClient,
-        spec: ModelDeploymentSpec,
-        policy: SLOPolicySpec,
-        now: datetime,
-    ) -> float | None:
+    async def _observed_rate(self, t: _Tick) -> float | None:
         """Requests per second over 5m for every version of the model (capacity planning)."""
-        if spec.autoscaling is None or spec.autoscaling.arrival_rate is not None:
+        if t.spec.autoscaling is None or t.spec.autoscaling.arrival_rate is not None:
             return None
         query = promql.arrival_rate_query(
-            policy.objectives,
-            [selectors.equal(k, v) for k, v in sorted(spec.metrics.labels.items())],
+            t.policy.objectives,
+            [selectors.equal(k, v) for k, v in sorted(t.spec.metrics.labels.items())],
         )
         if query is None:
             return None
-        result = await client.query(query, at=now)
+        result = await t.client.query(query, at=t.now)
         if result.status is not QueryStatus.OK:
             return None
         value = result.samples[0].value
         return None if math.isnan(value) else value
 
     async def _stable_budgets(
-        self,
-        key: str,
-        client: PrometheusClient,
-        spec: ModelDeploymentSpec,
-        policy: SLOPolicySpec,
-        stable_version: str,
-        now: datetime,
+        self, t: _Tick, stable_version: str
     ) -> dict[str, BudgetReport | None]:
         """Each objective's budget over the period for the stable version (the guard).
 
         The period ends at the last whole second, so the rollouts that start within the
         same second read the same window and the reader answers them in one batch.
         """
+        policy = t.policy
         target = batch.Target(
-            key=f"{key}#guard",
+            key=f"{t.key}#guard",
             policy=policy,
-            metrics=spec.metrics,
+            metrics=t.spec.metrics,
             canary_version=stable_version,
             stable_version=stable_version,
         )
-        end = schedule.floor_to(now, GUARD_RESOLUTION_SECONDS)
+        end = schedule.floor_to(t.now, GUARD_RESOLUTION_SECONDS)
         start = datetime.fromtimestamp(end.timestamp() - policy.period_seconds, tz=end.tzinfo)
         measured = await self.rt.reader.read(
-            DueTarget(target=target, prometheus=client, start=start, end=end)
+            DueTarget(target=target, prometheus=t.client, start=start, end=end)
         )
         reports: dict[str, BudgetReport | None] = {}
         for objective in policy.objectives:
@@ -294,179 +438,30 @@ class Reconciler:
             )
         return reports
 
-    def _validated(self, key: Any, model: type[_Spec], raw: Mapping[str, Any]) -> _Spec:
-        """``model.model_validate(raw)``, reused while ``raw`` is unchanged.
-
-        Validating a ModelDeployment and its SLOPolicy on every tick costs far more CPU
-        than comparing their JSON, and specs change a few times a day. A spec that
-        fails validation is never cached."""
-        text = json.dumps(raw, sort_keys=True, default=str)
-        cached = self.rt.specs.get(key)
-        if cached is not None and cached[0] == text and isinstance(cached[1], model):
-            return cached[1]
-        value = model.model_validate(dict(raw))
-        self.rt.specs[key] = (text, value)
-        return value
-
-    async def tick(
-        self,
-        *,
-        namespace: str,
-        name: str,
-        uid: str,
-        generation: int,
-        raw_spec: Mapping[str, Any],
-        raw_status: Mapping[str, Any],
-        annotations: Mapping[str, str],
-        policies: Mapping[str, Mapping[str, Any]],
-        now: datetime,
-        events: EventSink,
-    ) -> TickResult:
-        current = ModelDeploymentStatus.model_validate(
-            {k: v for k, v in raw_status.items() if k in _STATUS_FIELDS}
-        )
-        key = f"{namespace}/{name}"
-
-        def invalid(reason: str, message: str) -> TickResult:
-            status = current.model_copy(
-                update={
-                    "conditions": _ready(
-                        current.conditions, False, reason, message, now, generation
-                    ),
-                    "observed_generation": generation,
-                    "message": message,
-                }
-            )
-            self.rt.due.pop(key, None)
-            return TickResult(status=status_patch(status))
-
-        try:
-            spec = self._validated(uid, ModelDeploymentSpec, raw_spec)
-        except ValidationError as error:
-            return invalid("InvalidSpec", _validation_message(error, ModelDeploymentSpec))
-        if (problem := _name_problem(name)) is not None:
-            return invalid("InvalidSpec", problem)
-        raw_policy = policies.get(spec.slo_policy_ref.name)
-        if raw_policy is None:
-            return invalid(
-                "InvalidSpec",
-                f"spec.sloPolicyRef.name: SLOPolicy {spec.slo_policy_ref.name!r} not found in "
-                f"namespace {namespace} (a ModelDeployment uses an SLOPolicy of its own "
-                "namespace; cross-namespace references are not supported)",
-            )
-        try:
-            policy = self._validated(
-                (namespace, spec.slo_policy_ref.name), SLOPolicySpec, raw_policy
-            )
-        except ValidationError as error:
-            return invalid(
-                "InvalidSpec",
-                f"SLOPolicy {spec.slo_policy_ref.name}: "
-                f"{_validation_message(error, SLOPolicySpec)}",
-            )
-        try:
-            client = await self.rt.prometheus.get(namespace, spec.prometheus)
-        except (LookupError, NotFoundError) as error:
-            return invalid("InvalidSpec", str(error))
-        found = await self._preflight(client, spec, policy, now)
-        if found:
-            return invalid(
-                "InvalidSpec",
-                f"SLOPolicy {spec.slo_policy_ref.name}: spec." + "; spec.".join(found),
-            )
-
-        owner = Owner(namespace=namespace, name=name, uid=uid)
-        rev = revision(spec)
-        rate = await self._observed_rate(client, spec, policy, now)
-
-        def sizing(weight: int) -> Any:
-            return size(spec, canary_weight=weight, observed_rate=rate)
-
-        total = sizing(0).stable_replicas
-        provider = provider_for(spec.traffic.provider, self.rt.kube, total)
-        backends = Backends(
-            owner=owner,
-            spec=spec,
-            stable_revision=current.stable_revision or rev,
-            canary_revision=current.canary_revision,
-        )
-        try:
-            await provider.check(backends)
-        except TrafficError as error:
-            return invalid("InvalidSpec", f"spec.traffic: {error}")
-
-        command = _command(annotations)
-        observed = await self._observe(
-            owner, spec, policy, current, rev, provider, sizing, client, now
-        )
-        verdict = await self._analyse(key, spec, policy, current, client, now)
-        decision = decide(
-            spec, current, observed=observed, verdict=verdict, now=now, command=command
-        )
-        actuator = Actuator(
-            self.rt.kube, provider, owner=owner, spec=spec, sizing=sizing, events=events
-        )
-        applied = await actuator.apply(
-            decision.actions,
-            Applied(
-                stable_revision=current.stable_revision, canary_revision=current.canary_revision
-            ),
-        )
-        status = decision.status
-        weight = status.canary_weight
-        if applied.weight is not None:
-            weight = weight.model_copy(update={"effective": applied.weight})
-        status = status.model_copy(
-            update={
-                "canary_weight": weight,
-                "capacity": sizing(weight.applied).status() or status.capacity,
-                "observed_generation": generation,
-                "conditions": _ready(
-                    status.conditions, True, "Reconciled", "spec is valid", now, generation
-                ),
-            }
-        )
-        status = await self._watch(key, spec, policy, status, client, command, now, events)
-        status = await self._scaling_metric(owner, spec, status, now, generation, events)
-        self._register_due(key, spec, policy, status, client, now)
-        telemetry = self.rt.telemetry
-        telemetry.record_phase(namespace, name, status.phase)
-        telemetry.record_weight(namespace, name, weight.desired, weight.applied)
-        if verdict is not None:
-            telemetry.verdicts.labels(namespace, name, verdict.outcome.value, verdict.reason).inc()
-            await self._alerts(namespace, name, current, verdict, events)
-        return TickResult(status=status_patch(status), clear_command=command is not None)
-
     async def _scaling_metric(
-        self,
-        owner: Owner,
-        spec: ModelDeploymentSpec,
-        status: ModelDeploymentStatus,
-        now: datetime,
-        generation: int,
-        events: EventSink,
+        self, t: _Tick, status: ModelDeploymentStatus
     ) -> ModelDeploymentStatus:
         """The ScalingMetricAvailable condition: can the HPAs read their metric?"""
-        if spec.autoscaling is None:
+        if t.spec.autoscaling is None:
             kept = [c for c in status.conditions if c.type != metric_path.CONDITION]
             return status.model_copy(update={"conditions": kept})
-        hpas = await self._hpas(owner.namespace)
+        hpas = await self._hpas(t.owner.namespace)
         if hpas is None:
             return status
         readings = [
             hpa_reading(name, hpas[name])
-            for name in (owner.hpa_name("stable"), owner.hpa_name("canary"))
+            for name in (t.owner.hpa_name("stable"), t.owner.hpa_name("canary"))
             if name in hpas
         ]
         health = metric_path.assess(
             [r for r in readings if r is not None],
             previous=find_condition(status.conditions, metric_path.CONDITION),
-            now=now,
-            generation=generation,
+            now=t.now,
+            generation=t.generation,
             grace_seconds=self.rt.metric_grace_seconds,
         )
         if health.event is not None:
-            await events(health.event)
+            await t.events(health.event)
         if health.condition is None:
             return status
         return status.model_copy(
@@ -485,20 +480,16 @@ class Reconciler:
 
     async def _observe(
         self,
-        owner: Owner,
-        spec: ModelDeploymentSpec,
-        policy: SLOPolicySpec,
+        t: _Tick,
         current: ModelDeploymentStatus,
         rev: str,
         provider: TrafficProvider,
         sizing: Callable[[int], Any],
-        client: PrometheusClient,
-        now: datetime,
     ) -> Observed:
         capacity, short = 0, None
         if current.canary_revision:
             found = await self.rt.kube.deployment_seen(
-                owner.namespace, owner.deployment_name(current.canary_revision)
+                t.owner.namespace, t.owner.deployment_name(current.canary_revision)
             )
             canary = None
             if found is not None:
@@ -520,12 +511,10 @@ class Reconciler:
         if (
             starting
             and current.stable_version
-            and policy.rollout_guard.min_budget_remaining is not None
+            and t.policy.rollout_guard.min_budget_remaining is not None
         ):
-            reports = await self._stable_budgets(
-                f"{owner.namespace}/{owner.name}", client, spec, policy, current.stable_version, now
-            )
-            guard = budget_guard(policy, reports)
+            reports = await self._stable_budgets(t, current.stable_version)
+            guard = budget_guard(t.policy, reports)
             budget = (guard.allowed, guard.message)
         gate = observe.rollout_gate(current, starting, budget)
         return Observed(
@@ -535,41 +524,25 @@ class Reconciler:
             guard_message=gate.message,
             guard_reason=gate.reason,
             canary_replicas_short=short,
-            serving=serving(spec),
+            serving=serving(t.spec),
         )
 
-    async def _analyse(
-        self,
-        key: str,
-        spec: ModelDeploymentSpec,
-        policy: SLOPolicySpec,
-        current: ModelDeploymentStatus,
-        client: PrometheusClient,
-        now: datetime,
-    ) -> StepVerdict | None:
+    async def _analyse(self, t: _Tick, current: ModelDeploymentStatus) -> StepVerdict | None:
         if current.phase not in ACTIVE_PHASES or not current.canary_version:
             return None
-        window = schedule.due_window(current.analyzed_until, now, spec.rollout.interval_seconds)
+        window = schedule.due_window(current.analyzed_until, t.now, t.spec.rollout.interval_seconds)
         if window is None or not current.stable_version:
             return None
-        due = _due_target(key, spec, policy, current, client, *window)
-        self.rt.due[key] = due
+        due = t.memory.due = t.due_target(current, *window)
         with self.rt.telemetry.analysis_seconds.time():
             measurements = await self.rt.reader.read(due)
         if measurements.error is not None:
-            self.rt.telemetry.query_errors.labels(client.url).inc()
+            self.rt.telemetry.query_errors.labels(t.client.url).inc()
         step = current.current_step
-        last = spec.rollout.is_last(step)
-        return analyze(policy, measurements, current.comparison, step=step, last_step=last)
+        last = t.spec.rollout.is_last(step)
+        return analyze(t.policy, measurements, current.comparison, step=step, last_step=last)
 
-    async def _alerts(
-        self,
-        namespace: str,
-        name: str,
-        current: ModelDeploymentStatus,
-        verdict: StepVerdict,
-        events: EventSink,
-    ) -> None:
+    async def _alerts(self, t: _Tick, current: ModelDeploymentStatus, verdict: StepVerdict) -> None:
         """Distribution gates: their statistic as a metric; an Event when an alert-only one first
         finds a shift (rollback and pause ones speak through the rollout's own events)."""
         before = {
@@ -580,9 +553,11 @@ class Reconciler:
         for gate in verdict.gates:
             if gate.gate != "distribution":
                 continue
-            self.rt.telemetry.record_drift(namespace, name, gate.objective, gate.distribution)
+            self.rt.telemetry.record_drift(
+                t.owner.namespace, t.owner.name, gate.objective, gate.distribution
+            )
             if gate.objective in verdict.alerts and gate.objective not in before:
-                await events(
+                await t.events(
                     EmitEvent(
                         EventType.WARNING,
                         "PredictionDistributionShift",
@@ -591,43 +566,33 @@ class Reconciler:
                 )
 
     async def _watch(
-        self,
-        key: str,
-        spec: ModelDeploymentSpec,
-        policy: SLOPolicySpec,
-        status: ModelDeploymentStatus,
-        client: PrometheusClient,
-        command: Command | None,
-        now: datetime,
-        events: EventSink,
+        self, t: _Tick, status: ModelDeploymentStatus, command: Command | None
     ) -> ModelDeploymentStatus:
         """compareTo-reference checks: read the stable's due window, advance the drift watch."""
-        watching = watch_key(key)
         stable = status.stable_version
         reset = command is Command.RESET_REFERENCE
-        interval = spec.rollout.interval_seconds
+        interval = t.spec.rollout.interval_seconds
         start = drift_watch.watched_until(status.drift, stable)
         if start is None or reset:
             # A new watch begins at the next boundary: no window mixes two versions.
-            start = schedule.ceil_to(now, interval)
+            start = schedule.ceil_to(t.now, interval)
         window = None
         histograms = None
         reading = (
-            drift_watch.reference_checks(policy)
+            drift_watch.reference_checks(t.policy)
             and stable is not None
             and status.phase not in ACTIVE_PHASES
         )
-        due_window = schedule.due_window(start, now, interval) if reading else None
+        due_window = schedule.due_window(start, t.now, interval) if reading else None
         if due_window is not None:
-            due = _due_target(watching, spec, policy, status, client, *due_window, watch=True)
-            self.rt.due[watching] = due
+            due = t.memory.watch_due = t.due_target(status, *due_window, watch=True)
             measurements = await self.rt.reader.read(due)
             if measurements.error is not None:
-                self.rt.telemetry.query_errors.labels(client.url).inc()
+                self.rt.telemetry.query_errors.labels(t.client.url).inc()
             else:
                 window, histograms = due_window, measurements.histograms
         update = drift_watch.advance(
-            policy,
+            t.policy,
             stable_version=stable,
             current=status.drift,
             conditions=status.conditions,
@@ -635,71 +600,43 @@ class Reconciler:
             window=window,
             histograms=histograms,
             reset=reset,
-            now=now,
+            now=t.now,
             generation=status.observed_generation or 0,
         )
         for event in update.events:
-            await events(event)
-        namespace, name = key.split("/", 1)
-        self.rt.telemetry.record_watch(namespace, name, update.drift)
+            await t.events(event)
+        self.rt.telemetry.record_watch(t.owner.namespace, t.owner.name, update.drift)
         if not update.drift:
-            self.rt.due.pop(watching, None)
+            t.memory.watch_due = None
         return status.model_copy(update={"drift": update.drift, "conditions": update.conditions})
 
-    def _register_due(
-        self,
-        key: str,
-        spec: ModelDeploymentSpec,
-        policy: SLOPolicySpec,
-        status: ModelDeploymentStatus,
-        client: PrometheusClient,
-        now: datetime,
-    ) -> None:
+    def _register_due(self, t: _Tick, status: ModelDeploymentStatus) -> None:
         """Announce the next window this object will need, so a batch can include it."""
         if status.phase in TERMINAL_PHASES or status.analyzed_until is None:
-            self.rt.due.pop(key, None)
+            t.memory.due = None
             return
         if not status.canary_version or not status.stable_version:
             return
-        interval = spec.rollout.interval_seconds
-        end = schedule.floor_to(now, interval)
+        interval = t.spec.rollout.interval_seconds
+        end = schedule.floor_to(t.now, interval)
         start = status.analyzed_until
         nxt = datetime.fromtimestamp(end.timestamp() + interval, tz=end.tzinfo)
-        self.rt.due[key] = _due_target(
-            key, spec, policy, status, client, start, nxt if start >= end else end
-        )
+        t.memory.due = t.due_target(status, start, nxt if start >= end else end)
 
 
-def _due_target(
-    key: str,
-    spec: ModelDeploymentSpec,
-    policy: SLOPolicySpec,
-    status: ModelDeploymentStatus,
-    client: PrometheusClient,
-    start: datetime,
-    end: datetime,
-    *,
-    watch: bool = False,
-) -> DueTarget:
-    """This object's analysis window (or, ``watch``, its drift watch's), as batches group it."""
-    assert status.stable_version is not None
-    canary = status.stable_version if watch else status.canary_version
-    assert canary is not None
-    target = batch.Target(
-        key=key,
-        policy=policy,
-        metrics=spec.metrics,
-        canary_version=canary,
-        stable_version=status.stable_version,
-        watch=watch,
-    )
-    return DueTarget(
-        target=target,
-        prometheus=client,
-        start=start,
-        end=end,
-        interval_seconds=spec.rollout.interval_seconds,
-    )
+def _validated(memory: ObjectMemory, model: type[_Spec], raw: Mapping[str, Any]) -> _Spec:
+    """``model.model_validate(raw)``, reused while ``raw`` is unchanged.
+
+    Validating a ModelDeployment and its SLOPolicy on every tick costs far more CPU
+    than comparing their JSON, and specs change a few times a day. A spec that
+    fails validation is never cached."""
+    text = json.dumps(raw, sort_keys=True, default=str)
+    cached = memory.validated.get(model)
+    if cached is not None and cached[0] == text and isinstance(cached[1], model):
+        return cached[1]
+    value = model.model_validate(dict(raw))
+    memory.validated[model] = (text, value)
+    return value
 
 
 def hpa_reading(name: str, body: Mapping[str, Any]) -> metric_path.HpaReading | None:

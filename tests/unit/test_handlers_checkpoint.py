@@ -13,6 +13,7 @@ from status_samples import ANALYSING, window
 
 from roost import handlers
 from roost.adapters.telemetry import Telemetry
+from roost.memory import ObjectMemory
 from roost.reconciler import Runtime, TickResult
 from roost.settings import Settings
 
@@ -30,7 +31,9 @@ class FakeReconciler:
     def __init__(self, runtime: Runtime) -> None:
         pass
 
-    async def tick(self, *, raw_status: dict[str, Any], **_: Any) -> TickResult:
+    async def tick(
+        self, memory: ObjectMemory, *, raw_status: dict[str, Any], **_: Any
+    ) -> TickResult:
         FakeReconciler.seen.append(raw_status)
         return TickResult(status=FakeReconciler.patches.pop(0))
 
@@ -60,9 +63,13 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 def _memo() -> kopf.Memo:
     memo = kopf.Memo()
     memo.runtime = Runtime(kube=None, telemetry=Telemetry(), default_prometheus_url=None)  # type: ignore[arg-type]
-    memo.written, memo.held = {}, {}
     memo.config = Settings(checkpoint_seconds=CHECKPOINT_SECONDS)
     return memo
+
+
+def _memory(memo: kopf.Memo) -> ObjectMemory:
+    runtime: Runtime = memo.runtime
+    return runtime.objects.open("uid-1", "ns", "m")
 
 
 def _tick(body: dict[str, Any], memo: kopf.Memo) -> None:
@@ -70,7 +77,7 @@ def _tick(body: dict[str, Any], memo: kopf.Memo) -> None:
         handlers._tick(
             body,
             kopf.Resource("roost.dev", "v1alpha1", "modeldeployments", namespaced=True),
-            "uid-1",
+            _memory(memo),
             memo,
             cast(kopf.Index[Any, Any], {}),
             cast(kopf.Logger, logging.getLogger("test")),
@@ -102,7 +109,7 @@ def test_held_evidence_is_decided_from_and_goes_out_with_the_checkpoint(
     assert len(sent) == 1
     assert sent[0]["analyzedUntil"] == "2026-12-06T05:00:30Z"
     assert sent[0]["comparison"] == [{"objective": "availability", "test": {"n": 4}}]
-    assert memo.held == {}
+    assert _memory(memo).held is None
 
 
 def test_a_decision_sends_the_held_evidence_with_it(sent: list[dict[str, Any]]) -> None:
@@ -121,5 +128,7 @@ def test_a_decision_sends_the_held_evidence_with_it(sent: list[dict[str, Any]]) 
     assert len(sent) == 1
     assert sent[0]["canaryWeight"] == {"desired": 20}
     assert sent[0]["analyzedUntil"] == "2026-12-06T05:00:20Z"
-    assert memo.held == {}
-    assert memo.written["uid-1"][1]["canaryWeight"] == stepped["canaryWeight"]
+    memory = _memory(memo)
+    assert memory.held is None
+    assert memory.written is not None
+    assert memory.written[1]["canaryWeight"] == stepped["canaryWeight"]

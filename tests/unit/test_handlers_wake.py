@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-
-import kopf
-
 from roost import handlers
+from roost.memory import Memories
 
 ANALYSING = {
     "phase": "Progressing",
@@ -17,16 +14,17 @@ ANALYSING = {
 
 
 def test_a_ready_canary_wakes_its_owner_only_when_a_weight_waits() -> None:
-    memo = kopf.Memo()
+    objects = Memories()
     waiting = {**ANALYSING, "canaryWeight": {"desired": 20, "applied": 10}}
-    memo.bodies = {
+    bodies = {
         "waits": {"metadata": {"generation": 1}, "status": {**waiting, "observedGeneration": 1}},
         "steady": {"metadata": {"generation": 1}, "status": {**ANALYSING, "observedGeneration": 1}},
     }
-    memo.wakes = {uid: asyncio.Event() for uid in memo.bodies}
+    for uid, body in bodies.items():
+        objects.open(uid, "ns", uid).body = body
 
     for uid in ("waits", "steady", "unknown"):
-        handlers._wake_ready(memo, uid)
+        handlers._wake_ready(objects, uid)
 
-    assert memo.wakes["waits"].is_set()
-    assert not memo.wakes["steady"].is_set()
+    assert [m.uid for m in objects if m.wake.is_set()] == ["waits"]
+    assert objects.get("unknown") is None  # a Deployment of no known object creates no record

@@ -1,4 +1,5 @@
-"""Pure parts of the reconciler: the status merge patch and the validation cache."""
+"""Pure parts of the reconciler: the status merge patch and the validation cache
+(kept in each object's record)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,15 @@ import copy
 import pytest
 from pydantic import ValidationError
 
-from roost.api.modeldeployment import CanaryWeight, ModelDeploymentStatus, Phase
+from roost.api.modeldeployment import (
+    CanaryWeight,
+    ModelDeploymentSpec,
+    ModelDeploymentStatus,
+    Phase,
+)
 from roost.api.slopolicy import SLOPolicySpec
-from roost.reconciler import Reconciler, Runtime, status_patch
+from roost.memory import ObjectMemory
+from roost.reconciler import _validated, status_patch
 
 
 def test_fields_that_became_none_are_deleted_by_the_merge_patch() -> None:
@@ -25,12 +32,6 @@ def test_nested_nulls_are_dropped_not_sent() -> None:
     assert status_patch(status)["canaryWeight"] == {"desired": 5, "applied": 0}
 
 
-def _reconciler() -> Reconciler:
-    # The validation cache touches no client: a Runtime without kube or telemetry.
-    runtime = Runtime(kube=None, telemetry=None, default_prometheus_url=None)  # type: ignore[arg-type]
-    return Reconciler(runtime)
-
-
 POLICY = {
     "objectives": [
         {"name": "availability", "target": 0.999, "ratio": {"errors": "e", "total": "t"}}
@@ -38,25 +39,38 @@ POLICY = {
 }
 
 
+def _memory() -> ObjectMemory:
+    return ObjectMemory(uid="u", namespace="ns", name="m")
+
+
 def test_an_unchanged_spec_is_validated_once_and_a_changed_one_again() -> None:
-    reconciler = _reconciler()
-    first = reconciler._validated(("ns", "p"), SLOPolicySpec, POLICY)
-    assert reconciler._validated(("ns", "p"), SLOPolicySpec, copy.deepcopy(POLICY)) is first
+    memory = _memory()
+    first = _validated(memory, SLOPolicySpec, POLICY)
+    assert _validated(memory, SLOPolicySpec, copy.deepcopy(POLICY)) is first
     changed = copy.deepcopy(POLICY)
     changed["objectives"][0]["target"] = 0.99
-    second = reconciler._validated(("ns", "p"), SLOPolicySpec, changed)
+    second = _validated(memory, SLOPolicySpec, changed)
     assert second is not first
     assert second.objectives[0].target == 0.99
 
 
 def test_an_invalid_spec_raises_every_time_and_never_replaces_the_valid_one() -> None:
-    reconciler = _reconciler()
-    valid = reconciler._validated(("ns", "p"), SLOPolicySpec, POLICY)
+    memory = _memory()
+    valid = _validated(memory, SLOPolicySpec, POLICY)
     broken = {"objectives": [{"name": "availability", "target": 2}]}
     for _ in range(2):
         with pytest.raises(ValidationError):
-            reconciler._validated(("ns", "p"), SLOPolicySpec, broken)
-    assert reconciler._validated(("ns", "p"), SLOPolicySpec, POLICY) is valid
+            _validated(memory, SLOPolicySpec, broken)
+    assert _validated(memory, SLOPolicySpec, POLICY) is valid
+
+
+def test_each_model_has_its_own_slot_in_an_objects_record() -> None:
+    memory = _memory()
+    policy = _validated(memory, SLOPolicySpec, POLICY)
+    with pytest.raises(ValidationError):  # the policy's JSON is not a ModelDeployment spec
+        _validated(memory, ModelDeploymentSpec, POLICY)
+    assert _validated(memory, SLOPolicySpec, POLICY) is policy
+    assert list(memory.validated) == [SLOPolicySpec]
 
 
 # --- the HPAs' metric (ScalingMetricAvailable) ---------------------------------------
