@@ -20,6 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+# harness/ (tests/) is on sys.path: bench/live/driver.py puts it there, as pytest does.
+from harness import manifests as harness_manifests
+from harness.manifests import gateway_traffic
+
 NAME = "scorer"
 PORT = 8080
 SELECTOR_LABEL = "app"  # first of Flagger's default -selector-labels
@@ -259,22 +263,15 @@ def roost_rollout(settings: Settings) -> dict[str, Any]:
 
 
 def roost_model_deployment(model: str, version: str, settings: Settings) -> dict[str, Any]:
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "ModelDeployment",
-        "metadata": {"name": NAME},
-        "spec": {
-            "model": {"name": model, "version": version},
-            "sloPolicyRef": {"name": NAME},
-            "replicas": 1,
-            "template": {
-                "spec": {"containers": [{"name": "server", "image": f"{model}:{version}"}]}
-            },
-            "traffic": {"provider": "gatewayAPI", "gatewayAPI": {"httpRoute": NAME}},
-            "rollout": roost_rollout(settings),
-            "metrics": {"versionLabel": VERSION_LABEL, "labels": {"model": model}},
-        },
-    }
+    return harness_manifests.model_deployment(
+        NAME,
+        model,
+        version,
+        policy=NAME,
+        replicas=1,
+        traffic=gateway_traffic(NAME),
+        rollout=roost_rollout(settings),
+    )
 
 
 def roost_new_version(model: str, version: str) -> dict[str, Any]:

@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 
 import harness.localcluster  # noqa: E402
+from harness import manifests  # noqa: E402
 from harness.operator_process import OperatorProcess  # noqa: E402
 from harness.probes import Kubectl  # noqa: E402
 from harness.processes import free_port  # noqa: E402
@@ -144,26 +145,22 @@ def model_deployment(
     extra: dict[str, Any] = {}
     if autoscaling:  # planned from the observed rate: one more query per tick
         extra["autoscaling"] = {"minReplicas": 1, "maxReplicas": 2}
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "ModelDeployment",
-        "metadata": {"name": model},
-        "spec": {
-            "model": {"name": model, "version": version},
-            "sloPolicyRef": {"name": POLICY},
-            "replicas": 0,
-            "template": {"spec": {"containers": [{"name": "server", "image": f"{model}:v1"}]}},
-            "traffic": {"provider": "replicas"},
-            "rollout": {
-                "steps": [{"weight": 10, "pause": "1h"}, {"weight": 50, "pause": "1h"}],
-                "analysisInterval": interval,
-                "noDataDeadline": "1h",
-                "progressDeadline": "3h",
-            },
-            "metrics": {"versionLabel": "version", "labels": {"model": model}},
-            **extra,
+    return manifests.model_deployment(
+        model,
+        model,
+        version,
+        policy=POLICY,
+        image=f"{model}:v1",
+        replicas=0,
+        traffic={"provider": "replicas"},
+        rollout={
+            "steps": [{"weight": 10, "pause": "1h"}, {"weight": 50, "pause": "1h"}],
+            "analysisInterval": interval,
+            "noDataDeadline": "1h",
+            "progressDeadline": "3h",
         },
-    }
+        **extra,
+    )
 
 
 HOOK = ROOT / "bench" / "scale" / "hook"

@@ -23,7 +23,7 @@ from harness.dataplane import (
     ModelServerSimulator,
     StartLoad,
 )
-from harness.operator_process import OperatorProcess
+from harness.operator_process import MakeOperator, OperatorProcess
 from harness.probes import Kubectl
 from harness.prometheus import PrometheusServer, ScrapeTarget
 from harness.tools import REPO
@@ -82,30 +82,46 @@ def roost_crds(kubectl: Kubectl) -> list[str]:
 
 
 @pytest.fixture
-def roost_operator(
+def make_operator(
     kubeconfig: Path,
     prometheus_url: str,
     namespace: str,
     roost_crds: list[str],
     roost_session: HarnessSession,
     request: pytest.FixtureRequest,
-) -> Iterator[OperatorProcess]:
-    """The operator as a process watching this test's namespace, healthy before
-    the test starts and stopped after it; its log tail is printed if the test
-    failed (the log itself is in <session>/operator/logs/)."""
-    operator = OperatorProcess(
-        kubeconfig=kubeconfig,
-        namespace=namespace,
-        prometheus_url=prometheus_url,
-        state_dir=roost_session.root / "operator",
-    )
-    try:
+) -> Iterator[MakeOperator]:
+    """``make_operator(*extra_args, env=None)``: the operator as a process watching this
+    test's namespace (``roost run`` with ``extra_args``, the environment plus ``env``),
+    healthy when returned and stopped after the test; its log tail is printed if the
+    test failed (the log itself is in <session>/operator/logs/)."""
+    started: list[OperatorProcess] = []
+
+    def make(*extra_args: str, env: Mapping[str, str] | None = None) -> OperatorProcess:
+        operator = OperatorProcess(
+            kubeconfig=kubeconfig,
+            namespace=namespace,
+            prometheus_url=prometheus_url,
+            state_dir=roost_session.root / "operator",
+            extra_args=extra_args,
+            env=env,
+        )
+        started.append(operator)
         operator.start()
-        yield operator
+        return operator
+
+    try:
+        yield make
     finally:
-        operator.stop()
-        if _test_failed(request):
-            print(f"\n--- {operator.log} (last lines) ---\n{operator.log_tail()}")
+        for operator in started:
+            operator.stop()
+            if _test_failed(request):
+                print(f"\n--- {operator.log} (last lines) ---\n{operator.log_tail()}")
+
+
+@pytest.fixture
+def roost_operator(make_operator: MakeOperator) -> OperatorProcess:
+    """The operator with its default settings (see make_operator)."""
+    return make_operator()
 
 
 # -- the data plane --------------------------------------------------------------

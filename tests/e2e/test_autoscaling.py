@@ -17,19 +17,18 @@ shortened through ``autoscaling.behavior``; the controller syncs every 5 s here.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 from kubernetes import client
 from kubernetes.client import ApiClient
 
-from harness import probes
+from harness import manifests, probes
 from harness.dataplane import Dataplane, PodInflightExporter, ServerBehaviour
+from harness.manifests import gateway_traffic
 from harness.metrics_adapter import MetricsAdapter
-from harness.operator_process import OperatorProcess
+from harness.operator_process import MakeOperator, OperatorProcess
 from harness.prometheus import PrometheusServer, ScrapeTarget
-from harness.session import HarnessSession
 from roost.capacity import PlanInputs, inflight_per_pod_target, plan_capacity
 
 GROUP, VERSION = "roost.dev", "v1alpha1"
@@ -66,28 +65,9 @@ def eventually(read: Callable[[], T], ok: Callable[[T], bool], what: str) -> T:
 
 
 @pytest.fixture
-def operator(
-    kubeconfig: Path,
-    prometheus_url: str,
-    namespace: str,
-    roost_crds: list[str],
-    roost_session: HarnessSession,
-) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(
-        kubeconfig=kubeconfig,
-        namespace=namespace,
-        prometheus_url=prometheus_url,
-        state_dir=roost_session.root / "operator",
-        extra_args=("--tick", "2s"),
-        # An HPA's metric failing for 5 s is reported (60 s by default).
-        env={"ROOST_METRIC_GRACE_SECONDS": "5"},
-    )
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
-        print(f"\n--- operator log tail ({process.log}) ---\n{process.log_tail()}")
+def operator(make_operator: MakeOperator) -> OperatorProcess:
+    # An HPA's metric failing for 5 s is reported (60 s by default).
+    return make_operator("--tick", "2s", env={"ROOST_METRIC_GRACE_SECONDS": "5"})
 
 
 @pytest.fixture
@@ -148,19 +128,14 @@ def create_model(api: ApiClient, namespace: str, model: str) -> None:
         VERSION,
         namespace,
         "modeldeployments",
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "ModelDeployment",
-            "metadata": {"name": NAME},
-            "spec": {
-                "model": {"name": model, "version": "v1"},
-                "sloPolicyRef": {"name": NAME},
-                "template": {"spec": {"containers": [{"name": "server", "image": f"{model}:v1"}]}},
-                "traffic": {"provider": "gatewayAPI", "gatewayAPI": {"httpRoute": NAME}},
-                "autoscaling": AUTOSCALING,
-                "metrics": {"versionLabel": "version", "labels": {"model": model}},
-            },
-        },
+        manifests.model_deployment(
+            NAME,
+            model,
+            "v1",
+            policy=NAME,
+            traffic=gateway_traffic(NAME),
+            autoscaling=AUTOSCALING,
+        ),
     )
 
 

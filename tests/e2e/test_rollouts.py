@@ -10,7 +10,7 @@ the statistics are the same as in production.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,10 @@ from kubernetes import client
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
+from harness import manifests
 from harness.dataplane import Dataplane
-from harness.operator_process import OperatorProcess
-from harness.session import HarnessSession
+from harness.manifests import gateway_traffic
+from harness.operator_process import MakeOperator, OperatorProcess
 
 GROUP, VERSION = "roost.dev", "v1alpha1"
 NAME = "scorer"
@@ -32,26 +33,8 @@ TIMEOUT_S = 240.0
 
 
 @pytest.fixture
-def operator(
-    kubeconfig: Path,
-    prometheus_url: str,
-    namespace: str,
-    roost_crds: list[str],
-    roost_session: HarnessSession,
-) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(
-        kubeconfig=kubeconfig,
-        namespace=namespace,
-        prometheus_url=prometheus_url,
-        state_dir=roost_session.root / "operator",
-        extra_args=("--tick", "2s"),
-    )
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
-        print(f"\n--- operator log tail ({process.log}) ---\n{process.log_tail()}")
+def operator(make_operator: MakeOperator) -> OperatorProcess:
+    return make_operator("--tick", "2s")
 
 
 class Cluster:
@@ -148,31 +131,22 @@ def policy(**overrides: Any) -> dict[str, Any]:
 def model_deployment(
     model: str, version: str, *, provider: str = "gatewayAPI", **rollout: Any
 ) -> dict[str, Any]:
-    traffic: dict[str, Any] = {"provider": provider}
-    if provider == "gatewayAPI":
-        traffic["gatewayAPI"] = {"httpRoute": NAME}
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "ModelDeployment",
-        "metadata": {"name": NAME},
-        "spec": {
-            "model": {"name": model, "version": version},
-            "sloPolicyRef": {"name": NAME},
-            "replicas": 2,
-            "template": {
-                "spec": {"containers": [{"name": "server", "image": f"{model}:{version}"}]}
-            },
-            "traffic": traffic,
-            "rollout": {
-                "steps": [{"weight": 25, "pause": "5s"}, {"weight": 50, "pause": "5s"}],
-                "analysisInterval": "5s",
-                "noDataDeadline": "2m",
-                "progressDeadline": "10m",
-                **rollout,
-            },
-            "metrics": {"versionLabel": "version", "labels": {"model": model}},
+    traffic = gateway_traffic(NAME) if provider == "gatewayAPI" else {"provider": provider}
+    return manifests.model_deployment(
+        NAME,
+        model,
+        version,
+        policy=NAME,
+        replicas=2,
+        traffic=traffic,
+        rollout={
+            "steps": [{"weight": 25, "pause": "5s"}, {"weight": 50, "pause": "5s"}],
+            "analysisInterval": "5s",
+            "noDataDeadline": "2m",
+            "progressDeadline": "10m",
+            **rollout,
         },
-    }
+    )
 
 
 def http_route() -> dict[str, Any]:

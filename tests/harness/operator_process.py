@@ -20,6 +20,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from signal import SIGKILL, SIGTERM, Signals
+from typing import Protocol
 
 from harness.probes import http_ok
 from harness.processes import free_port, log_tail
@@ -39,6 +40,15 @@ _LAUNCHER = (
     "os.getppid() == int(sys.argv[1]) or sys.exit(70); "
     "os.execvp(sys.argv[2], sys.argv[2:])"
 )
+
+
+class MakeOperator(Protocol):
+    """The e2e ``make_operator`` fixture: an OperatorProcess started with ``roost run``
+    ``extra_args`` and ``env`` added to its environment, stopped after the test."""
+
+    def __call__(
+        self, *extra_args: str, env: Mapping[str, str] | None = None
+    ) -> OperatorProcess: ...
 
 
 class OperatorProcessError(RuntimeError):

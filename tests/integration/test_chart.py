@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
+from harness import manifests
 from harness.probes import Kubectl, KubectlError, eventually, http_ok
 from harness.processes import free_port, log_tail
 from harness.tools import REPO
@@ -711,26 +712,16 @@ POLICY = {
 
 
 def _model_deployment(name: str, version: str, traffic: dict[str, Any], **extra: Any) -> Any:
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "ModelDeployment",
-        "metadata": {"name": name},
-        "spec": {
-            "model": {"name": name, "version": version},
-            "sloPolicyRef": {"name": "scorer"},
-            "template": {
-                "spec": {
-                    "containers": [
-                        {"name": "server", "image": f"registry.example.com/{name}:{version}"}
-                    ]
-                }
-            },
-            "traffic": traffic,
-            "rollout": {"steps": [{"weight": 20}, {"weight": 50}], "analysisInterval": "5s"},
-            "metrics": {"labels": {"model": name}},
-            **extra,
-        },
-    }
+    return manifests.model_deployment(
+        name,
+        name,
+        version,
+        policy="scorer",
+        image=f"registry.example.com/{name}:{version}",
+        traffic=traffic,
+        rollout={"steps": [{"weight": 20}, {"weight": 50}], "analysisInterval": "5s"},
+        **extra,
+    )
 
 
 def _route(name: str) -> dict[str, Any]:
