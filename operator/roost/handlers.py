@@ -127,6 +127,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         default_prometheus_url=config.prometheus_url,
         objects=objects,
         metric_grace_seconds=config.metric_grace_seconds,
+        learn_every_seconds=config.learn_every_seconds,
     )
 
 

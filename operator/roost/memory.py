@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from roost.adapters.metrics_reader import DueTarget
+    from roost.capacity.learn import Learned
     from roost.writeback import Held
 
 
@@ -46,6 +47,9 @@ class ObjectMemory:
     # for, so that one batch answers every object due in the same window.
     due: DueTarget | None = None
     watch_due: DueTarget | None = None
+    # The service time learned from the latency histogram: (when asked, monotonic; what
+    # was learned), asked again after Runtime.learn_every_seconds.
+    learned: tuple[float, Learned] | None = None
 
     @property
     def key(self) -> str:

@@ -40,9 +40,12 @@ from roost.api.modeldeployment import (
     TERMINAL_PHASES,
     ModelDeploymentSpec,
     ModelDeploymentStatus,
+    ServiceTimeStatus,
 )
 from roost.api.slopolicy import SLOPolicySpec
 from roost.api.status import Condition, find_condition, new_condition, set_condition
+from roost.capacity import learn
+from roost.capacity.learn import Learned
 from roost.capacity.sizing import size
 from roost.memory import Memories, ObjectMemory
 from roost.rollout import drift as drift_watch
@@ -84,6 +87,8 @@ class Runtime:
     ] = field(default_factory=dict)
     # How long an HPA's metric may fail before the ModelDeployment says so (metric_path).
     metric_grace_seconds: float = metric_path.DEFAULT_GRACE_SECONDS
+    # How often a ModelDeployment's service time is learned again (roost.capacity.learn).
+    learn_every_seconds: float = learn.LEARN_EVERY_SECONDS
     # Roost's HPAs by namespace: (asked at, monotonic; the answer), see HPA_READ_SECONDS.
     hpas: dict[str, tuple[float, asyncio.Task[dict[str, dict[str, Any]] | None]]] = field(
         default_factory=dict
@@ -260,9 +265,10 @@ class Reconciler:
         t = _Tick(memory, owner, generation, spec, policy, client, now, events)
         rev = revision(spec)
         rate = await self._observed_rate(t)
+        learned = await self._learned(t, current.stable_version)
 
         def sizing(weight: int) -> Any:
-            return size(spec, canary_weight=weight, observed_rate=rate)
+            return size(spec, canary_weight=weight, observed_rate=rate, learned=learned)
 
         total = sizing(0).stable_replicas
         provider = provider_for(spec.traffic.provider, self.rt.kube, total)
@@ -401,6 +407,51 @@ class Reconciler:
         value = result.samples[0].value
         return None if math.isnan(value) else value
 
+    async def _learned(self, t: _Tick, stable_version: str | None) -> Learned | None:
+        """The service time and CV learned from the stable version's latency histogram,
+        when the spec leaves either to be learned; asked every learn_every_seconds."""
+        autoscaling = t.spec.autoscaling
+        if autoscaling is None or (
+            autoscaling.service_time is not None and autoscaling.service_time_cv is not None
+        ):
+            t.memory.learned = None
+            return None
+        clock = time.monotonic()
+        kept = t.memory.learned
+        if kept is not None and clock - kept[0] < self.rt.learn_every_seconds:
+            return kept[1]
+        learned = await self._learn(t, stable_version)
+        t.memory.learned = (clock, learned)
+        return learned
+
+    async def _learn(self, t: _Tick, stable_version: str | None) -> Learned:
+        span = promql.window(learn.LEARN_WINDOW_SECONDS)
+        matchers = [selectors.equal(k, v) for k, v in sorted(t.spec.metrics.labels.items())]
+        if stable_version is not None:
+            matchers.append(selectors.equal(t.spec.metrics.version_label, stable_version))
+        query = promql.service_time_query(
+            t.policy.objectives, matchers, seconds=learn.LEARN_WINDOW_SECONDS
+        )
+        if query is None:
+            return Learned(window=span, note="the SLOPolicy has no latency objective to learn from")
+        result = await t.client.query(query, at=t.now)
+        if result.status is not QueryStatus.OK:
+            return Learned(window=span, note=f"Prometheus did not answer: {result.status.value}")
+        by_le = {s.labels.get("le", ""): s.value for s in result.samples}
+        window = learn.histogram_window(by_le, sum_key=promql.SUM_LE)
+        if window is None:
+            return Learned(
+                window=span, note="no classic histogram buckets with requests in the window"
+            )
+        found = learn.estimate(window)
+        if found is None:
+            return Learned(
+                window=span,
+                note=f"{window.count:.0f} requests in {span}; "
+                f"learning needs {learn.MIN_REQUESTS:.0f}",
+            )
+        return Learned(window=span, estimate=found)
+
     async def _stable_budgets(
         self, t: _Tick, stable_version: str
     ) -> dict[str, BudgetReport | None]:
@@ -524,7 +575,7 @@ class Reconciler:
             guard_message=gate.message,
             guard_reason=gate.reason,
             canary_replicas_short=short,
-            serving=serving(t.spec),
+            serving=serving(t.spec, _learned_values(sizing(0).service)),
         )
 
     async def _analyse(self, t: _Tick, current: ModelDeploymentStatus) -> StepVerdict | None:
@@ -622,6 +673,18 @@ class Reconciler:
         start = status.analyzed_until
         nxt = datetime.fromtimestamp(end.timestamp() + interval, tz=end.tzinfo)
         t.memory.due = t.due_target(status, start, nxt if start >= end else end)
+
+
+def _learned_values(service: ServiceTimeStatus | None) -> dict[str, float]:
+    """The planned service time and CV that were learned, by field name: a change of
+    them re-applies the stable's HPA as a change of the spec's autoscaling would."""
+    if service is None:
+        return {}
+    values = {
+        "serviceTime": (service.seconds, service.seconds_from),
+        "serviceTimeCv": (service.cv, service.cv_from),
+    }
+    return {name: value for name, (value, source) in values.items() if source == "learned"}
 
 
 def _validated(memory: ObjectMemory, model: type[_Spec], raw: Mapping[str, Any]) -> _Spec:

@@ -16,6 +16,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from roost.capacity import learn
 from roost.rollout import metric_path
 
 
@@ -50,6 +51,9 @@ class Settings:
     # How long an HPA may fail to read its metric before the ModelDeployment says so.
     # ROOST_METRIC_GRACE_SECONDS.
     metric_grace_seconds: float = metric_path.DEFAULT_GRACE_SECONDS
+    # How often each ModelDeployment's service time is learned again from its latency
+    # histogram (roost.capacity.learn). ROOST_LEARN_EVERY_SECONDS.
+    learn_every_seconds: float = learn.LEARN_EVERY_SECONDS
     # The operator's own /metrics: not served without a port (ROOST_METRICS_PORT,
     # roost run --metrics-port; ROOST_METRICS_ADDRESS).
     metrics_port: int | None = None
@@ -79,6 +83,9 @@ class Settings:
             ),
             metric_grace_seconds=_seconds(
                 environ, "ROOST_METRIC_GRACE_SECONDS", defaults.metric_grace_seconds
+            ),
+            learn_every_seconds=_seconds(
+                environ, "ROOST_LEARN_EVERY_SECONDS", defaults.learn_every_seconds
             ),
             metrics_port=_port("ROOST_METRICS_PORT", port) if port else None,
             metrics_address=environ.get("ROOST_METRICS_ADDRESS", defaults.metrics_address),

@@ -18,6 +18,7 @@ import copy
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,17 +44,20 @@ def revision(spec: ModelDeploymentSpec) -> str:
     return _digest({"template": spec.template, "model": spec.model.to_api()})
 
 
-def serving(spec: ModelDeploymentSpec) -> str:
+def serving(spec: ModelDeploymentSpec, learned: Mapping[str, float] | None = None) -> str:
     """A stable hash of the settings a change of which is applied without a new version:
-    replicas, autoscaling, the Service's ports and the traffic provider's settings."""
-    return _digest(
-        {
-            "replicas": spec.replicas,
-            "autoscaling": spec.autoscaling.to_api() if spec.autoscaling else None,
-            "service": spec.service.to_api(),
-            "traffic": spec.traffic.to_api(),
-        }
-    )
+    replicas, autoscaling, the Service's ports and the traffic provider's settings, and
+    the service time or CV the plan uses where they are learned, not declared
+    (``learned``, by field name; without any the hash is what it was before learning)."""
+    settings: dict[str, Any] = {
+        "replicas": spec.replicas,
+        "autoscaling": spec.autoscaling.to_api() if spec.autoscaling else None,
+        "service": spec.service.to_api(),
+        "traffic": spec.traffic.to_api(),
+    }
+    if learned:
+        settings["learned"] = dict(sorted(learned.items()))
+    return _digest(settings)
 
 
 @dataclass(frozen=True)

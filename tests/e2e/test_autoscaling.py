@@ -66,8 +66,13 @@ def eventually(read: Callable[[], T], ok: Callable[[T], bool], what: str) -> T:
 
 @pytest.fixture
 def operator(make_operator: MakeOperator) -> OperatorProcess:
-    # An HPA's metric failing for 5 s is reported (60 s by default).
-    return make_operator("--tick", "2s", env={"ROOST_METRIC_GRACE_SECONDS": "5"})
+    # An HPA's metric failing for 5 s is reported (60 s by default); the service time is
+    # learned again every 5 s (300 s by default).
+    return make_operator(
+        "--tick",
+        "2s",
+        env={"ROOST_METRIC_GRACE_SECONDS": "5", "ROOST_LEARN_EVERY_SECONDS": "5"},
+    )
 
 
 @pytest.fixture
@@ -85,7 +90,16 @@ def pod_exporter(
         exporter.stop()
 
 
-def create_model(api: ApiClient, namespace: str, model: str) -> None:
+def create_model(
+    api: ApiClient,
+    namespace: str,
+    model: str,
+    *,
+    autoscaling: dict[str, Any] = AUTOSCALING,
+    latency: bool = False,
+) -> None:
+    """The HTTPRoute, an SLOPolicy (availability; ``latency``: and a latency objective,
+    whose histogram the service time is learned from) and the ModelDeployment."""
     custom = client.CustomObjectsApi(api)
     custom.create_namespaced_custom_object(
         "gateway.networking.k8s.io",
@@ -103,6 +117,21 @@ def create_model(api: ApiClient, namespace: str, model: str) -> None:
         },
     )
     total = "model_predictions_total"
+    objectives: list[dict[str, Any]] = [
+        {
+            "name": "availability",
+            "target": 0.99,
+            "ratio": {"errors": f'{total}{{status="error"}}', "total": total},
+        }
+    ]
+    if latency:
+        objectives.append(
+            {
+                "name": "latency",
+                "target": 0.99,
+                "latency": {"histogram": "model_request_duration_seconds", "threshold": "1s"},
+            }
+        )
     custom.create_namespaced_custom_object(
         GROUP,
         VERSION,
@@ -112,15 +141,7 @@ def create_model(api: ApiClient, namespace: str, model: str) -> None:
             "apiVersion": f"{GROUP}/{VERSION}",
             "kind": "SLOPolicy",
             "metadata": {"name": NAME},
-            "spec": {
-                "objectives": [
-                    {
-                        "name": "availability",
-                        "target": 0.99,
-                        "ratio": {"errors": f'{total}{{status="error"}}', "total": total},
-                    }
-                ]
-            },
+            "spec": {"objectives": objectives},
         },
     )
     custom.create_namespaced_custom_object(
@@ -134,7 +155,7 @@ def create_model(api: ApiClient, namespace: str, model: str) -> None:
             "v1",
             policy=NAME,
             traffic=gateway_traffic(NAME),
-            autoscaling=AUTOSCALING,
+            autoscaling=autoscaling,
         ),
     )
 
@@ -290,3 +311,57 @@ def test_an_hpa_without_a_metrics_api_is_reported_on_the_modeldeployment_until_o
     reasons = [e.reason for e in view.events("ModelDeployment", NAME)]
     assert reasons.count("ScalingMetricUnavailable") == 1
     assert "ScalingMetricAvailable" in reasons
+
+
+def test_the_service_time_and_its_cv_are_learned_and_the_hpa_follows_them(
+    operator: OperatorProcess,
+    api_client: ApiClient,
+    namespace: str,
+    dataplane: Dataplane,
+    load_generator: Any,
+) -> None:
+    """Neither serviceTime nor serviceTimeCv declared: Roost learns them from the stable's
+    latency histogram (LATENCY: log-normal, mean 0.209 s, CV 0.305) once 200 requests are
+    in the window, says so in status, and writes the HPA from the learned plan."""
+    dataplane.stable.set_behaviour(LATENCY)
+    learning = {k: v for k, v in AUTOSCALING.items() if k != "serviceTime"}
+    create_model(api_client, namespace, dataplane.model, autoscaling=learning, latency=True)
+    view = View(api_client, namespace)
+
+    def service_time() -> dict[str, Any]:
+        return (view.md_status().get("capacity") or {}).get("serviceTime") or {}
+
+    before = eventually(service_time, lambda s: bool(s), "status.capacity.serviceTime")
+    assert (before["secondsFrom"], before["cvFrom"]) == ("default", "default")
+    load_generator(NAME, rps=10.0)
+    learned = eventually(
+        service_time, lambda s: s.get("secondsFrom") == "learned", "a learned service time"
+    )
+    assert learned["cvFrom"] == "learned"
+    assert learned["requests"] >= 200
+    assert learned["window"] == "1h"
+    assert learned["seconds"] == pytest.approx(0.209, rel=0.1)
+    assert learned["learnedCv"] == pytest.approx(0.305, abs=0.08)
+    low, high = learned["learnedCvInterval"]
+    assert low <= learned["learnedCv"] <= high
+    assert learned["cv"] == pytest.approx(high, rel=0.05)  # planned at the upper end
+
+    # The stable's HPA is written from the learned plan, not the 100 ms, CV 1 default.
+    def target_for(status: dict[str, Any]) -> str:
+        plan = plan_capacity(
+            PlanInputs(
+                arrival_rate=1,
+                service_time=status["seconds"],
+                slots_per_replica=4,
+                wait_budget=0.05,
+                service_cv=status["cv"],
+            )
+        )
+        return f"{int(inflight_per_pod_target(plan) * 1000)}m"
+
+    eventually(
+        lambda: (view.hpa().spec.metrics[0].pods.target.average_value, target_for(service_time())),
+        lambda pair: pair[0] == pair[1],
+        "the HPA's target from the learned service time",
+    )
+    assert target_for(learned) != f"{int(TARGET * 1000)}m"

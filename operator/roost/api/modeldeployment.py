@@ -268,17 +268,23 @@ class Autoscaling(RoostModel):
     slots_per_replica: Annotated[int, Field(ge=1, le=4096)] = Field(
         default=1, description="Requests one replica serves at once (K)."
     )
-    service_time: Duration = Field(
-        default="100ms", description="Mean time one request occupies a slot."
+    service_time: Duration | None = Field(
+        default=None,
+        description="Mean time one request occupies a slot. Default: learned from the "
+        "SLOPolicy's latency histogram over the last hour once it has counted 200 requests "
+        "of the stable version (status.capacity.serviceTime says what was learned); 100ms "
+        "until then.",
     )
     wait_budget: Duration = Field(
         default="50ms", description="Queueing delay allowed at the 99th percentile."
     )
-    service_time_cv: Annotated[float, Field(ge=0, le=4)] = Field(
-        default=1.0,
+    service_time_cv: Annotated[float, Field(ge=0, le=4)] | None = Field(
+        default=None,
         description="Coefficient of variation of the service time (standard deviation / "
         "mean). 1 plans for exponential service (M/M/c); lower values, typical of model "
-        "inference, shorten the planned waits by (1 + CV^2)/2 (Allen-Cunneen).",
+        "inference, shorten the planned waits by (1 + CV^2)/2 (Allen-Cunneen). Default: "
+        "fitted to the latency histogram's buckets with the service time (the upper end "
+        "of its 95 % interval); 1 until then.",
     )
     arrival_rate: Annotated[float, Field(ge=0)] | None = Field(
         default=None,
@@ -728,6 +734,29 @@ class DriftWatchStatus(RoostModel):
     ]
 
 
+class ServiceTimeStatus(RoostModel):
+    """The service time and CV the plan used, and where each came from."""
+
+    seconds: float
+    seconds_from: Literal["declared", "learned", "default"]
+    cv: float
+    cv_from: Literal["declared", "learned", "default"]
+    requests: float | None = Field(
+        default=None, description="Requests of the stable version the values were learned from."
+    )
+    window: str | None = Field(default=None, description="The window learned over.")
+    learned_cv: float | None = Field(
+        default=None, description="The CV's maximum-likelihood fit to the histogram's buckets."
+    )
+    learned_cv_interval: list[float] | None = Field(
+        default=None, description="The fitted CV's 95 % profile-likelihood interval."
+    )
+    family: str | None = Field(
+        default=None, description="The distribution that fitted better: gamma or lognormal."
+    )
+    note: str | None = Field(default=None, description="Why nothing was learned, if so.")
+
+
 class CapacityStatus(RoostModel):
     arrival_rate: float
     offered_load: float
@@ -738,6 +767,7 @@ class CapacityStatus(RoostModel):
     p_wait: float
     p99_wait_seconds: float
     limited_by: str | None = None
+    service_time: ServiceTimeStatus | None = None
 
 
 class ModelDeploymentStatus(RoostModel):

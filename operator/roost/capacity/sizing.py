@@ -3,7 +3,9 @@
 Without ``autoscaling`` the stable keeps ``spec.replicas`` and a canary behind a
 weighted route gets its share of that (at least one replica). With
 ``autoscaling`` both are sized by the queueing plan for their traffic shares,
-from the declared ``arrivalRate`` or the rate observed in Prometheus.
+from the declared ``arrivalRate`` or the rate observed in Prometheus, and the
+declared service time and CV or those learned from the latency histogram
+(:mod:`roost.capacity.learn`).
 """
 
 from __future__ import annotations
@@ -11,10 +13,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from roost import durations
-from roost.api.modeldeployment import Autoscaling, CapacityStatus, ModelDeploymentSpec
+from roost.api.modeldeployment import (
+    Autoscaling,
+    CapacityStatus,
+    ModelDeploymentSpec,
+    ServiceTimeStatus,
+)
 from roost.capacity.hpa import ScalingBehavior
+from roost.capacity.learn import Learned, rounded
 from roost.capacity.planner import CapacityPlan, PlanInputs
 from roost.capacity.traffic_split import SplitPlan, plan_traffic_split
+
+# Planned with until the spec declares or Roost learns better (autoscaling.serviceTime).
+DEFAULT_SERVICE_SECONDS = 0.1
+DEFAULT_SERVICE_CV = 1.0
 
 
 @dataclass(frozen=True)
@@ -22,6 +34,7 @@ class Sizing:
     stable_replicas: int
     canary_replicas: int
     split: SplitPlan | None = None  # set when autoscaling planned it
+    service: ServiceTimeStatus | None = None  # the service time it was planned with
 
     def status(self) -> CapacityStatus | None:
         if self.split is None:
@@ -37,6 +50,7 @@ class Sizing:
             p_wait=max(stable.p_wait, canary.p_wait),
             p99_wait_seconds=max(_finite(stable), _finite(canary)),
             limited_by=stable.limited_by.value if stable.limited_by else None,
+            service_time=self.service,
         )
 
 
@@ -61,26 +75,92 @@ def scaling_behavior(autoscaling: Autoscaling) -> ScalingBehavior:
     )
 
 
-def plan_split(autoscaling: Autoscaling, *, arrival_rate: float, canary_weight: int) -> SplitPlan:
+def service_time(autoscaling: Autoscaling, learned: Learned | None = None) -> ServiceTimeStatus:
+    """The service time and CV to plan with: each as declared, else as learned (the
+    mean, and the upper end of the CV's 95 % interval), else the default; rounded to
+    two significant digits so that the plan moves only when they do."""
+    found = learned.estimate if learned is not None else None
+    seconds: float
+    if autoscaling.service_time is not None:
+        seconds, seconds_from = durations.parse_seconds(autoscaling.service_time), "declared"
+    elif found is not None:
+        seconds, seconds_from = rounded(found.mean_seconds), "learned"
+    else:
+        seconds, seconds_from = DEFAULT_SERVICE_SECONDS, "default"
+    cv: float
+    if autoscaling.service_time_cv is not None:
+        cv, cv_from = autoscaling.service_time_cv, "declared"
+    elif found is not None and found.cv_high is not None:
+        cv, cv_from = rounded(found.cv_high), "learned"
+    else:
+        cv, cv_from = DEFAULT_SERVICE_CV, "default"
+    interval = None
+    if found is not None and found.cv_low is not None and found.cv_high is not None:
+        interval = [round(found.cv_low, 3), round(found.cv_high, 3)]
+    return ServiceTimeStatus(
+        seconds=seconds,
+        seconds_from=seconds_from,
+        cv=cv,
+        cv_from=cv_from,
+        requests=None if found is None else round(found.requests),
+        window=None if learned is None else learned.window,
+        learned_cv=None if found is None or found.cv is None else round(found.cv, 3),
+        learned_cv_interval=interval,
+        family=None if found is None else found.family,
+        note=_note(learned),
+    )
+
+
+def _note(learned: Learned | None) -> str | None:
+    if learned is None:
+        return None
+    if learned.note is not None:
+        return learned.note
+    return None if learned.estimate is None else learned.estimate.misfit
+
+
+def plan_split(
+    autoscaling: Autoscaling,
+    *,
+    arrival_rate: float,
+    canary_weight: int,
+    learned: Learned | None = None,
+) -> SplitPlan:
+    service = service_time(autoscaling, learned)
     inputs = PlanInputs(
         arrival_rate=arrival_rate,
-        service_time=durations.parse_seconds(autoscaling.service_time),
+        service_time=service.seconds,
         slots_per_replica=autoscaling.slots_per_replica,
         wait_budget=durations.parse_seconds(autoscaling.wait_budget),
         min_replicas=autoscaling.min_replicas,
         max_replicas=autoscaling.max_replicas,
-        service_cv=autoscaling.service_time_cv,
+        service_cv=service.cv,
     )
     return plan_traffic_split(inputs, canary_weight=canary_weight)
 
 
-def size(spec: ModelDeploymentSpec, *, canary_weight: int, observed_rate: float | None) -> Sizing:
-    """Replicas for stable and canary when the canary takes ``canary_weight`` percent."""
+def size(
+    spec: ModelDeploymentSpec,
+    *,
+    canary_weight: int,
+    observed_rate: float | None,
+    learned: Learned | None = None,
+) -> Sizing:
+    """Replicas for stable and canary when the canary takes ``canary_weight`` percent;
+    ``learned``, the service time learned from the latency histogram, where the spec
+    declares none."""
     autoscaling = spec.autoscaling
     if autoscaling is None:
         canary = 0 if canary_weight <= 0 else max(1, -(-spec.replicas * canary_weight // 100))
         return Sizing(stable_replicas=spec.replicas, canary_replicas=canary)
     rate = autoscaling.arrival_rate if autoscaling.arrival_rate is not None else observed_rate
-    split = plan_split(autoscaling, arrival_rate=rate or 0.0, canary_weight=canary_weight)
+    split = plan_split(
+        autoscaling, arrival_rate=rate or 0.0, canary_weight=canary_weight, learned=learned
+    )
     canary = split.canary.replicas if canary_weight > 0 else 0
-    return Sizing(stable_replicas=split.stable.replicas, canary_replicas=canary, split=split)
+    return Sizing(
+        stable_replicas=split.stable.replicas,
+        canary_replicas=canary,
+        split=split,
+        service=service_time(autoscaling, learned),
+    )

@@ -12,6 +12,7 @@ from roost.api.modeldeployment import (
     GateEvidence,
     ModelDeploymentSpec,
     ModelDeploymentStatus,
+    ServiceTimeStatus,
 )
 from roost.rollout import forecast
 
@@ -37,6 +38,20 @@ def _needs(gate: GateEvidence, outlook: Forecast | None) -> str:
     if mine is not None and mine.promotable_in_seconds is not None:
         text += f" ({forecast.about(mine.promotable_in_seconds)})"
     return text
+
+
+def _service_time(service: ServiceTimeStatus) -> str:
+    """ "44 ms learned from 12,345 requests in 1h, CV 0.33 learned (fit 0.31, 95 % 0.29-0.33,
+    gamma)"; a note says why nothing was learned."""
+    seconds = f"{service.seconds * 1000:.3g} ms {service.seconds_from}"
+    if service.seconds_from == "learned" and service.requests is not None:
+        seconds += f" from {service.requests:,.0f} requests in {service.window}"
+    cv = f"CV {service.cv:.2g} {service.cv_from}"
+    if service.learned_cv is not None and service.learned_cv_interval is not None:
+        low, high = service.learned_cv_interval
+        cv += f" (fit {service.learned_cv:.2f}, 95 % {low:.2f}-{high:.2f}, {service.family})"
+    note = f"; {service.note}" if service.note else ""
+    return f"{seconds}, {cv}{note}"
 
 
 def render_tree(body: dict[str, Any]) -> str:
@@ -114,6 +129,8 @@ def render_tree(body: dict[str, Any]) -> str:
             f"Capacity:    {cap.arrival_rate:.1f} req/s -> stable {cap.stable_replicas}, canary "
             f"{cap.canary_replicas} replicas (P(wait) {cap.p_wait:.3f})"
         )
+        if cap.service_time is not None:
+            lines.append(f"Service time: {_service_time(cap.service_time)}")
     if status.drift:
         lines.append("Drift watch:")
         for watch in status.drift:

@@ -287,6 +287,29 @@ def arrival_rate_query(
     return f"sum(rate({_scoped(counter, matchers).render()}[{window(seconds)}]))"
 
 
+SUM_LE = "sum"  # the le value service_time_query gives the histogram's _sum
+
+
+def service_time_query(
+    objectives: Sequence[Objective], matchers: Sequence[Matcher], *, seconds: float = 3600
+) -> str | None:
+    """The first latency objective's histogram over ``seconds``, for learning the
+    service time (roost.capacity.learn): the increase of each bucket by ``le``, and of
+    ``_sum`` as ``le="sum"``, in one query. None without a latency objective."""
+    objective = next((o for o in objectives if o.latency), None)
+    if objective is None:
+        return None
+    assert objective.latency is not None
+    histogram = selectors.parse(objective.latency.histogram)
+    span = window(seconds)
+    buckets = _scoped(histogram.with_metric(histogram.metric + "_bucket"), matchers).render()
+    total = _scoped(histogram.with_metric(histogram.metric + "_sum"), matchers).render()
+    return (
+        f"sum by (le) (increase({buckets}[{span}]))"
+        f' or label_replace(sum(increase({total}[{span}])), "le", "{SUM_LE}", "", "")'
+    )
+
+
 GroupKey = TypeVar("GroupKey", bound=Hashable)
 
 

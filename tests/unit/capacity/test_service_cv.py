@@ -167,11 +167,14 @@ def _spec(**autoscaling: Any) -> ModelDeploymentSpec:
     )
 
 
-def test_the_api_default_keeps_todays_plan_and_a_declared_cv_reaches_the_planner() -> None:
+def test_unlearned_the_plan_uses_cv_1_and_a_declared_cv_reaches_the_planner() -> None:
     default = _spec().autoscaling
     assert default is not None
-    assert default.service_time_cv == 1.0
-    assert sizing.size(_spec(), canary_weight=0, observed_rate=None).stable_replicas == 5
+    assert default.service_time_cv is None  # learned, else 1
+    unlearned = sizing.size(_spec(), canary_weight=0, observed_rate=None)
+    assert unlearned.stable_replicas == 5
+    assert unlearned.service is not None
+    assert (unlearned.service.cv, unlearned.service.cv_from) == (1.0, "default")
     declared = sizing.size(_spec(serviceTimeCv=0.3), canary_weight=0, observed_rate=None)
     assert declared.stable_replicas == 4
     assert declared.split is not None

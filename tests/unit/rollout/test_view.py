@@ -145,3 +145,47 @@ def test_the_tree_says_how_much_evidence_is_missing_and_when_it_may_come() -> No
     text = render_tree(body)
     assert "pass 2.00/4.61, step 2.00/1.10; ~1,235 more requests to pass (~35m)" in text
     assert "Forecast:    promotable in ~35m at 0.30 canary req/s" in text
+
+
+def _with_capacity(service_time: dict[str, object]) -> dict[str, object]:
+    capacity = {
+        "arrivalRate": 12.0,
+        "offeredLoad": 0.53,
+        "slots": 4,
+        "replicas": 1,
+        "canaryReplicas": 0,
+        "stableReplicas": 1,
+        "pWait": 0.01,
+        "p99WaitSeconds": 0.0,
+        "serviceTime": service_time,
+    }
+    return {**BODY, "status": {**BODY["status"], "capacity": capacity}}  # type: ignore[dict-item]
+
+
+def test_the_service_time_says_what_was_learned_and_from_how_many_requests() -> None:
+    learned = {
+        "seconds": 0.044,
+        "secondsFrom": "learned",
+        "cv": 0.33,
+        "cvFrom": "learned",
+        "requests": 12345,
+        "window": "1h",
+        "learnedCv": 0.31,
+        "learnedCvInterval": [0.29, 0.334],
+        "family": "gamma",
+    }
+    assert (
+        "Service time: 44 ms learned from 12,345 requests in 1h, CV 0.33 learned "
+        "(fit 0.31, 95 % 0.29-0.33, gamma)"
+    ) in render_tree(_with_capacity(learned))
+    unlearned = {
+        "seconds": 0.1,
+        "secondsFrom": "default",
+        "cv": 1.0,
+        "cvFrom": "default",
+        "window": "1h",
+        "note": "37 requests in 1h; learning needs 200",
+    }
+    assert (
+        "Service time: 100 ms default, CV 1 default; 37 requests in 1h; learning needs 200"
+    ) in render_tree(_with_capacity(unlearned))
