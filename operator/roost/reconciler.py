@@ -11,7 +11,6 @@ before all actions succeeded.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import re
@@ -29,6 +28,7 @@ from roost.adapters.kube import Kube, NotFoundError
 from roost.adapters.metrics_reader import DueTarget, MetricsReader, answer
 from roost.adapters.prometheus import PrometheusClient, QueryStatus
 from roost.adapters.prometheus_clients import PrometheusClients
+from roost.adapters.shared_reads import SharedReads
 from roost.adapters.telemetry import Telemetry
 from roost.adapters.traffic import Backends, TrafficError, TrafficProvider
 from roost.adapters.traffic.factory import provider_for
@@ -80,19 +80,16 @@ class Runtime:
     prometheus_timeout: float = 10.0
     # Each ModelDeployment's own state, one record per object (roost.memory).
     objects: Memories = field(default_factory=Memories)
-    # (Prometheus URL, bucket-bounds query) -> (asked at, monotonic; the answer by label values)
-    preflight: dict[
-        tuple[str, str],
-        tuple[float, asyncio.Task[dict[tuple[str, ...], list[str]] | None]],
-    ] = field(default_factory=dict)
+    # Bucket bounds by (Prometheus URL, query): the answer by label values, see _preflight.
+    preflight: SharedReads[tuple[str, str], dict[tuple[str, ...], list[str]] | None] = field(
+        default_factory=SharedReads
+    )
     # How long an HPA's metric may fail before the ModelDeployment says so (metric_path).
     metric_grace_seconds: float = metric_path.DEFAULT_GRACE_SECONDS
     # How often a ModelDeployment's service time is learned again (roost.capacity.learn).
     learn_every_seconds: float = learn.LEARN_EVERY_SECONDS
-    # Roost's HPAs by namespace: (asked at, monotonic; the answer), see HPA_READ_SECONDS.
-    hpas: dict[str, tuple[float, asyncio.Task[dict[str, dict[str, Any]] | None]]] = field(
-        default_factory=dict
-    )
+    # Roost's HPAs by namespace, see HPA_READ_SECONDS.
+    hpas: SharedReads[str, dict[str, dict[str, Any]] | None] = field(default_factory=SharedReads)
     reader: MetricsReader = field(init=False)
     prometheus: PrometheusClients = field(init=False)
 
@@ -362,21 +359,13 @@ class Reconciler:
         now: datetime,
     ) -> dict[tuple[str, ...], list[str]] | None:
         """The ``le`` values per label values a bucket-bounds query finds; None on error."""
-        cache_key = (client.url, query)
-        cached = self.rt.preflight.get(cache_key)
-        clock = time.monotonic()
-        if cached is not None:
-            asked_at, task = cached
-            age = clock - asked_at
-            if not task.done():
-                return await asyncio.shield(task)
-            known = task.result()
-            if (
+
+        def fresh(known: dict[tuple[str, ...], list[str]] | None, age: float) -> bool:
+            return (
                 known is not None
                 and age < PREFLIGHT_TTL_SECONDS
                 and (values in known or age < PREFLIGHT_RETRY_SECONDS)
-            ):
-                return known
+            )
 
         async def ask() -> dict[tuple[str, ...], list[str]] | None:
             answered = answer(await client.query(query, at=now), group_by)
@@ -387,9 +376,7 @@ class Reconciler:
                 bounds.setdefault(key[:-1], []).append(key[-1])
             return bounds
 
-        task = asyncio.ensure_future(ask())
-        self.rt.preflight[cache_key] = (clock, task)
-        return await asyncio.shield(task)
+        return await self.rt.preflight.get((client.url, query), ask, fresh)
 
     async def _observed_rate(self, t: _Tick) -> float | None:
         """Requests per second over 5m for every version of the model (capacity planning)."""
@@ -435,22 +422,10 @@ class Reconciler:
         if query is None:
             return Learned(window=span, note="the SLOPolicy has no latency objective to learn from")
         result = await t.client.query(query, at=t.now)
-        if result.status is not QueryStatus.OK:
-            return Learned(window=span, note=f"Prometheus did not answer: {result.status.value}")
+        if result.status is QueryStatus.ERROR:
+            return Learned(window=span, note=f"Prometheus did not answer: {result.error}")
         by_le = {s.labels.get("le", ""): s.value for s in result.samples}
-        window = learn.histogram_window(by_le, sum_key=promql.SUM_LE)
-        if window is None:
-            return Learned(
-                window=span, note="no classic histogram buckets with requests in the window"
-            )
-        found = learn.estimate(window)
-        if found is None:
-            return Learned(
-                window=span,
-                note=f"{window.count:.0f} requests in {span}; "
-                f"learning needs {learn.MIN_REQUESTS:.0f}",
-            )
-        return Learned(window=span, estimate=found)
+        return learn.learned(by_le, span, sum_key=promql.SUM_LE)
 
     async def _stable_budgets(
         self, t: _Tick, stable_version: str
@@ -500,7 +475,7 @@ class Reconciler:
         if hpas is None:
             return status
         readings = [
-            hpa_reading(name, hpas[name])
+            metric_path.reading(name, hpas[name])
             for name in (t.owner.hpa_name("stable"), t.owner.hpa_name("canary"))
             if name in hpas
         ]
@@ -521,13 +496,11 @@ class Reconciler:
 
     async def _hpas(self, namespace: str) -> dict[str, dict[str, Any]] | None:
         """Roost's HPAs in ``namespace``, listed at most every HPA_READ_SECONDS."""
-        cached = self.rt.hpas.get(namespace)
-        clock = time.monotonic()
-        if cached is not None and (not cached[1].done() or clock - cached[0] < HPA_READ_SECONDS):
-            return await asyncio.shield(cached[1])
-        task = asyncio.ensure_future(self.rt.kube.roost_hpas(namespace))
-        self.rt.hpas[namespace] = (clock, task)
-        return await asyncio.shield(task)
+        return await self.rt.hpas.get(
+            namespace,
+            lambda: self.rt.kube.roost_hpas(namespace),
+            lambda _, age: age < HPA_READ_SECONDS,
+        )
 
     async def _observe(
         self,
@@ -700,42 +673,6 @@ def _validated(memory: ObjectMemory, model: type[_Spec], raw: Mapping[str, Any])
     value = model.model_validate(dict(raw))
     memory.validated[model] = (text, value)
     return value
-
-
-def hpa_reading(name: str, body: Mapping[str, Any]) -> metric_path.HpaReading | None:
-    """An HPA body (as Kube.roost_hpas keeps it) as metric_path reads it; None for an HPA
-    whose metric is neither Pods nor External (not one Roost writes)."""
-    metrics = (body.get("spec") or {}).get("metrics") or []
-    first = metrics[0] if metrics else {}
-    kind = first.get("type")
-    if kind not in ("Pods", "External"):
-        return None
-    source = first.get("pods" if kind == "Pods" else "external") or {}
-    conditions = [
-        metric_path.HpaCondition(
-            type=str(c.get("type")),
-            status=str(c.get("status")),
-            reason=str(c.get("reason") or ""),
-            message=str(c.get("message") or ""),
-            last_transition_time=_timestamp(c.get("lastTransitionTime")),
-        )
-        for c in (body.get("status") or {}).get("conditions") or []
-    ]
-    return metric_path.HpaReading(
-        name=name,
-        metric=str((source.get("metric") or {}).get("name") or ""),
-        kind=metric_path.MetricKind(kind),
-        conditions=conditions,
-    )
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 _STATUS_FIELDS = {info.alias or n for n, info in ModelDeploymentStatus.model_fields.items()}

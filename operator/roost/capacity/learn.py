@@ -189,6 +189,22 @@ def rounded(value: float, digits: int = 2) -> float:
     return round(value, digits - 1 - math.floor(math.log10(value)))
 
 
+def learned(by_le: dict[str, float], window: str, *, sum_key: str = "sum") -> Learned:
+    """What one answer by ``le`` teaches (see :func:`histogram_window`), or why nothing."""
+    found = histogram_window(by_le, sum_key)
+    if found is None:
+        return Learned(
+            window=window, note="no classic histogram buckets with requests in " + window
+        )
+    estimated = estimate(found)
+    if estimated is None:
+        return Learned(
+            window=window,
+            note=f"{found.count:.0f} requests in {window}; learning needs {MIN_REQUESTS:.0f}",
+        )
+    return Learned(window=window, estimate=estimated)
+
+
 def histogram_window(by_le: dict[str, float], sum_key: str = "sum") -> HistogramWindow | None:
     """A window from one query's answer by ``le`` (roost.slo.promql.service_time_query):
     the buckets' increases by bound, ``+Inf`` the count, ``sum_key`` the ``_sum``. None

@@ -10,7 +10,8 @@ told. :func:`assess` turns the HPAs' conditions into the ModelDeployment's
 an Event when that changes.
 
 Pure: the HPAs' conditions as read, the condition written last and ``now`` in; a
-condition and at most one event out. The read is the adapters' (``reconciler.py``).
+condition and at most one event out; :func:`reading` turns an HPA's body, as the
+reconciler lists it, into what :func:`assess` reads.
 
 An HPA's metric is often unreadable for a moment after its pods start (not scraped
 yet), so a failure is reported only once it has lasted ``grace_seconds``, counted
@@ -20,9 +21,10 @@ from the HPA condition's own ``lastTransitionTime``.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from roost.api.status import Condition, ConditionStatus, new_condition
 from roost.rollout.actions import EmitEvent, EventType
@@ -37,6 +39,7 @@ __all__ = [
     "Missing",
     "assess",
     "classify",
+    "reading",
 ]
 
 CONDITION = "ScalingMetricAvailable"
@@ -202,3 +205,39 @@ def assess(
 
 def _condition(ok: bool, reason: str, message: str, now: datetime, generation: int) -> Condition:
     return new_condition(CONDITION, ok, reason, message, now, generation=generation)
+
+
+def reading(name: str, body: Mapping[str, Any]) -> HpaReading | None:
+    """An HPA's body (as Kube.roost_hpas keeps it) as :func:`assess` reads it; None for
+    an HPA whose metric is neither Pods nor External (not one Roost writes)."""
+    metrics = (body.get("spec") or {}).get("metrics") or []
+    first = metrics[0] if metrics else {}
+    kind = first.get("type")
+    if kind not in ("Pods", "External"):
+        return None
+    source = first.get("pods" if kind == "Pods" else "external") or {}
+    conditions = [
+        HpaCondition(
+            type=str(c.get("type")),
+            status=str(c.get("status")),
+            reason=str(c.get("reason") or ""),
+            message=str(c.get("message") or ""),
+            last_transition_time=_timestamp(c.get("lastTransitionTime")),
+        )
+        for c in (body.get("status") or {}).get("conditions") or []
+    ]
+    return HpaReading(
+        name=name,
+        metric=str((source.get("metric") or {}).get("name") or ""),
+        kind=MetricKind(kind),
+        conditions=conditions,
+    )
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None

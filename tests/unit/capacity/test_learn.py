@@ -231,3 +231,19 @@ def test_a_mixture_neither_family_fits_teaches_the_mean_but_no_cv() -> None:
     )
     assert (service.seconds_from, service.cv_from) == ("learned", "default")
     assert service.note == found.misfit
+
+
+def test_an_answer_teaches_an_estimate_or_says_why_not() -> None:
+    empty = learn.learned({}, "1h")
+    assert (empty.estimate, empty.note) == (
+        None,
+        "no classic histogram buckets with requests in 1h",
+    )
+    few = learn.learned({"0.1": 30.0, "+Inf": 37.0, "sum": 3.0}, "1h")
+    assert few.note == "37 requests in 1h; learning needs 200"
+    draws = _gamma(np.random.default_rng(2), 0.1, 0.5, 3000)
+    by_le = {str(b): c for b, c in _window(draws).buckets if math.isfinite(b)}
+    enough = learn.learned({**by_le, "+Inf": 3000.0, "sum": float(draws.sum())}, "1h")
+    assert enough.note is None
+    assert enough.estimate is not None
+    assert enough.estimate.cv == pytest.approx(0.5, rel=0.1)

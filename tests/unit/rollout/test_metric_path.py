@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from roost.api.status import Condition, ConditionStatus
+from roost.rollout import metric_path
 from roost.rollout.actions import EventType
 from roost.rollout.metric_path import (
     CONDITION,
@@ -237,3 +238,52 @@ def test_an_hpa_state_that_is_not_about_its_metric_changes_nothing(
 
 def test_no_hpa_at_all_changes_nothing() -> None:
     assert assess([], previous=None, now=NOW, generation=1).condition is None
+
+
+# --- an HPA's body as assess reads it --------------------------------------------------
+
+
+def _hpa_body(metric: dict[str, object], *conditions: dict[str, str]) -> dict[str, object]:
+    return {"spec": {"metrics": [metric]}, "status": {"conditions": list(conditions)}}
+
+
+def test_an_hpa_body_is_read_as_its_metric_and_conditions() -> None:
+    from datetime import UTC, datetime
+
+    from roost.rollout.metric_path import MetricKind
+
+    body = _hpa_body(
+        {"type": "Pods", "pods": {"metric": {"name": "model_inflight_requests"}}},
+        {
+            "type": "ScalingActive",
+            "status": "False",
+            "reason": "FailedGetPodsMetric",
+            "message": "the HPA was unable to compute the replica count: ...",
+            "lastTransitionTime": "2026-12-07T01:02:03Z",
+        },
+    )
+    reading = metric_path.reading("scorer-stable", body)
+    assert reading is not None
+    assert (reading.name, reading.metric, reading.kind) == (
+        "scorer-stable",
+        "model_inflight_requests",
+        MetricKind.PODS,
+    )
+    [active] = reading.conditions
+    assert active.reason == "FailedGetPodsMetric"
+    assert active.last_transition_time == datetime(2026, 12, 7, 1, 2, 3, tzinfo=UTC)
+
+
+def test_an_external_metric_hpa_is_read_and_a_resource_one_is_not_roosts() -> None:
+    from roost.rollout.metric_path import MetricKind
+
+    external = metric_path.reading(
+        "x", _hpa_body({"type": "External", "external": {"metric": {"name": "m"}}})
+    )
+    assert external is not None
+    assert (external.kind, external.metric, external.conditions) == (MetricKind.EXTERNAL, "m", [])
+    assert (
+        metric_path.reading("x", _hpa_body({"type": "Resource", "resource": {"name": "cpu"}}))
+        is None
+    )
+    assert metric_path.reading("x", {"spec": {}, "status": {}}) is None
