@@ -128,6 +128,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         objects=objects,
         metric_grace_seconds=config.metric_grace_seconds,
         learn_every_seconds=config.learn_every_seconds,
+        replan_seconds=config.replan_seconds,
     )
 
 

@@ -50,6 +50,9 @@ class ObjectMemory:
     # The service time learned from the latency histogram: (when asked, monotonic; what
     # was learned), asked again after Runtime.learn_every_seconds.
     learned: tuple[float, Learned] | None = None
+    # The stable's HPA as last re-planned: (when, monotonic; revision; its floor and
+    # target), see Reconciler._replan.
+    replanned: tuple[float, str, tuple[Any, ...]] | None = None
 
     @property
     def key(self) -> str:

@@ -88,6 +88,9 @@ class Runtime:
     metric_grace_seconds: float = metric_path.DEFAULT_GRACE_SECONDS
     # How often a ModelDeployment's service time is learned again (roost.capacity.learn).
     learn_every_seconds: float = learn.LEARN_EVERY_SECONDS
+    # How often the stable's HPA follows the plan of the measured rate: its floor
+    # (minReplicas) and its in-flight target (docs/capacity.md, "From plan to HPA").
+    replan_seconds: float = 60.0
     # Roost's HPAs by namespace, see HPA_READ_SECONDS.
     hpas: SharedReads[str, dict[str, dict[str, Any]] | None] = field(default_factory=SharedReads)
     reader: MetricsReader = field(init=False)
@@ -311,6 +314,7 @@ class Reconciler:
         )
         status = await self._watch(t, status, command)
         status = await self._scaling_metric(t, status)
+        await self._replan(t, status, actuator, rate)
         self._register_due(t, status)
         telemetry = self.rt.telemetry
         telemetry.record_phase(namespace, name, status.phase)
@@ -379,7 +383,7 @@ class Reconciler:
         return await self.rt.preflight.get((client.url, query), ask, fresh)
 
     async def _observed_rate(self, t: _Tick) -> float | None:
-        """Requests per second over 5m for every version of the model (capacity planning)."""
+        """Requests per second over 2m for every version of the model (capacity planning)."""
         if t.spec.autoscaling is None or t.spec.autoscaling.arrival_rate is not None:
             return None
         query = promql.arrival_rate_query(
@@ -493,6 +497,45 @@ class Reconciler:
         return status.model_copy(
             update={"conditions": set_condition(status.conditions, health.condition)}
         )
+
+    async def _replan(
+        self, t: _Tick, status: ModelDeploymentStatus, actuator: Actuator, rate: float | None
+    ) -> None:
+        """Every replan_seconds, write the stable's HPA again if the plan of the measured
+        rate has moved its floor or its target. Compared with what this process last
+        wrote, else with the HPA as listed (after a restart), so an unchanged plan costs
+        no request."""
+        autoscaling = t.spec.autoscaling
+        rev = status.stable_revision
+        if autoscaling is None or autoscaling.arrival_rate is not None or rev is None:
+            return
+        clock = time.monotonic()
+        kept = t.memory.replanned
+        if kept is not None and kept[1] == rev and clock - kept[0] < self.rt.replan_seconds:
+            return
+        desired = actuator.hpa_spec("stable", rev, 0)
+        if desired is None:
+            return
+        wanted = _floor_and_target(desired)
+        if kept is not None and kept[1] == rev:
+            held: tuple[Any, ...] | None = kept[2]
+        else:
+            hpas = await self._hpas(t.owner.namespace) or {}
+            listed = hpas.get(t.owner.hpa_name("stable"))
+            held = None if listed is None else _floor_and_target(listed["spec"])
+        if held != wanted:
+            await actuator.apply_hpa("stable", rev, desired)
+        t.memory.replanned = (clock, rev, wanted)
+        if held is not None and held[0] != wanted[0]:
+            measured = "no traffic measured" if rate is None else f"{rate:.3g} req/s measured"
+            await t.events(
+                EmitEvent(
+                    EventType.NORMAL,
+                    "Replanned",
+                    f"stable HPA floor {held[0]} -> {wanted[0]} replicas for the plan of "
+                    f"the measured rate ({measured}; target {wanted[1]} in flight per pod)",
+                )
+            )
 
     async def _hpas(self, namespace: str) -> dict[str, dict[str, Any]] | None:
         """Roost's HPAs in ``namespace``, listed at most every HPA_READ_SECONDS."""
@@ -646,6 +689,15 @@ class Reconciler:
         start = status.analyzed_until
         nxt = datetime.fromtimestamp(end.timestamp() + interval, tz=end.tzinfo)
         t.memory.due = t.due_target(status, start, nxt if start >= end else end)
+
+
+def _floor_and_target(spec: Mapping[str, Any]) -> tuple[Any, ...]:
+    """An HPA spec's minReplicas and its first metric's target: what a re-plan moves."""
+    metrics = spec.get("metrics") or [{}]
+    first = metrics[0]
+    source = first.get("pods") or first.get("external") or {}
+    target = (source.get("target") or {}).get("averageValue")
+    return (spec.get("minReplicas"), None if target is None else str(target))
 
 
 def _learned_values(service: ServiceTimeStatus | None) -> dict[str, float]:

@@ -54,6 +54,8 @@ class Settings:
     # How often each ModelDeployment's service time is learned again from its latency
     # histogram (roost.capacity.learn). ROOST_LEARN_EVERY_SECONDS.
     learn_every_seconds: float = learn.LEARN_EVERY_SECONDS
+    # How often the stable's HPA is re-planned from the measured rate. ROOST_REPLAN_SECONDS.
+    replan_seconds: float = 60.0
     # The operator's own /metrics: not served without a port (ROOST_METRICS_PORT,
     # roost run --metrics-port; ROOST_METRICS_ADDRESS).
     metrics_port: int | None = None
@@ -87,6 +89,7 @@ class Settings:
             learn_every_seconds=_seconds(
                 environ, "ROOST_LEARN_EVERY_SECONDS", defaults.learn_every_seconds
             ),
+            replan_seconds=_seconds(environ, "ROOST_REPLAN_SECONDS", defaults.replan_seconds),
             metrics_port=_port("ROOST_METRICS_PORT", port) if port else None,
             metrics_address=environ.get("ROOST_METRICS_ADDRESS", defaults.metrics_address),
             kubeconfig=environ.get("KUBECONFIG"),

@@ -67,11 +67,15 @@ def eventually(read: Callable[[], T], ok: Callable[[T], bool], what: str) -> T:
 @pytest.fixture
 def operator(make_operator: MakeOperator) -> OperatorProcess:
     # An HPA's metric failing for 5 s is reported (60 s by default); the service time is
-    # learned again every 5 s (300 s by default).
+    # learned again (300 s by default) and the stable's HPA re-planned (60 s) every 5 s.
     return make_operator(
         "--tick",
         "2s",
-        env={"ROOST_METRIC_GRACE_SECONDS": "5", "ROOST_LEARN_EVERY_SECONDS": "5"},
+        env={
+            "ROOST_METRIC_GRACE_SECONDS": "5",
+            "ROOST_LEARN_EVERY_SECONDS": "5",
+            "ROOST_REPLAN_SECONDS": "5",
+        },
     )
 
 
@@ -189,6 +193,13 @@ class View:
         return self.autoscaling.read_namespaced_horizontal_pod_autoscaler_status(
             f"{NAME}-stable", self.ns
         )
+
+    def floor(self) -> int:
+        """The stable HPA's minReplicas; -1 before it exists."""
+        try:
+            return int(self.hpa().spec.min_replicas)
+        except client.exceptions.ApiException:
+            return -1
 
     def scaling_active(self) -> tuple[str, str]:
         try:
@@ -365,3 +376,34 @@ def test_the_service_time_and_its_cv_are_learned_and_the_hpa_follows_them(
         "the HPA's target from the learned service time",
     )
     assert target_for(learned) != f"{int(TARGET * 1000)}m"
+
+
+def test_the_stable_hpa_floor_follows_the_plan_of_the_measured_rate(
+    operator: OperatorProcess,
+    api_client: ApiClient,
+    namespace: str,
+    dataplane: Dataplane,
+    load_generator: Any,
+) -> None:
+    """No arrivalRate: the HPA's floor is the plan of the rate Prometheus measures
+    (rate[2m]), re-planned as traffic moves, with a Replanned event."""
+    dataplane.stable.set_behaviour(LATENCY)
+    measured = {
+        **{k: v for k, v in AUTOSCALING.items() if k != "arrivalRate"},
+        "serviceTimeCv": 1,
+    }
+    create_model(api_client, namespace, dataplane.model, autoscaling=measured)
+    view = View(api_client, namespace)
+    eventually(view.floor, lambda n: n == 1, "the first plan's floor")
+    load_generator(NAME, rps=40.0)
+    # 40 req/s of 100 ms into 4 slots a pod within a p99 wait of 50 ms: 2 pods at least.
+    floor = eventually(view.floor, lambda n: n >= 2, "a higher floor")
+    # Never above the plan of what is sent (rate[2m] climbs to it; the generator's rate
+    # has a few % of noise).
+    plan = plan_capacity(
+        PlanInputs(arrival_rate=44.0, service_time=0.1, slots_per_replica=4, wait_budget=0.05)
+    )
+    assert floor <= plan.replicas
+    replanned = [e for e in view.events("ModelDeployment", NAME) if e.reason == "Replanned"]
+    assert replanned, "no Replanned event"
+    assert replanned[0].message.startswith("stable HPA floor 1 -> ")

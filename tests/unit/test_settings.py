@@ -41,6 +41,7 @@ def test_the_defaults_are_the_operators() -> None:
         ("ROOST_CHECKPOINT_SECONDS", "120", "checkpoint_seconds", 120.0),
         ("ROOST_METRIC_GRACE_SECONDS", "5", "metric_grace_seconds", 5.0),
         ("ROOST_LEARN_EVERY_SECONDS", "5", "learn_every_seconds", 5.0),
+        ("ROOST_REPLAN_SECONDS", "5", "replan_seconds", 5.0),
         ("ROOST_METRICS_PORT", "9090", "metrics_port", 9090),
         ("ROOST_METRICS_PORT", "", "metrics_port", None),
         ("ROOST_METRICS_ADDRESS", "127.0.0.1", "metrics_address", "127.0.0.1"),

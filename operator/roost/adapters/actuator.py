@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from roost.adapters.kube import Kube
 from roost.adapters.traffic import Backends, TrafficProvider
@@ -92,14 +93,23 @@ class Actuator:
         )
 
     async def _hpa(self, role: str, rev: str, weight: int) -> None:
+        spec = self.hpa_spec(role, rev, weight)
+        if spec is not None:
+            await self.apply_hpa(role, rev, spec)
+
+    async def apply_hpa(self, role: str, rev: str, spec: dict[str, Any]) -> None:
+        await self.kube.apply(hpa(self.owner, role=role, rev=rev, hpa_spec=spec))
+
+    def hpa_spec(self, role: str, rev: str, weight: int) -> dict[str, Any] | None:
+        """The HPA ``spec`` of the ``role``'s plan at ``weight``; None without one."""
         autoscaling = self.spec.autoscaling
         split = self.sizing(weight).split
         if autoscaling is None or split is None:
-            return
+            return None
         plan = split.canary if role == "canary" else split.stable
         if plan.replicas < 1:
-            return
-        spec = build_hpa_spec(
+            return None
+        return build_hpa_spec(
             plan,
             scale_target_ref={
                 "apiVersion": "apps/v1",
@@ -110,7 +120,6 @@ class Actuator:
             max_replicas=autoscaling.max_replicas,
             behavior=scaling_behavior(autoscaling),
         )
-        await self.kube.apply(hpa(self.owner, role=role, rev=rev, hpa_spec=spec))
 
     async def apply(self, actions: Sequence[Action], before: Applied) -> Applied:
         state = replace(before)

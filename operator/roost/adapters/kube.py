@@ -189,9 +189,10 @@ class Kube:
         return ready, desired
 
     async def roost_hpas(self, namespace: str) -> dict[str, dict[str, Any]] | None:
-        """Roost's HPAs in a namespace (by label) as ``{name: {spec: {metrics}, status:
-        {conditions}}}``, the parts that tell whether each can read its metric; None when
-        they cannot be listed (RBAC without ``list``: the check is skipped, said once)."""
+        """Roost's HPAs in a namespace (by label) as ``{name: {spec: {metrics,
+        minReplicas}, status: {conditions}}}``, the parts that tell whether each can read
+        its metric and what plan it holds; None when they cannot be listed (RBAC without
+        ``list``: the check is skipped, said once)."""
         try:
             listing = await self._call(self._list_hpas_json, namespace)
         except ApiException as error:
@@ -208,8 +209,12 @@ class Kube:
         found: dict[str, dict[str, Any]] = {}
         for item in listing.get("items") or []:
             name = str((item.get("metadata") or {}).get("name"))
+            spec = item.get("spec") or {}
             found[name] = {
-                "spec": {"metrics": (item.get("spec") or {}).get("metrics") or []},
+                "spec": {
+                    "metrics": spec.get("metrics") or [],
+                    "minReplicas": spec.get("minReplicas"),
+                },
                 "status": {"conditions": (item.get("status") or {}).get("conditions") or []},
             }
         return found

@@ -269,7 +269,7 @@ def objective_queries(
 
 
 def arrival_rate_query(
-    objectives: Sequence[Objective], matchers: Sequence[Matcher], *, seconds: float = 300
+    objectives: Sequence[Objective], matchers: Sequence[Matcher], *, seconds: float = 120
 ) -> str | None:
     """Requests a second to the whole model, every version together, over ``seconds``:
     the request counter of the first objective that counts requests (a ratio's total,

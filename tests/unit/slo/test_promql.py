@@ -110,7 +110,7 @@ def test_the_arrival_rate_reads_the_first_objective_that_counts_requests() -> No
     model = [selectors.equal("model", "fraud")]
     assert (
         promql.arrival_rate_query(_objectives(QUALITY, RATIO, LATENCY), model)
-        == 'sum(rate(req{model="fraud"}[5m]))'
+        == 'sum(rate(req{model="fraud"}[2m]))'
     )
     assert (
         promql.arrival_rate_query(_objectives(LATENCY, RATIO), model, seconds=60)
