@@ -41,7 +41,7 @@ class Sizing:
             return None
         stable, canary = self.split.stable, self.split.canary
         return CapacityStatus(
-            arrival_rate=stable.arrival_rate + canary.arrival_rate,
+            arrival_rate=stable.arrival_rate,  # both plans are of the whole rate, by share
             offered_load=stable.offered_load + canary.offered_load,
             slots=stable.slots + canary.slots,
             replicas=self.split.total_replicas,

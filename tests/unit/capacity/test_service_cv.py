@@ -179,3 +179,12 @@ def test_unlearned_the_plan_uses_cv_1_and_a_declared_cv_reaches_the_planner() ->
     assert declared.stable_replicas == 4
     assert declared.split is not None
     assert declared.split.stable.service_cv == 0.3
+
+
+def test_the_status_says_the_rate_planned_for_once_not_once_per_version() -> None:
+    """Both versions' plans are of the whole rate, each for its share: the status's
+    arrivalRate is that rate (it was their sum: twice the rate)."""
+    for weight in (0, 10):
+        status = sizing.size(_spec(), canary_weight=weight, observed_rate=None).status()
+        assert status is not None
+        assert status.arrival_rate == 200
