@@ -153,8 +153,11 @@ def _behavior(spec: dict[str, Any]) -> hpa.Behavior:
     return hpa.Behavior(rules(spec["scaleUp"]), rules(spec["scaleDown"]))
 
 
-def roost_plan(model: Model, arrival_rate: float, *, service_cv: float = 1.0) -> Any:
-    """The plan as the operator makes it; ``service_cv`` is ``autoscaling.serviceTimeCv``."""
+def roost_plan(
+    model: Model, arrival_rate: float, *, service_cv: float = 1.0, burst_factor: float = 1.0
+) -> Any:
+    """The plan as the operator makes it; ``service_cv`` is ``autoscaling.serviceTimeCv``,
+    ``burst_factor`` ``autoscaling.burstFactor``."""
     wait_budget = model.slo_seconds - 2 * model.service_mean  # what the service p99 leaves
     return plan_capacity(
         PlanInputs(
@@ -166,6 +169,7 @@ def roost_plan(model: Model, arrival_rate: float, *, service_cv: float = 1.0) ->
             min_replicas=1,
             max_replicas=model.max_replicas,
             service_cv=service_cv,
+            headroom=burst_factor - 1.0,
         )
     )
 
@@ -184,17 +188,26 @@ class Roost:
     replicas: int = 1
     service_cv: float = 1.0
     """``autoscaling.serviceTimeCv``: 1 (the default) or the model's measured CV."""
+    burst_factor: float = 1.0
+    """``autoscaling.burstFactor``: 1 (the default), or a reserve for surges."""
 
     @property
     def name(self) -> str:
         cv = "" if self.service_cv == 1.0 else f", serviceTimeCv {self.service_cv:g}"
+        if self.burst_factor != 1.0:
+            cv += f", burstFactor {self.burst_factor:g}"
         if self.metric is HpaMetric.INFLIGHT_PER_POD:
             return f"Roost plan, in-flight HPA{cv}"
         return f"Roost plan, recommended-replicas HPA{cv}"
 
     def decide(self, now: float, sim: Simulation) -> int | None:
         if self.spec is None or now - self.planned_at >= self.replan:
-            plan = roost_plan(self.model, sim.rate(now), service_cv=self.service_cv)
+            plan = roost_plan(
+                self.model,
+                sim.rate(now),
+                service_cv=self.service_cv,
+                burst_factor=self.burst_factor,
+            )
             self.spec = build_hpa_spec(
                 plan,
                 scale_target_ref={"apiVersion": "apps/v1", "kind": "Deployment", "name": "model"},

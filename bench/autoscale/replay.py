@@ -20,6 +20,7 @@ from roost.capacity.hpa import HpaMetric
 CPU_TARGETS = (50, 60, 70, 80, 90)
 RHO = (0.5, 0.7, 0.9)  # KEDA threshold = rho * K / S per pod
 KPA_TU = (0.5, 0.7, 0.9)
+BURST_FACTORS = (2.0, 4.0)  # autoscaling.burstFactor: a reserve for surges
 ROUTINGS = ("least-request", "random")
 
 Task = tuple[str, str, str, int]  # trace, routing, policy key, seed
@@ -28,6 +29,7 @@ Task = tuple[str, str, str, int]  # trace, routing, policy key, seed
 def policy_keys() -> list[str]:
     return (
         ["roost", "roost-cv", "roost-rec"]
+        + [f"roost-burst:{f:g}" for f in BURST_FACTORS]
         + [f"cpu:{t}" for t in CPU_TARGETS]
         + [f"keda:{r}" for r in RHO]
         + [f"kpa:{u}" for u in KPA_TU]
@@ -44,6 +46,8 @@ def make_policy(key: str, model: Model, peak_rate: float) -> policies.Policy:
         return policies.Roost(model, service_cv=model.service_cv)
     if kind == "roost-rec":
         return policies.Roost(model, metric=HpaMetric.RECOMMENDED_REPLICAS)
+    if kind == "roost-burst":
+        return policies.Roost(model, burst_factor=float(arg))
     if kind == "cpu":
         return policies.CpuHpa(int(arg), max_replicas=model.max_replicas)
     if kind == "keda":

@@ -286,6 +286,13 @@ class Autoscaling(RoostModel):
         "fitted to the latency histogram's buckets with the service time (the upper end "
         "of its 95 % interval); 1 until then.",
     )
+    burst_factor: Annotated[float, Field(ge=1, le=100)] = Field(
+        default=1.0,
+        description="Plan for this multiple of the rate (measured or arrivalRate): a reserve "
+        "held in advance for a surge that comes faster than a pod starts, which no "
+        "autoscaler reacting to load can meet. 1: no reserve. docs/capacity.md gives the "
+        "cost and what it buys.",
+    )
     arrival_rate: Annotated[float, Field(ge=0)] | None = Field(
         default=None,
         description="Peak requests per second to plan for; default the rate observed in "

@@ -135,6 +135,7 @@ def plan_split(
         min_replicas=autoscaling.min_replicas,
         max_replicas=autoscaling.max_replicas,
         service_cv=service.cv,
+        headroom=autoscaling.burst_factor - 1.0,
     )
     return plan_traffic_split(inputs, canary_weight=canary_weight)
 

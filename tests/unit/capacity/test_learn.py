@@ -247,3 +247,18 @@ def test_an_answer_teaches_an_estimate_or_says_why_not() -> None:
     assert enough.note is None
     assert enough.estimate is not None
     assert enough.estimate.cv == pytest.approx(0.5, rel=0.1)
+
+
+def test_a_burst_factor_plans_a_reserve_for_that_multiple_of_the_rate() -> None:
+    """autoscaling.burstFactor is the plan's headroom: the floor for F times the rate."""
+    plain = sizing.size(_spec(serviceTime="100ms"), canary_weight=0, observed_rate=None)
+    reserve = sizing.size(
+        _spec(serviceTime="100ms", burstFactor=4), canary_weight=0, observed_rate=None
+    )
+    at_peak = sizing.size(
+        _spec(serviceTime="100ms", arrivalRate=800), canary_weight=0, observed_rate=None
+    )
+    assert reserve.stable_replicas == at_peak.stable_replicas > plain.stable_replicas
+    status = reserve.status()
+    assert status is not None
+    assert status.arrival_rate == pytest.approx(200)  # what is measured or declared
