@@ -33,25 +33,13 @@ pytestmark = pytest.mark.integration
 METRIC = "roost_hist_seconds"
 
 
-class HistogramExporter:
-    """Serves a classic histogram that grows by ten requests per scrape."""
+class TextExporter:
+    """A loopback server of Prometheus text: ``exposition()`` answers each scrape."""
 
-    def __init__(self) -> None:
-        self.scrapes = 0
-        exporter = self
-
+    def __init__(self, exposition: Callable[[], str]) -> None:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                exporter.scrapes += 1
-                n = exporter.scrapes * 10
-                body = (
-                    f"# TYPE {METRIC} histogram\n"
-                    f'{METRIC}_bucket{{version="v1",le="0.25"}} {6 * n // 10}\n'
-                    f'{METRIC}_bucket{{version="v1",le="1"}} {9 * n // 10}\n'
-                    f'{METRIC}_bucket{{version="v1",le="+Inf"}} {n}\n'
-                    f'{METRIC}_sum{{version="v1"}} {0.4 * n}\n'
-                    f'{METRIC}_count{{version="v1"}} {n}\n'
-                ).encode()
+                body = exposition().encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain; version=0.0.4")
                 self.send_header("Content-Length", str(len(body)))
@@ -62,13 +50,32 @@ class HistogramExporter:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
 
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class HistogramExporter(TextExporter):
+    """Serves a classic histogram that grows by ten requests per scrape."""
+
+    def __init__(self) -> None:
+        self.scrapes = 0
+        super().__init__(self.exposition)
+
+    def exposition(self) -> str:
+        self.scrapes += 1
+        n = self.scrapes * 10
+        return (
+            f"# TYPE {METRIC} histogram\n"
+            f'{METRIC}_bucket{{version="v1",le="0.25"}} {6 * n // 10}\n'
+            f'{METRIC}_bucket{{version="v1",le="1"}} {9 * n // 10}\n'
+            f'{METRIC}_bucket{{version="v1",le="+Inf"}} {n}\n'
+            f'{METRIC}_sum{{version="v1"}} {0.4 * n}\n'
+            f'{METRIC}_count{{version="v1"}} {n}\n'
+        )
 
 
 @pytest.fixture
@@ -189,7 +196,7 @@ def test_a_native_histogram_is_reported_by_the_preflight(
         prometheus.remove_scrape_target(job)
 
 
-class GammaHistogramExporter:
+class GammaHistogramExporter(TextExporter):
     """A classic histogram with Prometheus' default bucket bounds, fed 500 requests per
     scrape drawn from a gamma distribution (mean ``MEAN_S``, CV ``CV``)."""
 
@@ -197,50 +204,31 @@ class GammaHistogramExporter:
     BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
     def __init__(self) -> None:
-        rng = np.random.default_rng(7)
+        self.rng = np.random.default_rng(7)
+        self.cumulative = [0] * len(self.BOUNDS)
+        self.count, self.total = 0, 0.0
+        self.lock = threading.Lock()
+        super().__init__(self.exposition)
+
+    def exposition(self) -> str:
         shape = 1 / self.CV**2
-        cumulative = [0] * len(self.BOUNDS)
-        state = {"count": 0, "sum": 0.0}
-        lock = threading.Lock()
-
-        def exposition() -> bytes:
-            with lock:
-                draws = rng.gamma(shape, self.MEAN_S / shape, size=500)
-                for i, bound in enumerate(self.BOUNDS):
-                    cumulative[i] += int((draws <= bound).sum())
-                state["count"] += len(draws)
-                state["sum"] += float(draws.sum())
-                lines = [f"# TYPE {GAMMA_METRIC} histogram"]
-                lines += [
-                    f'{GAMMA_METRIC}_bucket{{le="{b}"}} {c}'
-                    for b, c in zip(self.BOUNDS, cumulative, strict=True)
-                ]
-                lines += [
-                    f'{GAMMA_METRIC}_bucket{{le="+Inf"}} {state["count"]}',
-                    f"{GAMMA_METRIC}_sum {state['sum']}",
-                    f"{GAMMA_METRIC}_count {state['count']}",
-                ]
-                return ("\n".join(lines) + "\n").encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = exposition()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.address = f"127.0.0.1:{self.server.server_address[1]}"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        with self.lock:
+            draws = self.rng.gamma(shape, self.MEAN_S / shape, size=500)
+            for i, bound in enumerate(self.BOUNDS):
+                self.cumulative[i] += int((draws <= bound).sum())
+            self.count += len(draws)
+            self.total += float(draws.sum())
+            lines = [f"# TYPE {GAMMA_METRIC} histogram"]
+            lines += [
+                f'{GAMMA_METRIC}_bucket{{le="{b}"}} {c}'
+                for b, c in zip(self.BOUNDS, self.cumulative, strict=True)
+            ]
+            lines += [
+                f'{GAMMA_METRIC}_bucket{{le="+Inf"}} {self.count}',
+                f"{GAMMA_METRIC}_sum {self.total}",
+                f"{GAMMA_METRIC}_count {self.count}",
+            ]
+            return "\n".join(lines) + "\n"
 
 
 GAMMA_METRIC = "roost_gamma_seconds"
