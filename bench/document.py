@@ -88,7 +88,7 @@ no-data scenario removes all metrics for 2 minutes in every 15 (from minute 5).
 """
 
 B2_METHOD = """\
-A request-level discrete-event simulator (`bench/autoscale/sim.py`): replicas with
+A request-level discrete-event simulator (`roost.replay.sim`): replicas with
 K = 4 slots and a local FIFO queue each, service times log-normal with mean 100 ms
 and CV 0.3, least-request or random routing in front, pod start-up uniform in
 45–75 s (cost from creation), scale-down drains. Metrics pipeline: Prometheus scrape
@@ -100,7 +100,7 @@ violation minute is a minute (by arrival) whose p99 exceeds 300 ms. Traces
 bursts; steady 15 req/s with 4× bursts; flash crowd 10 → 50 req/s within 30 s for
 15 min; ramp 5 → 60 req/s. Each (trace, routing, policy) is run with seeds 0..N−1.
 
-Policies (`bench/autoscale/policies.py`): **Roost** re-plans every 60 s with
+Policies (`roost.replay.policies`): **Roost** re-plans every 60 s with
 `roost.capacity.plan_capacity` (λ = scraped `rate[2m]`, S = 100 ms, K = 4, wait budget
 = SLO − 2·S at p99) and writes `build_hpa_spec` (minReplicas = plan, Roost's
 behavior: scale up by +100 % or +4 pods per 60 s, about one pod start-up), run by the
@@ -115,8 +115,8 @@ service times would; Allen–Cunneen), and with a surge reserve, `burstFactor` 2
 `rate[2m]` with ρ·K/S req/s per pod, ρ ∈ {0.5, 0.7, 0.9}; **KPA-like** concurrency
 target K·TU with 60 s stable / 6 s panic windows and scale-down rate 2; **static**
 at the plan for the trace's peak rate (a bound, not a baseline). The HPA is
-`bench/autoscale/hpa.py`, tested against the reference's vectors V1–V9
-(`tests/unit/bench/test_hpa_vectors.py`). Simplifications: no CPU initialisation
+`roost.replay.hpa`, tested against the reference's vectors V1–V9
+(`tests/unit/replay/test_hpa_vectors.py`). Simplifications: no CPU initialisation
 period nuance (a pod that is not Ready is unready, a Ready pod without a sample is
 missing), no KEDA polling cache, no forecast in Roost's re-plan.
 """

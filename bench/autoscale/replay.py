@@ -13,9 +13,11 @@ from typing import Any
 import numpy as np
 
 from bench import common
-from bench.autoscale import policies, traces
-from bench.autoscale.sim import Model, Simulation
+from bench.autoscale import traces
 from roost.capacity.hpa import HpaMetric
+from roost.replay import policies
+from roost.replay.run import run
+from roost.replay.sim import Model
 
 CPU_TARGETS = (50, 60, 70, 80, 90)
 RHO = (0.5, 0.7, 0.9)  # KEDA threshold = rho * K / S per pod
@@ -64,18 +66,6 @@ def family(key: str) -> str:
     return key.partition(":")[0]
 
 
-def violation_minutes(arrivals: np.ndarray, latency: np.ndarray, slo: float) -> int:
-    """1-minute windows (by arrival) whose p99 latency exceeds the SLO."""
-    minutes = (arrivals // 60).astype(int)
-    count = 0
-    for m in np.unique(minutes):
-        window = latency[minutes == m]
-        # No interpolation: a window with unfinished requests (inf) must not read as NaN.
-        if len(window) and float(np.percentile(window, 99, method="higher")) > slo:
-            count += 1
-    return count
-
-
 def run_one(task: Task) -> dict[str, Any]:
     trace, routing, key, seed = task
     model = Model(routing=routing)
@@ -85,19 +75,18 @@ def run_one(task: Task) -> dict[str, Any]:
     initial = policies.roost_plan(model, float(rate[:60].mean())).replicas
     policy = make_policy(key, model, float(rate.max()))
     started = time.process_time()
-    result = Simulation(model, arrivals, initial, policy, np.random.default_rng([seed, 11])).run()
-    latency = np.where(np.isnan(result.latencies), np.inf, result.latencies)
+    outcome = run(model, arrivals, policy, initial, seed)
     return {
         "trace": trace,
         "routing": routing,
         "policy": key,
         "name": policy.name,
         "seed": seed,
-        "requests": len(arrivals),
-        "replica_hours": result.replica_seconds / 3600.0,
-        "violation_minutes": violation_minutes(arrivals, latency, model.slo_seconds),
-        "attainment": float(np.mean(latency <= model.slo_seconds)),
-        "p99": float(np.percentile(latency, 99, method="higher")),
+        "requests": outcome.requests,
+        "replica_hours": outcome.replica_hours,
+        "violation_minutes": outcome.violation_minutes,
+        "attainment": outcome.attainment,
+        "p99": outcome.p99,
         "cpu_seconds": time.process_time() - started,
     }
 

@@ -1,7 +1,7 @@
 """Seeded arrival-rate traces for B2: diurnal, bursts, flash crowd, ramp.
 
 Each returns λ per second of simulated time; arrivals are drawn from it as a
-non-homogeneous Poisson process by :func:`arrivals`.
+non-homogeneous Poisson process by :func:`roost.replay.trace.arrivals`.
 """
 
 from __future__ import annotations
@@ -9,6 +9,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from roost.replay.trace import arrivals
+
+__all__ = ["TRACES", "arrivals", "bursts", "diurnal", "flash_crowd", "ramp"]
 
 DURATION_SECONDS = 2700  # 45 minutes of simulated time per run
 
@@ -55,10 +59,3 @@ def ramp(rng: np.random.Generator, n: int = DURATION_SECONDS) -> np.ndarray:
 
 
 TRACES = {"diurnal": diurnal, "bursts": bursts, "flash crowd": flash_crowd, "ramp": ramp}
-
-
-def arrivals(rng: np.random.Generator, rate: np.ndarray) -> np.ndarray:
-    """Sorted arrival times of a Poisson process with rate ``rate[s]`` in second ``s``."""
-    counts = rng.poisson(rate)
-    seconds = np.repeat(np.arange(len(rate)), counts)
-    return np.sort(seconds + rng.uniform(0.0, 1.0, size=len(seconds)))

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from bench.autoscale import policies, replay, traces
-from bench.autoscale.sim import Model, Simulation
+from bench.autoscale import replay, traces
+
+from roost.replay import policies
+from roost.replay.run import violation_minutes
+from roost.replay.sim import Model, Simulation
 
 
 def _run(policy: policies.Policy, routing: str = "least-request", rate: float = 20.0) -> Simulation:
@@ -53,10 +56,10 @@ def test_traces_are_seeded() -> None:
 def test_violation_minutes_count_minutes_whose_p99_exceeds_the_slo() -> None:
     arrivals = np.array([1.0, 2.0, 61.0, 62.0])
     latency = np.array([0.1, 0.1, 0.1, 5.0])
-    assert replay.violation_minutes(arrivals, latency, 0.3) == 1
+    assert violation_minutes(arrivals, latency, 0.3) == 1
 
 
 def test_a_minute_with_unfinished_requests_is_a_violation() -> None:
     arrivals = np.array([1.0, 2.0, 3.0])
     latency = np.array([0.1, np.inf, np.inf])
-    assert replay.violation_minutes(arrivals, latency, 0.3) == 1
+    assert violation_minutes(arrivals, latency, 0.3) == 1

@@ -17,8 +17,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.autoscale import hpa
-from bench.autoscale.sim import Model, Policy, Simulation
+from roost.replay import hpa
+from roost.replay.sim import Model, Policy, Simulation
 
 __all__ = ["CpuHpa", "KedaRps", "Kpa", "Policy", "Roost", "Static", "roost_plan"]
 from roost.capacity.hpa import HpaMetric, ScalingBehavior, build_hpa_spec

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from bench.autoscale import hpa
-from bench.autoscale.policies import _behavior
-
 from roost.capacity.hpa import ScalingBehavior
+from roost.replay import hpa
+from roost.replay.policies import _behavior
 
 
 def _sequence(controller: hpa.Controller, current: int, proposals: list[int]) -> list[int]:
