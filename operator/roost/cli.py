@@ -447,6 +447,186 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- roost capacity replay -----------------------------------------------------
+
+
+def _replay_settings(args: argparse.Namespace) -> Any:
+    """The replay's settings: the flags, over the ModelDeployment's autoscaling (-f)."""
+    from roost.api.modeldeployment import ModelDeployment
+    from roost.replay.compare import Settings
+
+    autoscaling = None
+    if args.filename is not None:
+        found = _roost_documents(args.filename, "ModelDeployment", ModelDeployment)
+        autoscaling = found[0].spec.autoscaling
+        if autoscaling is None:
+            raise InputError(
+                f"{args.filename}: spec.autoscaling: not set; replay compares Roost's "
+                "autoscaling, so write an autoscaling block (or leave out -f)"
+            )
+    declared_time = (
+        durations.parse_seconds(autoscaling.service_time)
+        if autoscaling is not None and autoscaling.service_time is not None
+        else None
+    )
+    service_time = args.service_time or declared_time
+    if service_time is None:
+        where = "and the ModelDeployment declares no serviceTime" if autoscaling else "(no -f)"
+        raise InputError(
+            f"--service-time: not given {where}; write the model's mean service time, "
+            "e.g. --service-time 80ms"
+        )
+
+    def pick(flag: Any, field: str, default: Any) -> Any:
+        if flag is not None:
+            return flag
+        value = None if autoscaling is None else getattr(autoscaling, field)
+        return default if value is None else value
+
+    wait = pick(args.wait_budget, "wait_budget", 0.05)
+    return Settings(
+        service_time=service_time,
+        service_cv=args.service_time_cv,
+        slots=pick(args.slots_per_replica, "slots_per_replica", 1),
+        wait_budget=durations.parse_seconds(wait) if isinstance(wait, str) else wait,
+        slo=args.slo,
+        burst_factor=pick(args.burst_factor, "burst_factor", 1.0),
+        declared_cv=None if autoscaling is None else autoscaling.service_time_cv,
+        declared_service_time=declared_time,
+        min_replicas=pick(args.min_replicas, "min_replicas", 1),
+        max_replicas=pick(args.max_replicas, "max_replicas", 60),
+        routing=args.routing,
+        cpu_targets=tuple(args.cpu_target or (50, 70, 90)),
+    )
+
+
+def _cmd_capacity_replay(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from roost.replay import compare, trace
+
+    try:
+        replayed = trace.read(read_text(args.trace))
+    except trace.TraceError as error:
+        raise InputError(f"{args.trace}: {error}") from None
+    settings = _replay_settings(args)
+    # The first seed's arrivals (the others draw a time,rate trace's again).
+    requests = len(replayed.arrivals(np.random.default_rng([0, 7])))
+    if requests > MAX_REPLAY_REQUESTS:
+        raise InputError(
+            f"{args.trace}: {requests:,} requests; replay takes at most "
+            f"{MAX_REPLAY_REQUESTS:,} (sample the trace, or give a shorter one)"
+        )
+    if args.plot is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise InputError(
+                "--plot needs matplotlib, which roost does not install: pip install matplotlib"
+            ) from None
+    rows = compare.compare(replayed, settings, args.seeds)
+    per_second = replayed.per_second()
+    data = {
+        "trace": {
+            "seconds": replayed.seconds,
+            "requests": requests,
+            "mean_rate": float(per_second.mean()) if len(per_second) else 0.0,
+            "peak_minute_rate": max(
+                (float(per_second[i : i + 60].mean()) for i in range(0, len(per_second), 60)),
+                default=0.0,
+            ),
+        },
+        "model": {
+            "service_time": settings.service_time,
+            "service_time_cv": settings.service_cv,
+            "slots_per_replica": settings.slots,
+            "slo": settings.slo_seconds,
+            "routing": settings.routing,
+            "startup_seconds": [45, 75],
+            "seeds": args.seeds,
+        },
+        "policies": [
+            {
+                "policy": row.policy,
+                "replica_hours": row.replica_hours[0],
+                "violation_minutes": row.violation_minutes[0],
+                "attainment": row.attainment[0],
+                "p99_seconds": row.p99[0],
+                "interval_95": {
+                    "replica_hours": _finite(row.replica_hours[1]),
+                    "violation_minutes": _finite(row.violation_minutes[1]),
+                    "attainment": _finite(row.attainment[1]),
+                },
+            }
+            for row in rows
+        ],
+    }
+
+    def text(d: dict[str, Any]) -> str:
+        t, m = d["trace"], d["model"]
+        lines = [
+            f"Trace: {t['seconds']:,} s, {t['requests']:,} requests, mean "
+            f"{t['mean_rate']:.3g} req/s, busiest minute {t['peak_minute_rate']:.3g} req/s",
+            f"Model: service {m['service_time'] * 1000:.3g} ms (CV {m['service_time_cv']:g}), "
+            f"{m['slots_per_replica']} slots a pod, pods ready 45-75 s after creation, "
+            f"{m['routing']} routing; a request is good within {m['slo'] * 1000:.3g} ms; "
+            f"{m['seeds']} seed(s), ± the 95 % interval",
+            "",
+            f"{'policy':<58} {'replica-hours':>15} {'violation-min':>15} {'attainment':>16}",
+        ]
+        for row in rows:
+            lines.append(
+                f"{row.policy:<58} {_pm(row.replica_hours, '.2f'):>15} "
+                f"{_pm(row.violation_minutes, '.1f'):>15} "
+                f"{_pm((100 * row.attainment[0], 100 * row.attainment[1]), '.2f') + ' %':>16}"
+            )
+        return "\n".join(lines)
+
+    _emit(data, args.output, text)
+    if args.plot is not None:
+        _replay_plot(args.plot, per_second, rows)
+        print(f"roost: wrote {args.plot}", file=sys.stderr)
+    return 0
+
+
+MAX_REPLAY_REQUESTS = 5_000_000
+
+
+def _finite(value: float) -> float | None:
+    return None if value != value else value
+
+
+def _pm(pair: tuple[float, float], spec: str) -> str:
+    mean, half = pair
+    return format(mean, spec) if half != half else f"{mean:{spec}} ± {half:{spec}}"
+
+
+def _replay_plot(path: str, per_second: Any, rows: Any) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(10, 6))
+    minutes = [float(per_second[i : i + 60].mean()) for i in range(0, len(per_second), 60)]
+    top.step([60 * i / 60 for i in range(len(minutes))], minutes, where="post")
+    top.set_ylabel("requests/s (1-min mean)")
+    for row in rows:
+        times = [t / 60 for t, _ in row.trajectory] + [len(per_second) / 60]
+        counts = [n for _, n in row.trajectory]
+        bottom.step(times, [*counts, counts[-1]], where="post", label=row.policy)
+    bottom.set_ylabel("replicas (first seed)")
+    bottom.set_xlabel("minutes")
+    bottom.legend(fontsize="small")
+    figure.tight_layout()
+    try:
+        figure.savefig(path, dpi=100)
+    except OSError as error:
+        raise InputError(f"--plot {path}: {error.strerror or error}") from None
+    finally:
+        plt.close(figure)
+
+
 # --- roost slo budget ----------------------------------------------------------
 
 
@@ -1117,6 +1297,48 @@ def _parser(prog: str = "roost") -> argparse.ArgumentParser:
     plan.add_argument("--max-replicas", type=_integer(1, 10000), default=None)
     plan.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text")
     plan.set_defaults(run=_cmd_plan)
+
+    capacity = commands.add_parser("capacity", help="capacity planning on your own traffic")
+    capacity_commands = capacity.add_subparsers(dest="capacity_command", required=True)
+    replay = capacity_commands.add_parser(
+        "replay",
+        help="your traffic through Roost's autoscaling, CPU HPAs and a static deployment",
+        description="Replay a trace (CSV of time,rate rows, or one request timestamp per "
+        "line, in seconds) through B2's simulator: Roost's plan and HPA, CPU HPAs and a "
+        "static deployment at the busiest minute's plan, side by side.",
+    )
+    replay.add_argument("trace", help="CSV file (- for stdin)")
+    replay.add_argument(
+        "-f", "--filename", help="a ModelDeployment whose autoscaling Roost plans with"
+    )
+    replay.add_argument(
+        "--service-time", type=_duration, help="the model's mean service time, e.g. 80ms"
+    )
+    replay.add_argument(
+        "--service-time-cv",
+        type=_number(low=0.01, high=4),
+        default=0.3,
+        help="its coefficient of variation (default 0.3)",
+    )
+    replay.add_argument("--slots-per-replica", type=_integer(1, 4096), default=None)
+    replay.add_argument("--wait-budget", type=_duration, default=None, help="p99, e.g. 50ms")
+    replay.add_argument(
+        "--slo", type=_duration, default=None, help="good within (default wait + 2 x service)"
+    )
+    replay.add_argument("--burst-factor", type=_number(low=1, high=100), default=None)
+    replay.add_argument("--min-replicas", type=_integer(1, 10000), default=None)
+    replay.add_argument("--max-replicas", type=_integer(1, 1000), default=None)
+    replay.add_argument(
+        "--cpu-target",
+        type=_integer(1, 100),
+        action="append",
+        help="a CPU HPA's utilisation target, percent (repeatable; default 50, 70, 90)",
+    )
+    replay.add_argument("--routing", choices=("least-request", "random"), default="least-request")
+    replay.add_argument("--seeds", type=_integer(1, 100), default=3)
+    replay.add_argument("--plot", help="also draw the rate and each policy's replicas (PNG)")
+    replay.add_argument("-o", "--output", choices=("text", "json", "yaml"), default="text")
+    replay.set_defaults(run=_cmd_capacity_replay)
 
     slo = commands.add_parser("slo", help="error-budget arithmetic")
     slo_commands = slo.add_subparsers(dest="slo_command", required=True)

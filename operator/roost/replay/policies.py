@@ -154,19 +154,29 @@ def _behavior(spec: dict[str, Any]) -> hpa.Behavior:
 
 
 def roost_plan(
-    model: Model, arrival_rate: float, *, service_cv: float = 1.0, burst_factor: float = 1.0
+    model: Model,
+    arrival_rate: float,
+    *,
+    service_cv: float = 1.0,
+    burst_factor: float = 1.0,
+    wait_budget: float | None = None,
+    service_time: float | None = None,
+    min_replicas: int = 1,
 ) -> Any:
     """The plan as the operator makes it; ``service_cv`` is ``autoscaling.serviceTimeCv``,
-    ``burst_factor`` ``autoscaling.burstFactor``."""
-    wait_budget = model.slo_seconds - 2 * model.service_mean  # what the service p99 leaves
+    ``burst_factor`` ``autoscaling.burstFactor``, ``wait_budget`` ``waitBudget`` (default
+    what the SLO leaves after twice the service time), ``service_time`` ``serviceTime``
+    (default the model's, as learned)."""
+    if wait_budget is None:
+        wait_budget = model.slo_seconds - 2 * model.service_mean  # what the service p99 leaves
     return plan_capacity(
         PlanInputs(
             arrival_rate=arrival_rate,
-            service_time=model.service_mean,
+            service_time=service_time if service_time is not None else model.service_mean,
             slots_per_replica=model.slots,
             wait_budget=wait_budget,
             wait_percentile=0.99,
-            min_replicas=1,
+            min_replicas=min_replicas,
             max_replicas=model.max_replicas,
             service_cv=service_cv,
             headroom=burst_factor - 1.0,
@@ -190,6 +200,21 @@ class Roost:
     """``autoscaling.serviceTimeCv``: 1 (the default) or the model's measured CV."""
     burst_factor: float = 1.0
     """``autoscaling.burstFactor``: 1 (the default), or a reserve for surges."""
+    wait_budget: float | None = None  # autoscaling.waitBudget; None: from the SLO
+    service_time: float | None = None  # autoscaling.serviceTime; None: the model's
+    min_replicas: int = 1
+
+    def plan(self, arrival_rate: float) -> Any:
+        """The plan of ``arrival_rate`` with this policy's settings."""
+        return roost_plan(
+            self.model,
+            arrival_rate,
+            service_cv=self.service_cv,
+            burst_factor=self.burst_factor,
+            wait_budget=self.wait_budget,
+            service_time=self.service_time,
+            min_replicas=self.min_replicas,
+        )
 
     @property
     def name(self) -> str:
@@ -202,12 +227,7 @@ class Roost:
 
     def decide(self, now: float, sim: Simulation) -> int | None:
         if self.spec is None or now - self.planned_at >= self.replan:
-            plan = roost_plan(
-                self.model,
-                sim.rate(now),
-                service_cv=self.service_cv,
-                burst_factor=self.burst_factor,
-            )
+            plan = self.plan(sim.rate(now))
             self.spec = build_hpa_spec(
                 plan,
                 scale_target_ref={"apiVersion": "apps/v1", "kind": "Deployment", "name": "model"},
