@@ -114,7 +114,8 @@ service times would; Allen–Cunneen), and with a surge reserve, `burstFactor` 2
 **CPU HPA** at 50–90 % (default behavior); **KEDA-style** External AverageValue on
 `rate[2m]` with ρ·K/S req/s per pod, ρ ∈ {0.5, 0.7, 0.9}; **KPA-like** concurrency
 target K·TU with 60 s stable / 6 s panic windows and scale-down rate 2; **static**
-at the plan for the trace's peak rate (a bound, not a baseline). The HPA is
+at the plan for the trace's peak rate at the model's true CV 0.3 (a bound, not a
+baseline). The HPA is
 `roost.replay.hpa`, tested against the reference's vectors V1–V9
 (`tests/unit/replay/test_hpa_vectors.py`). Simplifications: no CPU initialisation
 period nuance (a pod that is not Ready is unready, a Ready pod without a sample is

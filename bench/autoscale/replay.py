@@ -58,7 +58,10 @@ def make_policy(key: str, model: Model, peak_rate: float) -> policies.Policy:
     if kind == "kpa":
         return policies.Kpa(float(arg), model.slots, max_replicas=model.max_replicas)
     if kind == "static":
-        return policies.Static(policies.roost_plan(model, peak_rate).replicas)
+        # The bound: the fewest replicas that hold the peak, planned at the model's
+        # true CV (at CV 1 it held one replica more than the peak needs).
+        peak_plan = policies.roost_plan(model, peak_rate, service_cv=model.service_cv)
+        return policies.Static(peak_plan.replicas)
     raise ValueError(key)
 
 
