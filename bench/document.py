@@ -109,8 +109,9 @@ target (L_max(N*)/N*, the in-flight count per pod at the highest rate the planne
 replicas carry within the wait budget) and the recommended-replicas External metric;
 the in-flight variant twice, with the API's default `serviceTimeCv: 1` (M/M/c) and
 with `serviceTimeCv: 0.3` declared (the simulator's CV, as a user who measured the
-service times would; Allen–Cunneen), and with a surge reserve, `burstFactor` 2 and 4
-(the plan for 2× and 4× the measured rate);
+service times would, or as the operator learns it from the latency histogram;
+Allen–Cunneen), and with a surge reserve, `burstFactor` 2 and 4 (the plan for 2×
+and 4× the measured rate), and with both, CV 0.3 and `burstFactor` 2;
 **CPU HPA** at 50–90 % (default behavior); **KEDA-style** External AverageValue on
 `rate[2m]` with ρ·K/S req/s per pod, ρ ∈ {0.5, 0.7, 0.9}; **KPA-like** concurrency
 target K·TU with 60 s stable / 6 s panic windows and scale-down rate 2; **static**

@@ -32,6 +32,7 @@ def policy_keys() -> list[str]:
     return (
         ["roost", "roost-cv", "roost-rec"]
         + [f"roost-burst:{f:g}" for f in BURST_FACTORS]
+        + ["roost-cv-burst:2"]
         + [f"cpu:{t}" for t in CPU_TARGETS]
         + [f"keda:{r}" for r in RHO]
         + [f"kpa:{u}" for u in KPA_TU]
@@ -48,6 +49,9 @@ def make_policy(key: str, model: Model, peak_rate: float) -> policies.Policy:
         return policies.Roost(model, service_cv=model.service_cv)
     if kind == "roost-rec":
         return policies.Roost(model, metric=HpaMetric.RECOMMENDED_REPLICAS)
+    if kind == "roost-cv-burst":
+        # What the operator does with the CV it learns and a reserve of 2.
+        return policies.Roost(model, service_cv=model.service_cv, burst_factor=float(arg))
     if kind == "roost-burst":
         return policies.Roost(model, burst_factor=float(arg))
     if kind == "cpu":

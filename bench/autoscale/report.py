@@ -14,7 +14,13 @@ from bench.autoscale import replay, traces
 
 Rows = list[dict[str, Any]]
 BASELINES = ("cpu", "keda", "kpa")  # CPU HPA, KEDA-style, KPA-like (static is a bound)
-ROOST = ("roost", "roost-cv", "roost-rec", *(f"roost-burst:{f:g}" for f in replay.BURST_FACTORS))
+ROOST = (
+    "roost",
+    "roost-cv",
+    "roost-rec",
+    *(f"roost-burst:{f:g}" for f in replay.BURST_FACTORS),
+    "roost-cv-burst:2",
+)
 
 
 def ci(values: list[float]) -> tuple[float, float]:
