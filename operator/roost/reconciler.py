@@ -15,6 +15,7 @@ import json
 import math
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -80,6 +81,8 @@ class Runtime:
     prometheus_timeout: float = 10.0
     # Each ModelDeployment's own state, one record per object (roost.memory).
     objects: Memories = field(default_factory=Memories)
+    # Validated SLOPolicies by their JSON, shared by the objects that use them.
+    policies: SharedSpecs = field(default_factory=lambda: SharedSpecs())
     # Bucket bounds by (Prometheus URL, query): the answer by label values, see _preflight.
     preflight: SharedReads[tuple[str, str], dict[tuple[str, ...], list[str]] | None] = field(
         default_factory=SharedReads
@@ -243,7 +246,7 @@ class Reconciler:
                 "namespace; cross-namespace references are not supported)",
             )
         try:
-            policy = _validated(memory, SLOPolicySpec, raw_policy)
+            policy = _validated(memory, SLOPolicySpec, raw_policy, self.rt.policies)
         except ValidationError as error:
             return invalid(
                 "InvalidSpec",
@@ -712,19 +715,54 @@ def _learned_values(service: ServiceTimeStatus | None) -> dict[str, float]:
     return {name: value for name, (value, source) in values.items() if source == "learned"}
 
 
-def _validated(memory: ObjectMemory, model: type[_Spec], raw: Mapping[str, Any]) -> _Spec:
+def _validated(
+    memory: ObjectMemory,
+    model: type[_Spec],
+    raw: Mapping[str, Any],
+    shared: SharedSpecs | None = None,
+) -> _Spec:
     """``model.model_validate(raw)``, reused while ``raw`` is unchanged.
 
     Validating a ModelDeployment and its SLOPolicy on every tick costs far more CPU
     than comparing their JSON, and specs change a few times a day. A spec that
-    fails validation is never cached."""
+    fails validation is never cached. With ``shared`` (the SLOPolicies, which many
+    objects use), objects whose spec has the same JSON hold the same model and the
+    same text: one validation and one copy in memory, not one per object."""
     text = json.dumps(raw, sort_keys=True, default=str)
     cached = memory.validated.get(model)
     if cached is not None and cached[0] == text and isinstance(cached[1], model):
         return cached[1]
+    found = shared.get(text) if shared is not None else None
+    if found is not None and isinstance(found[1], model):
+        memory.validated[model] = found
+        return found[1]
     value = model.model_validate(dict(raw))
     memory.validated[model] = (text, value)
+    if shared is not None:
+        shared.put(text, value)
     return value
+
+
+class SharedSpecs:
+    """Validated specs by their JSON text, the most recent ``size`` of them."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._by_text: OrderedDict[str, tuple[str, Any]] = OrderedDict()
+
+    def get(self, text: str) -> tuple[str, Any] | None:
+        found = self._by_text.get(text)
+        if found is not None:
+            self._by_text.move_to_end(text)
+        return found
+
+    def put(self, text: str, value: Any) -> None:
+        self._by_text[text] = (text, value)
+        while len(self._by_text) > self._size:
+            self._by_text.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._by_text)
 
 
 _STATUS_FIELDS = {info.alias or n for n, info in ModelDeploymentStatus.model_fields.items()}

@@ -16,7 +16,7 @@ from roost.api.modeldeployment import (
 )
 from roost.api.slopolicy import SLOPolicySpec
 from roost.memory import ObjectMemory
-from roost.reconciler import _validated, status_patch
+from roost.reconciler import SharedSpecs, _validated, status_patch
 
 
 def test_fields_that_became_none_are_deleted_by_the_merge_patch() -> None:
@@ -71,3 +71,18 @@ def test_each_model_has_its_own_slot_in_an_objects_record() -> None:
         _validated(memory, ModelDeploymentSpec, POLICY)
     assert _validated(memory, SLOPolicySpec, POLICY) is policy
     assert list(memory.validated) == [SLOPolicySpec]
+
+
+def test_objects_with_the_same_policy_share_one_validated_model() -> None:
+    """At N = 1,000 objects on one SLOPolicy, one model and one text in memory, not 1,000."""
+    shared = SharedSpecs(size=2)
+    first, second = _memory(), ObjectMemory(uid="v", namespace="ns", name="n")
+    policy = _validated(first, SLOPolicySpec, POLICY, shared)
+    assert _validated(second, SLOPolicySpec, copy.deepcopy(POLICY), shared) is policy
+    assert first.validated[SLOPolicySpec][0] is second.validated[SLOPolicySpec][0]
+    for target in (0.99, 0.9, 0.5):  # the oldest texts are dropped beyond the size
+        changed = copy.deepcopy(POLICY)
+        changed["objectives"][0]["target"] = target
+        _validated(first, SLOPolicySpec, changed, shared)
+    assert len(shared) == 2
+    assert _validated(second, SLOPolicySpec, POLICY, shared) is policy  # its own still holds
