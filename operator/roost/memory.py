@@ -11,6 +11,7 @@ restart; what a decision needs to resume is in status (docs/architecture.md).
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -96,3 +97,27 @@ class Memories:
 
     def __iter__(self) -> Iterator[ObjectMemory]:
         return iter(list(self._by_uid.values()))
+
+
+class SharedSpecs:
+    """Validated specs by their JSON text, the most recent ``size`` of them: what many
+    objects use (an SLOPolicy) is validated once and held once; each record keeps a
+    reference to its own."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._by_text: OrderedDict[str, tuple[str, Any]] = OrderedDict()
+
+    def get(self, text: str) -> tuple[str, Any] | None:
+        found = self._by_text.get(text)
+        if found is not None:
+            self._by_text.move_to_end(text)
+        return found
+
+    def put(self, text: str, value: Any) -> None:
+        self._by_text[text] = (text, value)
+        while len(self._by_text) > self._size:
+            self._by_text.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._by_text)

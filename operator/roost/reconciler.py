@@ -15,7 +15,6 @@ import json
 import math
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,14 +40,14 @@ from roost.api.modeldeployment import (
     TERMINAL_PHASES,
     ModelDeploymentSpec,
     ModelDeploymentStatus,
-    ServiceTimeStatus,
 )
 from roost.api.slopolicy import SLOPolicySpec
 from roost.api.status import Condition, find_condition, new_condition, set_condition
 from roost.capacity import learn
+from roost.capacity.hpa import floor_and_target as hpa_floor_and_target
 from roost.capacity.learn import Learned
-from roost.capacity.sizing import size
-from roost.memory import Memories, ObjectMemory
+from roost.capacity.sizing import learned_values, size
+from roost.memory import Memories, ObjectMemory, SharedSpecs
 from roost.rollout import drift as drift_watch
 from roost.rollout import metric_path, observe, schedule
 from roost.rollout.actions import EmitEvent, EventType
@@ -82,7 +81,7 @@ class Runtime:
     # Each ModelDeployment's own state, one record per object (roost.memory).
     objects: Memories = field(default_factory=Memories)
     # Validated SLOPolicies by their JSON, shared by the objects that use them.
-    policies: SharedSpecs = field(default_factory=lambda: SharedSpecs())
+    policies: SharedSpecs = field(default_factory=SharedSpecs)
     # Bucket bounds by (Prometheus URL, query): the answer by label values, see _preflight.
     preflight: SharedReads[tuple[str, str], dict[tuple[str, ...], list[str]] | None] = field(
         default_factory=SharedReads
@@ -519,13 +518,13 @@ class Reconciler:
         desired = actuator.hpa_spec("stable", rev, 0)
         if desired is None:
             return
-        wanted = _floor_and_target(desired)
+        wanted = hpa_floor_and_target(desired)
         if kept is not None and kept[1] == rev:
             held: tuple[Any, ...] | None = kept[2]
         else:
             hpas = await self._hpas(t.owner.namespace) or {}
             listed = hpas.get(t.owner.hpa_name("stable"))
-            held = None if listed is None else _floor_and_target(listed["spec"])
+            held = None if listed is None else hpa_floor_and_target(listed["spec"])
         if held != wanted:
             await actuator.apply_hpa("stable", rev, desired)
         t.memory.replanned = (clock, rev, wanted)
@@ -594,7 +593,7 @@ class Reconciler:
             guard_message=gate.message,
             guard_reason=gate.reason,
             canary_replicas_short=short,
-            serving=serving(t.spec, _learned_values(sizing(0).service)),
+            serving=serving(t.spec, learned_values(sizing(0).service)),
         )
 
     async def _analyse(self, t: _Tick, current: ModelDeploymentStatus) -> StepVerdict | None:
@@ -694,27 +693,6 @@ class Reconciler:
         t.memory.due = t.due_target(status, start, nxt if start >= end else end)
 
 
-def _floor_and_target(spec: Mapping[str, Any]) -> tuple[Any, ...]:
-    """An HPA spec's minReplicas and its first metric's target: what a re-plan moves."""
-    metrics = spec.get("metrics") or [{}]
-    first = metrics[0]
-    source = first.get("pods") or first.get("external") or {}
-    target = (source.get("target") or {}).get("averageValue")
-    return (spec.get("minReplicas"), None if target is None else str(target))
-
-
-def _learned_values(service: ServiceTimeStatus | None) -> dict[str, float]:
-    """The planned service time and CV that were learned, by field name: a change of
-    them re-applies the stable's HPA as a change of the spec's autoscaling would."""
-    if service is None:
-        return {}
-    values = {
-        "serviceTime": (service.seconds, service.seconds_from),
-        "serviceTimeCv": (service.cv, service.cv_from),
-    }
-    return {name: value for name, (value, source) in values.items() if source == "learned"}
-
-
 def _validated(
     memory: ObjectMemory,
     model: type[_Spec],
@@ -741,28 +719,6 @@ def _validated(
     if shared is not None:
         shared.put(text, value)
     return value
-
-
-class SharedSpecs:
-    """Validated specs by their JSON text, the most recent ``size`` of them."""
-
-    def __init__(self, size: int = 256) -> None:
-        self._size = size
-        self._by_text: OrderedDict[str, tuple[str, Any]] = OrderedDict()
-
-    def get(self, text: str) -> tuple[str, Any] | None:
-        found = self._by_text.get(text)
-        if found is not None:
-            self._by_text.move_to_end(text)
-        return found
-
-    def put(self, text: str, value: Any) -> None:
-        self._by_text[text] = (text, value)
-        while len(self._by_text) > self._size:
-            self._by_text.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._by_text)
 
 
 _STATUS_FIELDS = {info.alias or n for n, info in ModelDeploymentStatus.model_fields.items()}

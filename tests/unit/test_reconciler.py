@@ -15,8 +15,8 @@ from roost.api.modeldeployment import (
     Phase,
 )
 from roost.api.slopolicy import SLOPolicySpec
-from roost.memory import ObjectMemory
-from roost.reconciler import SharedSpecs, _validated, status_patch
+from roost.memory import ObjectMemory, SharedSpecs
+from roost.reconciler import _validated, status_patch
 
 
 def test_fields_that_became_none_are_deleted_by_the_merge_patch() -> None:

@@ -39,6 +39,7 @@ __all__ = [
     "HpaMetric",
     "ScalingBehavior",
     "build_hpa_spec",
+    "floor_and_target",
     "inflight_per_pod_target",
     "milli_quantity",
     "pods_inflight_metric",
@@ -280,3 +281,12 @@ def _check_metric_name(name: str) -> None:
 
 def _is_count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def floor_and_target(spec: Mapping[str, Any]) -> tuple[Any, ...]:
+    """An HPA spec's minReplicas and its first metric's target: what a re-plan moves."""
+    metrics = spec.get("metrics") or [{}]
+    first = metrics[0]
+    source = first.get("pods") or first.get("external") or {}
+    target = (source.get("target") or {}).get("averageValue")
+    return (spec.get("minReplicas"), None if target is None else str(target))

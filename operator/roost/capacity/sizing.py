@@ -165,3 +165,15 @@ def size(
         split=split,
         service=service_time(autoscaling, learned),
     )
+
+
+def learned_values(service: ServiceTimeStatus | None) -> dict[str, float]:
+    """The planned service time and CV that were learned, by field name: a change of
+    them re-applies the stable's HPA as a change of the spec's autoscaling would."""
+    if service is None:
+        return {}
+    values = {
+        "serviceTime": (service.seconds, service.seconds_from),
+        "serviceTimeCv": (service.cv, service.cv_from),
+    }
+    return {name: value for name, (value, source) in values.items() if source == "learned"}

@@ -262,3 +262,19 @@ def test_a_burst_factor_plans_a_reserve_for_that_multiple_of_the_rate() -> None:
     status = reserve.status()
     assert status is not None
     assert status.arrival_rate == pytest.approx(200)  # what is measured or declared
+
+
+def test_only_the_learned_values_are_named_for_the_serving_hash() -> None:
+    learned = sizing.service_time(_spec(serviceTimeCv=0.5).autoscaling, LEARNED)  # type: ignore[arg-type]
+    assert sizing.learned_values(learned) == {"serviceTime": 0.044}  # the CV is declared
+    assert sizing.learned_values(None) == {}
+
+
+def test_a_re_plan_compares_an_hpas_floor_and_target() -> None:
+    from roost.capacity.hpa import floor_and_target
+
+    pods = {"minReplicas": 3, "metrics": [{"pods": {"target": {"averageValue": "1246m"}}}]}
+    external = {"minReplicas": 2, "metrics": [{"external": {"target": {"averageValue": 1}}}]}
+    assert floor_and_target(pods) == (3, "1246m")
+    assert floor_and_target(external) == (2, "1")
+    assert floor_and_target({}) == (None, None)
