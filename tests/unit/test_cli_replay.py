@@ -112,3 +112,19 @@ def test_a_model_deployment_without_autoscaling_is_refused(
     assert capsys.readouterr().err.startswith(
         f"roost: error: {md}: spec.autoscaling: not set; replay compares Roost's autoscaling"
     )
+
+
+def test_a_burst_factor_reserves_for_roost_only(
+    capsys: pytest.CaptureFixture[str], trace: Path
+) -> None:
+    """The static deployment stays at the busiest minute's plan; the reserve is Roost's."""
+    flags = ["--service-time", "100ms", "--slots-per-replica", "4", "--wait-budget", "100ms"]
+    plain = _replay(capsys, str(trace), *flags, "--seeds", "1", "--cpu-target", "60")
+    reserve = _replay(
+        capsys, str(trace), *flags, "--seeds", "1", "--cpu-target", "60", "--burst-factor", "4"
+    )
+    names = [[p["policy"] for p in d["policies"]] for d in (plain, reserve)]  # type: ignore[union-attr, index]
+    assert names[0][-1] == names[1][-1]  # the same static count
+    assert names[1][0].endswith(", burstFactor 4")
+    roost = [d["policies"][0]["replica_hours"] for d in (plain, reserve)]  # type: ignore[index]
+    assert roost[1] > roost[0]

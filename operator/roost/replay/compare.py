@@ -76,11 +76,13 @@ def model_of(settings: Settings) -> Model:
     )
 
 
-def _roost(settings: Settings, model: Model) -> policies.Roost:
+def _roost(settings: Settings, model: Model, *, reserve: bool = True) -> policies.Roost:
+    """Roost's policy with the spec's settings; ``reserve=False`` without its burst
+    factor (the plans the static deployment and the starting replicas use)."""
     return policies.Roost(
         model,
         service_cv=settings.declared_cv if settings.declared_cv is not None else model.service_cv,
-        burst_factor=settings.burst_factor,
+        burst_factor=settings.burst_factor if reserve else 1.0,
         wait_budget=settings.wait_budget,
         service_time=settings.declared_service_time,
         min_replicas=settings.min_replicas,
@@ -95,10 +97,10 @@ def compare(trace: Trace, settings: Settings, seeds: int) -> list[Row]:
     minutes = [float(per_second[i : i + 60].mean()) for i in range(0, len(per_second), 60)]
     peak = max(minutes) if minutes else 0.0
     first = float(per_second[:60].mean()) if len(per_second) else 0.0
-    roost = _roost(settings, model)
-    initial = roost.plan(first).replicas
+    plain = _roost(settings, model, reserve=False)
+    initial = plain.plan(first).replicas
     candidates = [("roost", 0), *(("cpu", t) for t in settings.cpu_targets)]
-    candidates.append(("static", roost.plan(peak).replicas))
+    candidates.append(("static", plain.plan(peak).replicas))
     rows = []
     for kind, arg in candidates:
         outcomes: list[Outcome] = []
