@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import math
-import statistics
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from scipy import stats
-
 from bench.autoscale import replay, traces
+from roost.replay.run import interval
 
 Rows = list[dict[str, Any]]
 BASELINES = ("cpu", "keda", "kpa")  # CPU HPA, KEDA-style, KPA-like (static is a bound)
@@ -21,14 +18,6 @@ ROOST = (
     *(f"roost-burst:{f:g}" for f in replay.BURST_FACTORS),
     "roost-cv-burst:2",
 )
-
-
-def ci(values: list[float]) -> tuple[float, float]:
-    """Mean and the half-width of a Student-t 95 % interval over seeds."""
-    if len(values) < 2:
-        return (values[0] if values else math.nan), math.nan
-    half = float(stats.t.ppf(0.975, len(values) - 1)) * statistics.stdev(values)
-    return statistics.fmean(values), half / math.sqrt(len(values))
 
 
 Point = dict[str, Any]
@@ -43,7 +32,7 @@ def points(rows: Rows) -> dict[tuple[str, str], list[Point]]:
     for (trace, routing, key), group in groups.items():
         point: Point = {"policy": key, "name": group[0]["name"], "seeds": len(group)}
         for metric in ("replica_hours", "violation_minutes", "attainment", "p99"):
-            point[metric], point[metric + "_ci"] = ci([float(r[metric]) for r in group])
+            point[metric], point[metric + "_ci"] = interval([float(r[metric]) for r in group])
         out[(trace, routing)].append(point)
     return out
 

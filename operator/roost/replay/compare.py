@@ -12,14 +12,13 @@ B2 uses). The static deployment holds the plan of the trace's busiest minute.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from roost.replay import policies
-from roost.replay.run import Outcome, run
+from roost.replay.run import Outcome, interval, run
 from roost.replay.sim import Model, Policy
 from roost.replay.trace import Trace
 
@@ -54,15 +53,6 @@ class Row:
     attainment: tuple[float, float]
     p99: tuple[float, float]
     trajectory: list[tuple[float, int]] = field(default_factory=list)  # the first seed's
-
-
-def _mean(values: list[float]) -> tuple[float, float]:
-    from scipy import stats
-
-    if len(values) < 2:
-        return values[0], float("nan")
-    half = float(stats.t.ppf(0.975, len(values) - 1)) * statistics.stdev(values)
-    return statistics.fmean(values), half / len(values) ** 0.5
 
 
 def model_of(settings: Settings) -> Model:
@@ -119,10 +109,10 @@ def compare(trace: Trace, settings: Settings, seeds: int) -> list[Row]:
         rows.append(
             Row(
                 policy=name,
-                replica_hours=_mean([o.replica_hours for o in outcomes]),
-                violation_minutes=_mean([float(o.violation_minutes) for o in outcomes]),
-                attainment=_mean([o.attainment for o in outcomes]),
-                p99=_mean([o.p99 for o in outcomes]),
+                replica_hours=interval([o.replica_hours for o in outcomes]),
+                violation_minutes=interval([float(o.violation_minutes) for o in outcomes]),
+                attainment=interval([o.attainment for o in outcomes]),
+                p99=interval([o.p99 for o in outcomes]),
                 trajectory=outcomes[0].trajectory,
             )
         )

@@ -3,6 +3,8 @@ attainment and p99 latency."""
 
 from __future__ import annotations
 
+import math
+import statistics
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +20,16 @@ class Outcome:
     attainment: float  # the fraction of requests answered within the SLO
     p99: float
     trajectory: list[tuple[float, int]]  # (seconds, replicas asked for) at each change
+
+
+def interval(values: list[float]) -> tuple[float, float]:
+    """Mean and the half-width of a Student-t 95 % interval over seeds (NaN below two)."""
+    from scipy import stats
+
+    if len(values) < 2:
+        return (values[0] if values else math.nan), math.nan
+    half = float(stats.t.ppf(0.975, len(values) - 1)) * statistics.stdev(values)
+    return statistics.fmean(values), half / math.sqrt(len(values))
 
 
 def violation_minutes(arrivals: np.ndarray, latency: np.ndarray, slo: float) -> int:
