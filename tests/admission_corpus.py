@@ -402,7 +402,70 @@ CASES: list[Case] = [
         "weight-null",
         {f"{STEP0}.weight": None},
         "reject",
-        f"{STEP0}.weight",
+        STEP0,
+        "exactly one of weight and mirror",
+    ),
+    md(
+        "mirror",
+        {
+            "spec.traffic": {"provider": "gatewayAPI", "gatewayAPI": GATEWAY},
+            "spec.rollout.steps": [{"mirror": 100, "pause": "10m"}, {"weight": 5}],
+        },
+        "accept",
+    ),
+    md(
+        "mirror-istio-only",
+        {
+            "spec.traffic": {"provider": "istio", "istio": ISTIO},
+            "spec.rollout.steps": [{"mirror": 10}, {"mirror": 100}],
+        },
+        "accept",
+    ),
+    md(
+        "mirror-and-weight",
+        {
+            "spec.traffic": {"provider": "gatewayAPI", "gatewayAPI": GATEWAY},
+            f"{STEP0}.mirror": 100,
+        },
+        "reject",
+        STEP0,
+        "exactly one of weight and mirror",
+    ),
+    md(
+        "mirror-after-weight",
+        {
+            "spec.traffic": {"provider": "gatewayAPI", "gatewayAPI": GATEWAY},
+            "spec.rollout.steps": [{"weight": 5}, {"mirror": 100}],
+        },
+        "reject",
+        "spec.rollout",
+        "mirror steps come before the weighted steps",
+    ),
+    md(
+        "mirror-replicas",
+        {"spec.rollout.steps": [{"mirror": 100}, {"weight": 50}]},
+        "reject",
+        "spec",
+        "the replicas provider cannot",
+    ),
+    md(
+        "mirror-zero",
+        {
+            "spec.traffic": {"provider": "gatewayAPI", "gatewayAPI": GATEWAY},
+            "spec.rollout.steps": [{"mirror": 0}],
+        },
+        "reject",
+        f"{STEP0}.mirror",
+        "a whole number from 1 to 100",
+    ),
+    md(
+        "mirror-over-100",
+        {
+            "spec.traffic": {"provider": "gatewayAPI", "gatewayAPI": GATEWAY},
+            "spec.rollout.steps": [{"mirror": 150}],
+        },
+        "reject",
+        f"{STEP0}.mirror",
         "a whole number from 1 to 100",
     ),
     md(

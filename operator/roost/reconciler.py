@@ -266,11 +266,13 @@ class Reconciler:
         owner = Owner(namespace=namespace, name=name, uid=memory.uid)
         t = _Tick(memory, owner, generation, spec, policy, client, now, events)
         rev = revision(spec)
-        rate = await self._observed_rate(t)
+        rate = await self._observed_rate(t, current)
         learned = await self._learned(t, current.stable_version)
 
-        def sizing(weight: int) -> Any:
-            return size(spec, canary_weight=weight, observed_rate=rate, learned=learned)
+        def sizing(weight: int, mirror: int = 0) -> Any:
+            return size(
+                spec, canary_weight=weight, observed_rate=rate, learned=learned, mirror=mirror
+            )
 
         total = sizing(0).stable_replicas
         provider = provider_for(spec.traffic.provider, self.rt.kube, total)
@@ -307,7 +309,8 @@ class Reconciler:
         status = status.model_copy(
             update={
                 "canary_weight": weight,
-                "capacity": sizing(weight.applied).status() or status.capacity,
+                "capacity": sizing(weight.applied, weight.applied_mirror).status()
+                or status.capacity,
                 "observed_generation": generation,
                 "conditions": _ready(
                     status.conditions, True, "Reconciled", "spec is valid", now, generation
@@ -384,14 +387,18 @@ class Reconciler:
 
         return await self.rt.preflight.get((client.url, query), ask, fresh)
 
-    async def _observed_rate(self, t: _Tick) -> float | None:
-        """Requests per second over 2m for every version of the model (capacity planning)."""
+    async def _observed_rate(self, t: _Tick, current: ModelDeploymentStatus) -> float | None:
+        """Requests per second over 2m for every version of the model (capacity planning);
+        in a shadow step the canary's copies are not users' requests and are left out."""
         if t.spec.autoscaling is None or t.spec.autoscaling.arrival_rate is not None:
             return None
-        query = promql.arrival_rate_query(
-            t.policy.objectives,
-            [selectors.equal(k, v) for k, v in sorted(t.spec.metrics.labels.items())],
-        )
+        matchers = [selectors.equal(k, v) for k, v in sorted(t.spec.metrics.labels.items())]
+        weight = current.canary_weight
+        if current.canary_version and (weight.applied_mirror or weight.desired_mirror):
+            matchers.append(
+                selectors.not_equal(t.spec.metrics.version_label, current.canary_version)
+            )
+        query = promql.arrival_rate_query(t.policy.objectives, matchers)
         if query is None:
             return None
         result = await t.client.query(query, at=t.now)

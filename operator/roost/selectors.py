@@ -118,6 +118,10 @@ def equal(label: str, value: str) -> Matcher:
     return Matcher(label=label, op=MatchOp.EQUAL, value=value)
 
 
+def not_equal(label: str, value: str) -> Matcher:
+    return Matcher(label=label, op=MatchOp.NOT_EQUAL, value=value)
+
+
 def one_of(label: str, values: list[str]) -> Matcher:
     """A regex matcher for any of ``values`` exactly (each value regex-escaped)."""
     return Matcher(label=label, op=MatchOp.REGEX, value="|".join(re.escape(v) for v in values))

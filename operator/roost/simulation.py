@@ -223,6 +223,7 @@ class _Window:
 @dataclass
 class _World:
     weight: int = 0
+    mirror: int = 0  # percent of the stable's requests copied to the canary (a shadow step)
     canary_capacity: int = 0  # the weight the canary Deployment was sized for
     canary_deployed_at: datetime | None = None
     history: list[_Window] = field(default_factory=list)
@@ -330,6 +331,11 @@ def _traffic_tick(
     canary_requests = rng.binomial(requests, world.weight / 100.0)
     stable_requests = requests - canary_requests
     world.canary_requests += int(canary_requests)
+    # A shadow step: the canary also answers copies of the stable's requests; no user
+    # sees those answers. (Drawn only when mirroring, so weighted runs keep their draws.)
+    mirrored = int(rng.binomial(stable_requests, world.mirror / 100.0)) if world.mirror else 0
+    served = canary_requests
+    canary_requests += mirrored
     harm_objective = next(
         (o.name for o in scenario.slo_policy.objectives if o.ratio is not None),
         scenario.slo_policy.objectives[0].name,
@@ -353,7 +359,8 @@ def _traffic_tick(
                 bad = float(rng.binomial(n, _bad_probability(objective, error_rate, latency)))
             arm[objective.name] = (total, bad)
             if arm is window.canary and objective.name == harm_objective:
-                world.harmed += bad
+                # Only the answers users received harm them, not the mirrored copies.
+                world.harmed += bad if not mirrored else bad * served / n
     if scenario.slo_policy.distributions:
         window.canary_buckets = rng.multinomial(
             canary_requests, scenario.canary.predictions_at(elapsed).shares()
@@ -423,6 +430,7 @@ def _apply(actions: tuple[object, ...], world: _World, now: datetime) -> None:
     for action in actions:
         if isinstance(action, SetWeight):
             world.weight = action.canary
+            world.mirror = action.mirror
         elif isinstance(action, DeployCanary):
             # Scaling up takes the start-up time again before the new replicas are ready.
             if action.weight > world.canary_capacity or world.canary_deployed_at is None:

@@ -29,7 +29,13 @@ def test_fields_that_became_none_are_deleted_by_the_merge_patch() -> None:
 
 def test_nested_nulls_are_dropped_not_sent() -> None:
     status = ModelDeploymentStatus(canary_weight=CanaryWeight(desired=5, applied=0))
-    assert status_patch(status)["canaryWeight"] == {"desired": 5, "applied": 0}
+    assert status_patch(status)["canaryWeight"] == {
+        "desired": 5,
+        "applied": 0,
+        # Sent as 0, not left out: a merge patch would keep a shadow step's mirror.
+        "desiredMirror": 0,
+        "appliedMirror": 0,
+    }
 
 
 POLICY = {

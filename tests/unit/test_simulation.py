@@ -134,3 +134,24 @@ def test_the_latency_bad_fraction_is_the_lognormal_tail(
     expected = stats.lognorm(s=sigma, scale=m).sf(parse_seconds(threshold))
     got = _bad_probability(objective, 0.0, Latency(median=median, p99=p99))
     assert got == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_shadow_step_rejects_a_regression_before_any_user_is_served_by_it() -> None:
+    result = _run("shadow-regression.yaml")
+    assert result.outcome == "rolled_back"
+    assert result.reason in {"BurnRateExceeded", "WorseThanStable"}
+    assert result.canary_requests == 0  # served to users; the copies it answered are not
+    assert result.harmed_requests == 0
+    weighted = _run("error-regression.yaml")
+    assert weighted.harmed_requests > 0
+
+
+def test_a_healthy_canary_passes_its_shadow_step_and_is_promoted() -> None:
+    document = yaml.safe_load((SCENARIOS / "healthy-canary.yaml").read_text())
+    spec = document["modelDeployment"]
+    spec["traffic"] = {"provider": "gatewayAPI", "gatewayAPI": {"httpRoute": "fraud-scorer"}}
+    spec["rollout"]["steps"].insert(0, {"mirror": 100, "pause": "5m"})
+    result = simulation.simulate(simulation.load(document))
+    assert result.outcome == "promoted"
+    messages = [e.message for e in result.timeline if e.kind == "StepAdvanced"]
+    assert messages[0] == "step 1/4: 100% of requests mirrored to the canary"

@@ -165,8 +165,8 @@ class Actuator:
                 if self.traffic.capacity_first:
                     await self._hpa("canary", rev, weight)
                 return replace(state, canary_revision=rev)
-            case SetWeight(canary=weight):
-                applied = await self.traffic.set_weight(self._backends(state), weight)
+            case SetWeight(canary=weight, mirror=mirror):
+                applied = await self.traffic.set_weight(self._backends(state), weight, mirror)
                 return replace(state, weight=applied)
             case PromoteCanary(revision=rev):
                 old = state.stable_revision

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
@@ -139,14 +141,76 @@ class Traffic(RoostModel):
         return self
 
 
+@dataclass(frozen=True)
+class Split:
+    """How requests go while a canary runs: ``weight`` percent of them to the canary,
+    or (a shadow step) ``mirror`` percent of them copied to it, its answers discarded.
+    At most one of the two is non-zero."""
+
+    weight: int = 0
+    mirror: int = 0
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.weight <= 100 and 0 <= self.mirror <= 100):
+            raise ValueError(f"weight and mirror are percentages, got {self}")
+        if self.weight and self.mirror:
+            raise ValueError(f"a split routes or mirrors, not both: {self}")
+
+    @property
+    def canary_share(self) -> int:
+        """Percent of all requests the canary answers (served or mirrored)."""
+        return self.weight or self.mirror
+
+    @property
+    def stable_share(self) -> int:
+        """Percent of all requests the stable answers: all of them while mirroring."""
+        return 100 - self.weight
+
+    def describe(self) -> str:
+        if self.mirror:
+            return f"{self.mirror}% of requests mirrored to the canary"
+        return f"canary at {self.weight}%"
+
+
 class Step(RoostModel):
-    weight: Annotated[int, Field(ge=1, le=100)] = Field(
-        description="Percent of traffic sent to the canary during this step."
+    """One step of a rollout: real traffic (``weight``) or a shadow step (``mirror``)."""
+
+    model_config = cel_rules(
+        {
+            "rule": "has(self.weight) != has(self.mirror)",
+            "message": "a step sets exactly one of weight and mirror: write {weight: 5} to send "
+            "users to the canary or {mirror: 100} to copy requests to it",
+        },
+    )
+
+    weight: Annotated[int, Field(ge=1, le=100)] | None = Field(
+        default=None, description="Percent of traffic sent to the canary during this step."
+    )
+    mirror: Annotated[int, Field(ge=1, le=100)] | None = Field(
+        default=None,
+        description="A shadow step: percent of requests copied to the canary, whose answers "
+        "are discarded (users get the stable's). The gates judge the canary on them as on "
+        "real traffic. Needs provider gatewayAPI or istio; mirror steps come first.",
     )
     pause: Duration | None = Field(
         default=None,
         description="Minimum time at this step before it may pass; default one analysisInterval.",
     )
+
+    @model_validator(mode="after")
+    def _weight_or_mirror(self) -> Self:
+        if (self.weight is None) == (self.mirror is None):
+            given = "both" if self.weight is not None else "neither"
+            raise ValueError(
+                f"a step sets exactly one of weight and mirror ({given} given): write "
+                "{weight: 5} to send users to the canary or {mirror: 100} to copy requests to it"
+            )
+        return self
+
+    @property
+    def split(self) -> Split:
+        """The split this step asks for: the canary's weight or its mirrored share."""
+        return Split(weight=self.weight or 0, mirror=self.mirror or 0)
 
 
 class DeadlineAction(StrEnum):
@@ -159,9 +223,16 @@ class DeadlineAction(StrEnum):
 class Rollout(RoostModel):
     model_config = cel_rules(
         {
-            "rule": "self.steps.map(s, s.weight).isSorted() && "
-            "self.steps.all(s, self.steps.exists_one(t, t.weight == s.weight))",
+            "rule": "self.steps.filter(s, has(s.weight)).map(s, s.weight).isSorted() && "
+            "self.steps.filter(s, has(s.weight)).all(s, "
+            "self.steps.exists_one(t, has(t.weight) && t.weight == s.weight))",
             "message": "step weights must be strictly increasing",
+            "fieldPath": ".steps",
+        },
+        {
+            "rule": "self.steps.map(s, has(s.mirror) ? 0 : 1).isSorted()",
+            "message": "mirror steps come before the weighted steps: write the {mirror: N} "
+            "steps first",
             "fieldPath": ".steps",
         },
     )
@@ -191,15 +262,29 @@ class Rollout(RoostModel):
 
     @model_validator(mode="after")
     def _increasing(self) -> Self:
-        weights = [s.weight for s in self.steps]
-        for index in range(1, len(weights)):
-            if weights[index] <= weights[index - 1]:
+        weighted = [(i, s.weight) for i, s in enumerate(self.steps) if s.weight is not None]
+        for (before, low), (index, weight) in itertools.pairwise(weighted):
+            if weight <= low:
                 raise ValueError(
-                    f"rollout.steps[{index}].weight ({weights[index]}) must be greater than "
-                    f"steps[{index - 1}].weight ({weights[index - 1]}): write strictly "
+                    f"rollout.steps[{index}].weight ({weight}) must be greater than "
+                    f"steps[{before}].weight ({low}): write strictly "
                     "increasing weights, e.g. 5, 25, 50"
                 )
+        if weighted:
+            first = weighted[0][0]
+            late = [i for i, s in enumerate(self.steps) if s.mirror is not None and i > first]
+            if late:
+                raise ValueError(
+                    f"rollout.steps[{late[0]}] mirrors after the weighted steps[{first}]: "
+                    "mirror steps come before the weighted steps: write the {mirror: N} "
+                    "steps first"
+                )
         return self
+
+    @property
+    def mirrors(self) -> bool:
+        """Whether any step is a shadow step."""
+        return any(s.mirror is not None for s in self.steps)
 
     @property
     def interval_seconds(self) -> float:
@@ -446,6 +531,17 @@ PodTemplate = Annotated[
 
 
 class ModelDeploymentSpec(RoostModel):
+    model_config = cel_rules(
+        {
+            "rule": "!has(self.rollout) || !has(self.rollout.steps) || "
+            "self.rollout.steps.all(s, !has(s.mirror)) || "
+            "(has(self.traffic) && self.traffic.provider != 'replicas')",
+            "message": "mirror steps need a provider that can copy requests: the replicas "
+            "provider cannot; write traffic.provider: gatewayAPI or istio, or use weight steps",
+            "fieldPath": ".rollout.steps",
+        },
+    )
+
     model: ModelRef
     template: PodTemplate = Field(
         description="Pod template of the model server (a core/v1 PodTemplateSpec)."
@@ -462,6 +558,16 @@ class ModelDeploymentSpec(RoostModel):
         default=None, description="Prometheus to ask; default the operator's --prometheus-url."
     )
     metrics: MetricLabels = Field(default_factory=MetricLabels)
+
+    @model_validator(mode="after")
+    def _mirror_provider(self) -> Self:
+        if self.rollout.mirrors and self.traffic.provider is TrafficProviderName.REPLICAS:
+            raise ValueError(
+                "rollout.steps: mirror steps need a provider that can copy requests: the "
+                "replicas provider cannot; write traffic.provider: gatewayAPI or istio, or "
+                "use weight steps"
+            )
+        return self
 
     @model_validator(mode="after")
     def _template(self) -> Self:
@@ -512,11 +618,40 @@ class CanaryWeight(RoostModel):
     applied: Annotated[int, Field(ge=0, le=100)] = Field(
         default=0, description="Weight last written to the traffic provider."
     )
+    desired_mirror: Annotated[int, Field(ge=0, le=100)] = Field(
+        default=0, description="Percent of requests to mirror to the canary (a shadow step's)."
+    )
+    applied_mirror: Annotated[int, Field(ge=0, le=100)] = Field(
+        default=0, description="Mirrored percent last written to the traffic provider."
+    )
     effective: Annotated[int, Field(ge=0, le=100)] | None = Field(
         default=None,
         description="Weight the data plane carries as the provider reports it (with the "
         "replicas provider, the canary's share of replicas).",
     )
+
+    @property
+    def share_in_force(self) -> int:
+        """The larger of the desired and applied canary shares: what the canary must
+        carry while traffic moves between them."""
+        return max(self.desired_split.canary_share, self.applied_split.canary_share)
+
+    @property
+    def desired_split(self) -> Split:
+        return Split(weight=self.desired, mirror=self.desired_mirror)
+
+    @property
+    def applied_split(self) -> Split:
+        return Split(weight=self.applied, mirror=self.applied_mirror)
+
+    @staticmethod
+    def of(desired: Split, applied: Split) -> CanaryWeight:
+        return CanaryWeight(
+            desired=desired.weight,
+            applied=applied.weight,
+            desired_mirror=desired.mirror,
+            applied_mirror=applied.mirror,
+        )
 
 
 class ArmCounts(RoostModel):

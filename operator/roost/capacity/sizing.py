@@ -125,6 +125,7 @@ def plan_split(
     arrival_rate: float,
     canary_weight: int,
     learned: Learned | None = None,
+    mirror: int = 0,
 ) -> SplitPlan:
     service = service_time(autoscaling, learned)
     inputs = PlanInputs(
@@ -137,7 +138,7 @@ def plan_split(
         service_cv=service.cv,
         headroom=autoscaling.burst_factor - 1.0,
     )
-    return plan_traffic_split(inputs, canary_weight=canary_weight)
+    return plan_traffic_split(inputs, canary_weight=canary_weight, mirror=mirror)
 
 
 def size(
@@ -146,19 +147,25 @@ def size(
     canary_weight: int,
     observed_rate: float | None,
     learned: Learned | None = None,
+    mirror: int = 0,
 ) -> Sizing:
-    """Replicas for stable and canary when the canary takes ``canary_weight`` percent;
-    ``learned``, the service time learned from the latency histogram, where the spec
-    declares none."""
+    """Replicas for stable and canary when the canary takes ``canary_weight`` percent
+    (or, in a shadow step, answers copies of ``mirror`` percent); ``learned``, the
+    service time learned from the latency histogram, where the spec declares none."""
     autoscaling = spec.autoscaling
+    share = canary_weight or mirror
     if autoscaling is None:
-        canary = 0 if canary_weight <= 0 else max(1, -(-spec.replicas * canary_weight // 100))
+        canary = 0 if share <= 0 else max(1, -(-spec.replicas * share // 100))
         return Sizing(stable_replicas=spec.replicas, canary_replicas=canary)
     rate = autoscaling.arrival_rate if autoscaling.arrival_rate is not None else observed_rate
     split = plan_split(
-        autoscaling, arrival_rate=rate or 0.0, canary_weight=canary_weight, learned=learned
+        autoscaling,
+        arrival_rate=rate or 0.0,
+        canary_weight=canary_weight,
+        learned=learned,
+        mirror=mirror,
     )
-    canary = split.canary.replicas if canary_weight > 0 else 0
+    canary = split.canary.replicas if share > 0 else 0
     return Sizing(
         stable_replicas=split.stable.replicas,
         canary_replicas=canary,

@@ -22,6 +22,8 @@ class SplitPlan:
 
     canary_weight: float
     """Percent of requests routed to the canary; the stable version gets the rest."""
+    mirror: float = 0.0
+    """Percent of requests copied to the canary (a shadow step); the stable answers all."""
     canary: planner.CapacityPlan
     stable: planner.CapacityPlan
 
@@ -32,6 +34,7 @@ class SplitPlan:
     def to_dict(self) -> dict[str, object]:
         return {
             "canary_weight": self.canary_weight,
+            "mirror": self.mirror,
             "total_replicas": self.total_replicas,
             "canary": self.canary.to_dict(),
             "stable": self.stable.to_dict(),
@@ -43,6 +46,7 @@ def plan_traffic_split(
     *,
     canary_weight: float,
     canary_service_time: float | None = None,
+    mirror: float = 0.0,
 ) -> SplitPlan:
     """Size canary and stable for a weight: canary at w %, stable at (100 − w) % of λ.
 
@@ -56,15 +60,22 @@ def plan_traffic_split(
     a new version that is slower or faster than the stable one; it defaults to
     ``inputs.service_time``. ``service_cv`` is the service time's coefficient of
     variation for both (see :func:`roost.capacity.planner.plan_capacity`).
+
+    ``mirror`` (with ``canary_weight`` 0) is a shadow step: the canary answers copies of
+    ``mirror`` % of the requests and the stable still answers all of them.
     """
-    if not (math.isfinite(canary_weight) and 0 <= canary_weight <= 100):
-        raise ValueError(f"canary_weight must be a percentage in [0, 100], got {canary_weight!r}")
-    canary_share = canary_weight / 100.0
+    for what, value in (("canary_weight", canary_weight), ("mirror", mirror)):
+        if not (math.isfinite(value) and 0 <= value <= 100):
+            raise ValueError(f"{what} must be a percentage in [0, 100], got {value!r}")
+    if canary_weight and mirror:
+        raise ValueError("a split routes or mirrors, not both")
+    canary_share = (canary_weight or mirror) / 100.0
+    stable_share = 1.0 - canary_weight / 100.0
     canary_inputs = (
         inputs
         if canary_service_time is None
         else dataclasses.replace(inputs, service_time=canary_service_time)
     )
     canary = planner.plan_for_share(canary_inputs, share=canary_share)
-    stable = planner.plan_for_share(inputs, share=1.0 - canary_share)
-    return SplitPlan(canary_weight=canary_weight, canary=canary, stable=stable)
+    stable = planner.plan_for_share(inputs, share=stable_share)
+    return SplitPlan(canary_weight=canary_weight, canary=canary, stable=stable, mirror=mirror)

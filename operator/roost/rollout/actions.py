@@ -26,7 +26,8 @@ class DeployStable:
 
 @dataclass(frozen=True)
 class DeployCanary:
-    """Create or scale the canary Deployment for ``weight`` percent of traffic.
+    """Create or scale the canary Deployment for ``weight`` percent of requests (its
+    weight, or in a shadow step the mirrored share: what it will answer).
 
     Capacity before traffic: this precedes the :class:`SetWeight` that sends
     that share, which waits until the canary reports ready.
@@ -39,9 +40,11 @@ class DeployCanary:
 
 @dataclass(frozen=True)
 class SetWeight:
-    """Route ``canary`` percent to the canary and the rest to stable."""
+    """Route ``canary`` percent to the canary and the rest to stable; copy ``mirror``
+    percent of the requests to the canary, its answers discarded (a shadow step)."""
 
     canary: int
+    mirror: int = 0
 
     @property
     def stable(self) -> int:

@@ -64,10 +64,10 @@ def _seconds_to_promote(
     if to_pass is None or needs.rate <= 0:
         return None
     to_step = 0.0 if optimistic else needs.to_step
-    weight = steps[step].weight
+    share = steps[step].split.canary_share  # a shadow step's canary answers its mirror
     elapsed = 0.0
     for index in range(step, len(steps)):
-        scale = steps[index].weight / weight if needs.scales else 1.0
+        scale = steps[index].split.canary_share / share if needs.scales else 1.0
         rate = needs.rate * scale
         wait = dwell_left if index == step else spec.rollout.dwell_seconds(index)
         if spec.rollout.is_last(index):

@@ -29,6 +29,7 @@ from roost.api.modeldeployment import (
     ModelDeploymentSpec,
     ModelDeploymentStatus,
     Phase,
+    Split,
 )
 from roost.api.status import new_condition, set_condition
 from roost.rollout import forecast, schedule
@@ -200,11 +201,13 @@ class _Tick:
             )
             self.event(EventType.WARNING, "RolloutBlocked", self.observed.guard_message)
             return self.done()
-        first = self.spec.rollout.steps[0].weight
+        first = self.spec.rollout.steps[0].split
         self.actions.append(
-            DeployCanary(revision=self.observed.revision, version=version, weight=first)
+            DeployCanary(
+                revision=self.observed.revision, version=version, weight=first.canary_share
+            )
         )
-        message = f"canary {version} starting; first step {first}% once it is ready"
+        message = f"canary {version} starting; first step {first.describe()} once it is ready"
         self.event(EventType.NORMAL, "RolloutStarted", message)
         self.status = _with(
             self.status,
@@ -213,7 +216,7 @@ class _Tick:
             phase=Phase.PROGRESSING,
             canary_revision=self.observed.revision,
             canary_version=version,
-            canary_weight=CanaryWeight(desired=first, applied=0),
+            canary_weight=CanaryWeight.of(first, Split()),
             current_step=-1,
             analyzed_until=None,
             rollout_started_at=self.now,
@@ -286,7 +289,9 @@ class _Tick:
             paused_at=None,
             pause_reason=None,
             promotion=reason,
-            canary_weight=CanaryWeight(desired=100, applied=self.status.canary_weight.applied),
+            canary_weight=CanaryWeight.of(
+                Split(weight=100), self.status.canary_weight.applied_split
+            ),
         )
         return self.apply_pending_weight() or self.done()
 
@@ -334,31 +339,33 @@ class _Tick:
 
     def apply_pending_weight(self) -> Decision | None:
         """Move traffic to the desired weight once the canary has the capacity for it."""
-        weight = self.status.canary_weight
+        desired = self.status.canary_weight.desired_split
         promoting = self.status.promotion is not None
         # A promotion waits here even when the canary already carries its weight (a last
         # step of 100 %): it completes once the canary is ready for all traffic.
-        if weight.desired == weight.applied and not promoting:
+        if desired == self.status.canary_weight.applied_split and not promoting:
             return None
-        if self.observed.canary_capacity < weight.desired:
+        if self.observed.canary_capacity < desired.canary_share:
             self.status = _with(
                 self.status,
                 self.now,
-                message=(f"waiting for the canary to be ready for {weight.desired}% of traffic"),
+                message=(
+                    f"waiting for the canary to be ready for {desired.canary_share}% of requests"
+                ),
             )
             return self.done()
         if self.status.promotion is not None:
             analysis = self.status.last_analysis
             return self.promote(self.status.promotion, analysis.message if analysis else "")
         step = self.status.current_step + 1
-        self.actions.append(SetWeight(canary=weight.desired))
-        message = f"step {step + 1}/{len(self.spec.rollout.steps)}: canary at {weight.desired}%"
+        self.actions.append(SetWeight(canary=desired.weight, mirror=desired.mirror))
+        message = f"step {step + 1}/{len(self.spec.rollout.steps)}: {desired.describe()}"
         self.event(EventType.NORMAL, "StepAdvanced", message)
         self.status = _with(
             self.status,
             self.now,
             progressing=(True, "StepAdvanced", message),
-            canary_weight=CanaryWeight(desired=weight.desired, applied=weight.desired),
+            canary_weight=CanaryWeight.of(desired, desired),
             current_step=step,
             step_started_at=self.now,
             # The next window starts after the split changed, never across it.
@@ -426,15 +433,15 @@ class _Tick:
         if _seconds_since(self.status.step_started_at, self.now) < dwell:
             return self.done()
         if step + 1 < len(rollout.steps):
-            weight = rollout.steps[step + 1].weight
+            split = rollout.steps[step + 1].split
             revision, version = self.canary()
-            self.actions.append(DeployCanary(revision=revision, version=version, weight=weight))
+            self.actions.append(
+                DeployCanary(revision=revision, version=version, weight=split.canary_share)
+            )
             self.status = _with(
                 self.status,
                 self.now,
-                canary_weight=CanaryWeight(
-                    desired=weight, applied=self.status.canary_weight.applied
-                ),
+                canary_weight=CanaryWeight.of(split, self.status.canary_weight.applied_split),
             )
             # Move the traffic now if the canary already has the capacity.
             return self.apply_pending_weight() or self.done()
@@ -522,7 +529,7 @@ def _transition(tick: _Tick, verdict: StepVerdict | None, command: Command | Non
 
     if observed.canary_replicas_short is not None and phase in (Phase.PROGRESSING, Phase.PAUSED):
         revision, version = tick.canary()
-        weight = max(current.canary_weight.desired, current.canary_weight.applied)
+        weight = current.canary_weight.share_in_force
         tick.actions.append(DeployCanary(revision=revision, version=version, weight=weight))
         tick.event(
             EventType.WARNING,

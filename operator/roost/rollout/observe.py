@@ -70,7 +70,7 @@ def canary_replicas_short(
         or canary.desired is None
     ):
         return None
-    weight = max(current.canary_weight.desired, current.canary_weight.applied)
+    weight = current.canary_weight.share_in_force
     return canary.desired if canary.desired < replicas_at(weight) else None
 
 

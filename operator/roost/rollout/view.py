@@ -77,6 +77,11 @@ def render_tree(body: dict[str, Any]) -> str:
     weight = status.canary_weight
     effective = "" if weight.effective is None else f", effective {weight.effective}%"
     lines.append(f"Weight:      desired {weight.desired}%, applied {weight.applied}%{effective}")
+    if weight.desired_mirror or weight.applied_mirror:
+        lines.append(
+            f"Mirror:      desired {weight.desired_mirror}%, applied {weight.applied_mirror}% "
+            "of requests copied to the canary (answers discarded)"
+        )
     lines.append("Steps:")
     for index, step in enumerate(spec.rollout.steps):
         if status.canary_revision is None:
@@ -88,7 +93,8 @@ def render_tree(body: dict[str, Any]) -> str:
         else:
             state = "next"
         pause = f"  pause {step.pause}" if step.pause else ""
-        lines.append(f"  {_MARKS[state]} {index + 1}. weight {step.weight}%{pause}")
+        what = f"mirror {step.mirror}%" if step.mirror else f"weight {step.weight}%"
+        lines.append(f"  {_MARKS[state]} {index + 1}. {what}{pause}")
     analysis = status.last_analysis
     if analysis is not None:
         lines.append(

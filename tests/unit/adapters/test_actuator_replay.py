@@ -70,7 +70,7 @@ class FakeTraffic:
     def __init__(self) -> None:
         self.weights: list[int] = []
 
-    async def set_weight(self, backends: Backends, canary_weight: int) -> int:
+    async def set_weight(self, backends: Backends, canary_weight: int, mirror: int = 0) -> int:
         self.weights.append(canary_weight)
         return canary_weight
 

@@ -100,3 +100,67 @@ def test_replica_ratio_gives_the_canary_at_least_one_replica(
     total: int, weight: int, expected: tuple[int, int]
 ) -> None:
     assert replicas_for_weight(total, weight) == expected
+
+
+def test_a_shadow_step_mirrors_the_rule_to_the_canary_and_keeps_other_filters() -> None:
+    route = _route({"name": "scorer-stable", "port": 8080})
+    header = {"type": "RequestHeaderModifier", "requestHeaderModifier": {"set": []}}
+    route["spec"]["rules"][0]["filters"] = [header]
+    mirrored = gatewayapi.weighted(route, name="scorer", port=8080, canary_weight=0, mirror=40)
+    assert mirrored is not None
+    rule = mirrored["spec"]["rules"][0]
+    assert [(r["name"], r["weight"]) for r in rule["backendRefs"]] == [
+        ("scorer-stable", 100),
+        ("scorer-canary", 0),
+    ]
+    assert rule["filters"] == [header, gatewayapi.mirror_filter("scorer-canary", 8080, 40)]
+    assert rule["filters"][1]["requestMirror"]["percent"] == 40
+    assert mirrored["metadata"]["annotations"]["roost.dev/mirror.scorer"] == "40"
+    assert "filters" not in mirrored["spec"]["rules"][1]
+    # The weighted step after it removes Roost's mirror and its annotation, nothing else.
+    weighted = gatewayapi.weighted(mirrored, name="scorer", port=8080, canary_weight=5)
+    assert weighted is not None
+    assert weighted["spec"]["rules"][0]["filters"] == [header]
+    assert "roost.dev/mirror.scorer" not in weighted["metadata"]["annotations"]
+    assert gatewayapi.weighted(weighted, name="scorer", port=8080, canary_weight=5) is None
+
+
+def test_a_route_mirrored_by_someone_else_is_compared_with_roosts_mirror() -> None:
+    route = _route({"name": "scorer-stable", "port": 8080})
+    mirrored = gatewayapi.weighted(route, name="scorer", port=8080, canary_weight=0, mirror=100)
+    assert mirrored is not None
+    assert (
+        gatewayapi.weighted(mirrored, name="scorer", port=8080, canary_weight=0, mirror=100) is None
+    )
+    mirrored["spec"]["rules"][0]["filters"][0]["requestMirror"]["percent"] = 10
+    restored = gatewayapi.weighted(mirrored, name="scorer", port=8080, canary_weight=0, mirror=100)
+    assert restored is not None
+    assert restored["spec"]["rules"][0]["filters"][0]["requestMirror"]["percent"] == 100
+
+
+def test_istio_mirrors_to_the_canary_and_leaves_a_mirror_to_another_host() -> None:
+    predict = {"name": "predict", "route": [{"destination": {"host": "scorer-stable"}}]}
+    audit = {
+        "name": "audit",
+        "route": [{"destination": {"host": "scorer"}}],
+        "mirror": {"host": "audit-log"},
+    }
+    service = {"metadata": {"name": "vs", "namespace": "ns"}, "spec": {"http": [predict, audit]}}
+    mirrored = istio.weighted(
+        service, name="scorer", canary_weight=0, routes=["predict"], mirror=25
+    )
+    assert mirrored is not None
+    first, second = mirrored["spec"]["http"]
+    assert first["mirror"] == {"host": "scorer-canary"}
+    assert first["mirrorPercentage"] == {"value": 25.0}
+    assert second == audit
+    back = istio.weighted(mirrored, name="scorer", canary_weight=5, routes=["predict"])
+    assert back is not None
+    assert "mirror" not in back["spec"]["http"][0]
+    assert "mirrorPercentage" not in back["spec"]["http"][0]
+    # A route that mirrors elsewhere keeps its mirror; a shadow step on it is refused.
+    weighted = istio.weighted(service, name="scorer", canary_weight=5, routes=None)
+    assert weighted is not None
+    assert weighted["spec"]["http"][1]["mirror"] == {"host": "audit-log"}
+    with pytest.raises(TrafficError, match="http route audit already mirrors to audit-log"):
+        istio.weighted(service, name="scorer", canary_weight=0, routes=None, mirror=25)

@@ -97,3 +97,16 @@ def test_weights_outside_0_to_100_are_refused(weight: float) -> None:
 def test_shares_outside_0_to_1_are_refused(share: float) -> None:
     with pytest.raises(ValueError, match="share"):
         planner.plan_for_share(PlanInputs(**CASE_A), share=share)
+
+
+def test_a_shadow_step_keeps_the_stable_whole_and_sizes_the_canary_for_the_copies() -> None:
+    whole = plan_capacity(PlanInputs(min_replicas=1, **CASE_A)).replicas
+    split = plan_traffic_split(PlanInputs(min_replicas=1, **CASE_A), canary_weight=0, mirror=100)
+    assert split.stable.replicas == whole  # users still go to the stable, all of them
+    assert split.canary.replicas == whole  # and the canary answers a copy of each
+    half = plan_traffic_split(PlanInputs(min_replicas=1, **CASE_A), canary_weight=0, mirror=50)
+    routed = plan_traffic_split(PlanInputs(min_replicas=1, **CASE_A), canary_weight=50)
+    assert half.canary.replicas == routed.canary.replicas
+    assert half.stable.replicas == whole > routed.stable.replicas
+    with pytest.raises(ValueError, match="routes or mirrors, not both"):
+        plan_traffic_split(PlanInputs(**CASE_A), canary_weight=5, mirror=5)

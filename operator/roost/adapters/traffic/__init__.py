@@ -4,9 +4,10 @@
 routes, ``replicas`` splits by replica counts behind one Service when there is
 no mesh. Each reports the weight it actually applied.
 
-Route-based providers own the weights of the rules that point at the model.
-Each write records the canary weight in an annotation on the route
-(``roost.dev/weight.<name>``, same write, so the two never disagree), and
+Route-based providers own the weights of the rules that point at the model, and in a
+shadow step their mirror to the canary. Each write records the canary weight (and
+the mirrored percent) in annotations on the route (``roost.dev/weight.<name>``,
+``roost.dev/mirror.<name>``, same write, so they never disagree), and
 ``check()``, which runs every tick, puts the recorded weights back when someone
 else changed them (a person's ``kubectl edit``, a GitOps sync of an older
 manifest): Roost re-asserts its split on its next tick, and the rollout goes on.
@@ -28,22 +29,44 @@ def weight_annotation(name: str) -> str:
     return f"{PREFIX}/weight.{name}"
 
 
-def recorded_weight(route: Mapping[str, Any], name: str) -> int | None:
-    """The canary weight Roost last wrote on this route for ``name``; None if none or unreadable."""
-    value = ((route.get("metadata") or {}).get("annotations") or {}).get(weight_annotation(name))
+def mirror_annotation(name: str) -> str:
+    """The route annotation that records the mirrored percent Roost last wrote for ``name``."""
+    return f"{PREFIX}/mirror.{name}"
+
+
+def _percent(route: Mapping[str, Any], key: str) -> int | None:
+    value = ((route.get("metadata") or {}).get("annotations") or {}).get(key)
     try:
-        weight = int(str(value))
+        percent = int(str(value))
     except ValueError:
         return None
-    return weight if 0 <= weight <= 100 else None
+    return percent if 0 <= percent <= 100 else None
 
 
-def with_recorded_weight(route: dict[str, Any], name: str, weight: int) -> dict[str, Any]:
-    """A copy of ``route`` whose annotation records ``weight``."""
+def recorded_weight(route: Mapping[str, Any], name: str) -> int | None:
+    """The canary weight Roost last wrote on this route for ``name``; None if none or unreadable."""
+    return _percent(route, weight_annotation(name))
+
+
+def recorded_mirror(route: Mapping[str, Any], name: str) -> int:
+    """The mirrored percent Roost last wrote on this route for ``name`` (0: none)."""
+    return _percent(route, mirror_annotation(name)) or 0
+
+
+def with_recorded_weight(
+    route: dict[str, Any], name: str, weight: int, mirror: int = 0
+) -> dict[str, Any]:
+    """A copy of ``route`` whose annotations record ``weight`` and ``mirror`` (a mirror
+    of 0 removes its annotation, so routes that never mirrored keep one annotation)."""
     updated = copy.deepcopy(route)
     metadata = updated.setdefault("metadata", {})
-    annotations = metadata.get("annotations") or {}
-    metadata["annotations"] = {**annotations, weight_annotation(name): str(weight)}
+    annotations = dict(metadata.get("annotations") or {})
+    annotations[weight_annotation(name)] = str(weight)
+    if mirror:
+        annotations[mirror_annotation(name)] = str(mirror)
+    else:
+        annotations.pop(mirror_annotation(name), None)
+    metadata["annotations"] = annotations
     return updated
 
 
@@ -65,8 +88,10 @@ class TrafficProvider(Protocol):
     capacity_first: bool
     """True when the canary must be scaled before weight moves (route-based providers)."""
 
-    async def set_weight(self, backends: Backends, canary_weight: int) -> int:
-        """Send ``canary_weight`` percent to the canary; returns the weight now applied."""
+    async def set_weight(self, backends: Backends, canary_weight: int, mirror: int = 0) -> int:
+        """Send ``canary_weight`` percent to the canary and copy ``mirror`` percent of the
+        requests to it (a shadow step; the answers are discarded); returns the weight now
+        applied. Providers that cannot mirror raise TrafficError for ``mirror`` > 0."""
         ...
 
     async def check(self, backends: Backends) -> None:

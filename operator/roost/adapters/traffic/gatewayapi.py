@@ -1,4 +1,6 @@
-"""Gateway API: weights on an HTTPRoute's backendRefs (<name>-stable, <name>-canary).
+"""Gateway API: weights on an HTTPRoute's backendRefs (<name>-stable, <name>-canary),
+and in a shadow step a ``RequestMirror`` filter with ``percent`` to <name>-canary
+(GEP-3171, standard channel since Gateway API v1.3).
 
 Writes are a read-modify-replace with the read resourceVersion, retried on 409
 (``Kube.update_custom``): only the rules that point at the model change, every
@@ -16,6 +18,7 @@ from roost.adapters.kube import Kube, NotFoundError
 from roost.adapters.traffic import (
     Backends,
     TrafficError,
+    recorded_mirror,
     recorded_weight,
     with_recorded_weight,
 )
@@ -25,15 +28,34 @@ _log = logging.getLogger(__name__)
 GROUP, VERSION, PLURAL = "gateway.networking.k8s.io", "v1", "httproutes"
 
 
+def _is_our_mirror(item: Any, canary: str) -> bool:
+    if not isinstance(item, dict) or item.get("type") != "RequestMirror":
+        return False
+    ref = (item.get("requestMirror") or {}).get("backendRef") or {}
+    return bool(ref.get("name") == canary and ref.get("kind", "Service") == "Service")
+
+
+def mirror_filter(canary: str, port: int, percent: int) -> dict[str, Any]:
+    """A RequestMirror filter copying ``percent`` of a rule's requests to ``canary``."""
+    return {
+        "type": "RequestMirror",
+        "requestMirror": {
+            "backendRef": {"group": "", "kind": "Service", "name": canary, "port": port},
+            "percent": percent,
+        },
+    }
+
+
 def weighted(
-    route: dict[str, Any], *, name: str, port: int, canary_weight: int
+    route: dict[str, Any], *, name: str, port: int, canary_weight: int, mirror: int = 0
 ) -> dict[str, Any] | None:
-    """The route with every rule that points at the model weighted and the weight
-    recorded in its annotation; None if unchanged.
+    """The route with every rule that points at the model weighted (and mirrored to
+    the canary when ``mirror`` > 0) and both recorded in its annotations; None if
+    unchanged.
 
     A rule points at the model when one of its backendRefs names the Service
-    ``<name>``, ``<name>-stable`` or ``<name>-canary``. Other rules are left alone.
-    Raises TrafficError when no rule does.
+    ``<name>``, ``<name>-stable`` or ``<name>-canary``. Other rules are left alone, and
+    so are the rule's other filters. Raises TrafficError when no rule does.
     """
     stable, canary = f"{name}-stable", f"{name}-canary"
     ours = {name, stable, canary}
@@ -47,13 +69,20 @@ def weighted(
         },
         {"group": "", "kind": "Service", "name": canary, "port": port, "weight": canary_weight},
     ]
-    updated = with_recorded_weight(route, name, canary_weight)
+    updated = with_recorded_weight(route, name, canary_weight, mirror)
     matched = False
     for rule in updated.get("spec", {}).get("rules", []):
         refs = rule.get("backendRefs") or []
         if any(ref.get("name") in ours and ref.get("kind", "Service") == "Service" for ref in refs):
             matched = True
             rule["backendRefs"] = desired_refs
+            filters = [f for f in rule.get("filters") or [] if not _is_our_mirror(f, canary)]
+            if mirror:
+                filters.append(mirror_filter(canary, port, mirror))
+            if filters:
+                rule["filters"] = filters
+            else:
+                rule.pop("filters", None)
     if not matched:
         meta = route.get("metadata", {})
         raise TrafficError(
@@ -105,7 +134,8 @@ class GatewayAPIProvider:
         if recorded is None:
             weighted(route, name=name, port=port, canary_weight=0)  # raises if unusable
             return
-        if weighted(route, name=name, port=port, canary_weight=recorded) is None:
+        mirror = recorded_mirror(route, name)
+        if weighted(route, name=name, port=port, canary_weight=recorded, mirror=mirror) is None:
             return
         now = applied_weight(route, name=name)
         if now == recorded:  # same weights, other refs (spec.service.port changed)
@@ -119,17 +149,18 @@ class GatewayAPIProvider:
             )
         else:
             _log.warning(
-                "HTTPRoute %s/%s: the weights for %s were changed by someone else "
-                "(canary now %s%%); restoring Roost's %d%%",
+                "HTTPRoute %s/%s: the weights or mirror for %s were changed by someone else "
+                "(canary now %s%%); restoring Roost's %d%% (mirror %d%%)",
                 backends.owner.namespace,
                 route_name,
                 name,
                 now,
                 recorded,
+                mirror,
             )
-        await self.set_weight(backends, recorded)
+        await self.set_weight(backends, recorded, mirror)
 
-    async def set_weight(self, backends: Backends, canary_weight: int) -> int:
+    async def set_weight(self, backends: Backends, canary_weight: int, mirror: int = 0) -> int:
         name, port = backends.owner.name, backends.spec.service.port
         try:
             route = await self.kube.update_custom(
@@ -139,7 +170,7 @@ class GatewayAPIProvider:
                 backends.owner.namespace,
                 self._route_name(backends),
                 lambda current: weighted(
-                    current, name=name, port=port, canary_weight=canary_weight
+                    current, name=name, port=port, canary_weight=canary_weight, mirror=mirror
                 ),
             )
         except NotFoundError as error:

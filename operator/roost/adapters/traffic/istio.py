@@ -1,4 +1,5 @@
-"""Istio: weights on a VirtualService's http routes (destinations <name>-stable, <name>-canary)."""
+"""Istio: weights on a VirtualService's http routes (destinations <name>-stable, <name>-canary),
+and in a shadow step ``mirror`` to <name>-canary with ``mirrorPercentage``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from roost.adapters.kube import Kube, NotFoundError
 from roost.adapters.traffic import (
     Backends,
     TrafficError,
+    recorded_mirror,
     recorded_weight,
     with_recorded_weight,
 )
@@ -23,13 +25,19 @@ def _short_host(host: str) -> str:
 
 
 def weighted(
-    service: dict[str, Any], *, name: str, canary_weight: int, routes: list[str] | None
+    service: dict[str, Any],
+    *,
+    name: str,
+    canary_weight: int,
+    routes: list[str] | None,
+    mirror: int = 0,
 ) -> dict[str, Any] | None:
-    """The VirtualService with the model's http routes weighted and the weight recorded
-    in its annotation; None if unchanged."""
+    """The VirtualService with the model's http routes weighted (and mirrored to the
+    canary when ``mirror`` > 0) and both recorded in its annotations; None if unchanged.
+    A mirror to another host is the route owner's and left alone."""
     stable, canary = f"{name}-stable", f"{name}-canary"
     ours = {name, stable, canary}
-    updated = with_recorded_weight(service, name, canary_weight)
+    updated = with_recorded_weight(service, name, canary_weight, mirror)
     matched = False
     for http in updated.get("spec", {}).get("http", []):
         if routes and http.get("name") not in routes:
@@ -46,6 +54,20 @@ def weighted(
             {"destination": {**template, "host": stable}, "weight": 100 - canary_weight},
             {"destination": {**template, "host": canary}, "weight": canary_weight},
         ]
+        theirs = _short_host((http.get("mirror") or {}).get("host", canary))
+        if mirror and theirs != canary:
+            meta = service.get("metadata", {})
+            raise TrafficError(
+                f"VirtualService {meta.get('namespace')}/{meta.get('name')}: http route "
+                f"{http.get('name') or '(unnamed)'} already mirrors to {theirs}, and a route "
+                "takes one mirror: remove it or list the model's routes in traffic.istio.routes"
+            )
+        if mirror:
+            http["mirror"] = {**template, "host": canary}
+            http["mirrorPercentage"] = {"value": float(mirror)}
+        elif _short_host((http.get("mirror") or {}).get("host", "")) == canary:
+            http.pop("mirror")
+            http.pop("mirrorPercentage", None)
     if not matched:
         meta = service.get("metadata", {})
         raise TrafficError(
@@ -85,18 +107,23 @@ class IstioProvider:
         if recorded is None:
             weighted(current, name=model, canary_weight=0, routes=routes)  # raises if unusable
             return
-        if weighted(current, name=model, canary_weight=recorded, routes=routes) is not None:
+        mirror = recorded_mirror(current, model)
+        if (
+            weighted(current, name=model, canary_weight=recorded, routes=routes, mirror=mirror)
+            is not None
+        ):
             _log.warning(
-                "VirtualService %s/%s: the weights for %s were changed by someone else; "
-                "restoring Roost's %d%%",
+                "VirtualService %s/%s: the weights or mirror for %s were changed by someone "
+                "else; restoring Roost's %d%% (mirror %d%%)",
                 backends.owner.namespace,
                 name,
                 model,
                 recorded,
+                mirror,
             )
-            await self.set_weight(backends, recorded)
+            await self.set_weight(backends, recorded, mirror)
 
-    async def set_weight(self, backends: Backends, canary_weight: int) -> int:
+    async def set_weight(self, backends: Backends, canary_weight: int, mirror: int = 0) -> int:
         vs_name, routes = self._settings(backends)
         name = backends.owner.name
         try:
@@ -107,7 +134,7 @@ class IstioProvider:
                 backends.owner.namespace,
                 vs_name,
                 lambda current: weighted(
-                    current, name=name, canary_weight=canary_weight, routes=routes
+                    current, name=name, canary_weight=canary_weight, routes=routes, mirror=mirror
                 ),
             )
         except NotFoundError as error:

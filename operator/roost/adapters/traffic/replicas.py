@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from roost.adapters.kube import Kube
-from roost.adapters.traffic import Backends
+from roost.adapters.traffic import Backends, TrafficError
 from roost.workloads import replicas_for_weight
 
 
@@ -22,7 +22,12 @@ class ReplicaRatioProvider:
     async def check(self, backends: Backends) -> None:
         return None
 
-    async def set_weight(self, backends: Backends, canary_weight: int) -> int:
+    async def set_weight(self, backends: Backends, canary_weight: int, mirror: int = 0) -> int:
+        if mirror:  # admission refuses mirror steps with this provider
+            raise TrafficError(
+                "the replicas provider cannot mirror requests: write traffic.provider: "
+                "gatewayAPI or istio"
+            )
         owner = backends.owner
         stable, canary = replicas_for_weight(self.total, canary_weight)
         if backends.canary_revision is not None:
