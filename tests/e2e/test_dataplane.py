@@ -162,6 +162,44 @@ def test_traffic_follows_httproute_weights_into_prometheus(
     assert all(t.error is None and t.unrouted == 0 for t in generator.history())
 
 
+def test_a_request_mirror_filter_copies_requests_no_client_is_answered_by(
+    api_client: ApiClient,
+    namespace: str,
+    prometheus_url: str,
+    dataplane: Dataplane,
+    load_generator: StartLoad,
+) -> None:
+    from kubernetes import client
+
+    mirrored = route(100, 0)
+    mirrored["spec"]["rules"][0]["filters"] = [
+        {
+            "type": "RequestMirror",
+            "requestMirror": {
+                "backendRef": {"name": f"{NAME}-canary", "port": 8080},
+                "percent": 50,
+            },
+        }
+    ]
+    # The installed Gateway API CRD validates the filter (percent is GEP-3171's).
+    client.CustomObjectsApi(api_client).create_namespaced_custom_object(
+        GATEWAY_GROUP, GATEWAY_VERSION, namespace, HTTPROUTES, mirrored
+    )
+    prometheus = PrometheusConnect(url=prometheus_url)
+    generator = load_generator(NAME, mode="httproute", versions=dataplane.versions, rps=RPS)
+    first = generator.wait_for(lambda t: bool(t.mirrors), 30)
+    assert [(m.version, m.weight) for m in first.mirrors] == [(dataplane.canary.version, 50.0)]
+
+    share, grown = canary_share(prometheus, dataplane, generator, {"stable": 100, "canary": 0})
+    # The canary answers copies of half the requests: a third of all it and the stable
+    # answered; ~2,700 answers give a standard deviation of ~0.9 points.
+    assert 0.27 <= share <= 0.40, f"canary share {share:.3f} with a 50 % mirror; {grown}"
+    canary = dataplane.canary.version
+    assert generator.requests(canary) == 0  # no client got an answer from the canary
+    assert generator.mirrored(canary) > 0
+    assert generator.mirrored(dataplane.stable.version) == 0
+
+
 def test_traffic_follows_ready_replicas_of_labelled_deployments(
     api_client: ApiClient,
     namespace: str,

@@ -69,6 +69,12 @@ class Cluster:
         refs = route["spec"]["rules"][0]["backendRefs"]
         return {ref["name"]: int(ref.get("weight", 1)) for ref in refs}
 
+    def route_filters(self) -> list[dict[str, Any]]:
+        route = self.custom.get_namespaced_custom_object(
+            "gateway.networking.k8s.io", "v1", self.ns, "httproutes", NAME
+        )
+        return list(route["spec"]["rules"][0].get("filters") or [])
+
     def deployments(self) -> list[Any]:
         selector = f"roost.dev/model-deployment={NAME}"
         return list(self.apps.list_namespaced_deployment(self.ns, label_selector=selector).items)
@@ -161,10 +167,19 @@ def http_route() -> dict[str, Any]:
     }
 
 
-def start_stable(k8s: Cluster, dataplane: Dataplane, **policy_overrides: Any) -> None:
+def start_stable(
+    k8s: Cluster,
+    dataplane: Dataplane,
+    *,
+    steps: list[dict[str, Any]] | None = None,
+    **policy_overrides: Any,
+) -> None:
     k8s.create("gateway.networking.k8s.io", "v1", "httproutes", http_route())
     k8s.create(GROUP, VERSION, "slopolicies", policy(**policy_overrides))
-    k8s.create(GROUP, VERSION, "modeldeployments", model_deployment(dataplane.model, "v1"))
+    rollout = {} if steps is None else {"steps": steps}
+    k8s.create(
+        GROUP, VERSION, "modeldeployments", model_deployment(dataplane.model, "v1", **rollout)
+    )
     k8s.wait("the first version to become stable", lambda s: s.get("stableVersion") == "v1")
 
 
@@ -233,6 +248,60 @@ def test_an_error_regression_is_rolled_back_with_its_numbers(
     since = time.time()
     load.wait_ticks(3)
     assert load.requests("v2", since=since) == 0
+
+
+SHADOW_STEPS = [{"mirror": 100, "pause": "20s"}, {"weight": 50, "pause": "5s"}]
+
+
+def test_a_shadow_step_rejects_a_bad_model_that_no_user_was_served_by(
+    operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane, load_generator: Any
+) -> None:
+    dataplane.stable.set_error_rate(0.001)
+    dataplane.canary.set_error_rate(0.2)
+    start_stable(k8s, dataplane, steps=SHADOW_STEPS)
+    load = load_generator(NAME, rps=100)
+    roll_out(k8s)
+    k8s.wait("the shadow step", lambda s: s.get("canaryWeight", {}).get("appliedMirror") == 100)
+    status = k8s.wait("the rollback", lambda s: s.get("phase") == "RolledBack")
+    assert progressing_reason(status) in {"BurnRateExceeded", "WorseThanStable"}
+    assert status["lastAnalysis"]["step"] == 0
+    # The canary answered copies only: no client was ever answered by it.
+    assert load.mirrored("v2") > 0
+    assert load.requests("v2") == 0
+    assert status["canaryWeight"]["appliedMirror"] == 0
+    assert k8s.route_filters() == []
+    messages = [e.message for e in k8s.events() if e.reason == "StepAdvanced"]
+    assert messages == ["step 1/2: 100% of requests mirrored to the canary"]
+    since = time.time()
+    load.wait_ticks(3)
+    assert load.mirrored("v2", since=since) == 0
+
+
+def test_a_healthy_canary_passes_its_shadow_step_and_is_promoted(
+    operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane, load_generator: Any
+) -> None:
+    dataplane.stable.set_error_rate(0.001)
+    dataplane.canary.set_error_rate(0.001)
+    start_stable(k8s, dataplane, steps=SHADOW_STEPS)
+    load = load_generator(NAME, rps=150)
+    roll_out(k8s)
+    k8s.wait("the shadow step", lambda s: s.get("canaryWeight", {}).get("appliedMirror") == 100)
+    filters = k8s.route_filters()
+    assert [f["requestMirror"]["percent"] for f in filters] == [100]
+    status = k8s.wait(
+        "promotion", lambda s: s.get("phase") == "Succeeded" and s.get("stableVersion") == "v2"
+    )
+    assert progressing_reason(status) == "Promoted"
+    ticks = load.history()
+    shadow = [t for t in ticks if t.mirrors]
+    weighted = [t for t in ticks if round(100 * t.share("canary")) == 50]
+    assert shadow, "no tick saw the shadow step"
+    assert weighted, "no tick saw the weighted step"
+    assert shadow[-1].at < weighted[0].at  # the mirror first, then users
+    assert sum(t.requests.get("v2", 0) for t in shadow) == 0
+    assert sum(t.mirrored.get("v2", 0) for t in shadow) > 0
+    assert k8s.route_filters() == []
+    assert k8s.route_weights() == {f"{NAME}-stable": 100, f"{NAME}-canary": 0}
 
 
 def test_a_latency_regression_is_rolled_back(

@@ -13,7 +13,12 @@ way the cluster currently says traffic goes, read from the apiserver each tick:
 - ``mode="httproute"``: the weights of the HTTPRoute's backendRefs
   ``<name>-stable`` and ``<name>-canary`` (Gateway API v1); Flagger names its
   backends ``<name>-primary`` and ``<name>-canary``, which
-  ``backends=FLAGGER_BACKENDS`` reads as the stable and canary roles;
+  ``backends=FLAGGER_BACKENDS`` reads as the stable and canary roles. A rule's
+  ``RequestMirror`` filter to one of them (``percent``, ``fraction``, or all
+  requests when neither is given) copies that share of the requests to it: its
+  simulator answers the copies (they show in its metrics), no client sees them,
+  and the tick counts them apart (``Tick.mirrored``, ``LoadGenerator.mirrored``)
+  from the requests it served (``Tick.requests``);
 - ``mode="replicas"``: the ready replicas of the Deployments labelled
   ``roost.dev/model-deployment=<name>`` (a Service spreads requests evenly
   over ready pods, so each Deployment's share is its ready-replica share).
@@ -312,9 +317,12 @@ class Tick:
 
     at: float  # time.time() when the requests were sent
     backends: tuple[Backend, ...]
-    requests: Mapping[str, int]  # version -> requests its simulator handled
+    requests: Mapping[str, int]  # version -> requests it served (answers clients got)
     unrouted: int  # requests with no backend, or no simulator for the backend's version
     error: str | None = None  # the apiserver could not be read: last tick's backends reused
+    # version -> mirrored copies it answered (discarded); percent copied per mirror target
+    mirrored: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    mirrors: tuple[Backend, ...] = ()
 
     @property
     def weights(self) -> dict[str, float]:
@@ -381,6 +389,7 @@ class LoadGenerator:
         self._stop = threading.Event()
         self._failure: BaseException | None = None
         self._last_backends: tuple[Backend, ...] = ()
+        self._last_mirrors: tuple[Backend, ...] = ()
         self._thread = threading.Thread(
             target=self._run, name=f"load-generator-{namespace}/{name}", daemon=True
         )
@@ -416,8 +425,12 @@ class LoadGenerator:
         return ticks if since is None else [t for t in ticks if t.at >= since]
 
     def requests(self, version: str, since: float | None = None) -> int:
-        """Requests sent to ``version``'s simulator (at or after ``since``)."""
+        """Requests ``version``'s simulator served to clients (at or after ``since``)."""
         return sum(t.requests.get(version, 0) for t in self.history(since))
+
+    def mirrored(self, version: str, since: float | None = None) -> int:
+        """Mirrored copies ``version``'s simulator answered, discarded (at or after ``since``)."""
+        return sum(t.mirrored.get(version, 0) for t in self.history(since))
 
     def wait_for(self, condition: Callable[[Tick], bool], timeout_s: float = 30.0) -> Tick:
         """Block until a tick satisfies ``condition`` (e.g. saw the new weights)."""
@@ -470,34 +483,41 @@ class LoadGenerator:
     def _tick(self) -> None:
         error: str | None = None
         try:
-            backends = self._read_backends()
-            self._last_backends = backends
+            backends, mirrors = self._read_backends()
+            self._last_backends, self._last_mirrors = backends, mirrors
         except Exception as exc:
             if not _is_transient(exc):
                 raise
             # A data plane keeps routing by its last configuration when the
             # control plane cannot be reached.
-            backends = self._last_backends
+            backends, mirrors = self._last_backends, self._last_mirrors
             error = f"{type(exc).__name__}: {exc}"[:300]
 
         n = int(self._rng.poisson(self.rps * self.tick_s))
-        requests, unrouted = dispatch(backends, n, self.simulators, self._rng, self.tick_s)
-        tick = Tick(time.time(), backends, requests, unrouted, error)
+        requests, unrouted, mirrored = dispatch(
+            backends, n, self.simulators, self._rng, self.tick_s, mirrors
+        )
+        tick = Tick(time.time(), backends, requests, unrouted, error, mirrored, mirrors)
         with self._changed:
             self._history.append(tick)
             self._changed.notify_all()
 
-    def _read_backends(self) -> tuple[Backend, ...]:
+    def _read_backends(self) -> tuple[tuple[Backend, ...], tuple[Backend, ...]]:
+        """Where requests go, and where copies of them go (weight: percent copied)."""
         if self.mode == "replicas":
-            return replica_backends(self._read_deployments())
-        return route_backends(
-            self._read_route_weights(),
-            [] if self.fixed_versions is not None else self._read_deployments(),
-            self.fixed_versions,
+            return replica_backends(self._read_deployments()), ()
+        route = self._read_route()
+        deployments = [] if self.fixed_versions is not None else self._read_deployments()
+        mirrors = route_mirrors(route, self.name, self.backends)
+        return (
+            route_backends(
+                route_weights(route, self.name, self.backends), deployments, self.fixed_versions
+            ),
+            mirror_backends(mirrors, deployments, self.fixed_versions),
         )
 
-    def _read_route_weights(self) -> dict[str, float]:
-        """role -> summed weight of the route's ``<name>-<role>`` backendRefs."""
+    def _read_route(self) -> dict[str, Any]:
+        """The HTTPRoute; an empty one when there is none (requests have nowhere to go)."""
         from kubernetes import client
         from kubernetes.client.exceptions import ApiException
 
@@ -516,7 +536,7 @@ class LoadGenerator:
             if exc.status == 404:
                 return {}  # no route: requests have nowhere to go
             raise
-        return route_weights(route, self.name, self.backends)
+        return route
 
     def _read_deployments(self) -> list[tuple[str, str | None, int]]:
         """(role, version, ready replicas) of each Deployment of the model."""
@@ -542,9 +562,12 @@ def dispatch(
     simulators: Mapping[str, ModelServerSimulator],
     rng: np.random.Generator,
     interval_s: float,
-) -> tuple[dict[str, int], int]:
-    """Split ``n`` requests over the weighted backends and let each version's simulator
-    handle its share; returns (version -> requests handled, requests with nowhere to go)."""
+    mirrors: Iterable[Backend] = (),
+) -> tuple[dict[str, int], int, dict[str, int]]:
+    """Split ``n`` requests over the weighted backends, copy ``mirror.weight`` percent of
+    the routed ones to each mirror, and let each version's simulator handle its requests
+    and copies; returns (version -> requests served, requests with nowhere to go,
+    version -> copies answered). Nothing is drawn for mirrors when there are none."""
     targets = [b for b in backends if b.weight > 0]
     total = sum(b.weight for b in targets)
     counts = (
@@ -560,9 +583,17 @@ def dispatch(
             unrouted += int(count)
             continue
         requests[simulator.version] = requests.get(simulator.version, 0) + int(count)
-    for version, count in requests.items():
-        simulators[version].handle(count, rng, interval_s=interval_s)
-    return requests, unrouted
+    routed = n - unrouted
+    mirrored: dict[str, int] = {}
+    for mirror in mirrors:
+        if mirror.version in simulators and mirror.weight > 0:
+            copies = int(rng.binomial(routed, min(mirror.weight, 100.0) / 100.0))
+            mirrored[mirror.version] = mirrored.get(mirror.version, 0) + copies
+    # One batch per version, so its in-flight gauge stands for all it answered.
+    for version in requests.keys() | mirrored.keys():
+        load = requests.get(version, 0) + mirrored.get(version, 0)
+        simulators[version].handle(load, rng, interval_s=interval_s)
+    return requests, unrouted, mirrored
 
 
 def route_weights(
@@ -578,6 +609,47 @@ def route_weights(
                 weight = float(ref.get("weight", DEFAULT_BACKEND_WEIGHT))
                 weights[role] = weights.get(role, 0.0) + weight
     return weights
+
+
+def route_mirrors(
+    route: Mapping[str, Any], name: str, backends: Mapping[str, str] = ROOST_BACKENDS
+) -> dict[str, float]:
+    """role -> percent of requests a ``RequestMirror`` filter copies to ``<name>-<role>``,
+    from the rules that route to the model (Gateway API: ``percent``, or ``fraction``
+    numerator/denominator, or every request when neither is set)."""
+    names = {f"{name}-{suffix}": role for role, suffix in backends.items()}
+    mirrors: dict[str, float] = {}
+    for rule in route.get("spec", {}).get("rules", []):
+        if not any(ref.get("name") in names for ref in rule.get("backendRefs", [])):
+            continue
+        for item in rule.get("filters") or []:
+            if item.get("type") != "RequestMirror":
+                continue
+            mirror = item.get("requestMirror") or {}
+            role = names.get((mirror.get("backendRef") or {}).get("name", ""))
+            if role is None:
+                continue
+            fraction = mirror.get("fraction")
+            if "percent" in mirror:
+                percent = float(mirror["percent"])
+            elif fraction:
+                percent = 100.0 * fraction["numerator"] / fraction.get("denominator", 100)
+            else:
+                percent = 100.0
+            mirrors[role] = max(mirrors.get(role, 0.0), percent)
+    return mirrors
+
+
+def mirror_backends(
+    mirrors: Mapping[str, float],
+    deployments: Iterable[tuple[str, str | None, int]],
+    fixed_versions: Mapping[str, str] | None = None,
+) -> tuple[Backend, ...]:
+    """Mirror targets by version, weight = percent of requests copied to it (a role's
+    percent spread over its ready replicas, as a Service spreads them)."""
+    listed = list(deployments)
+    found = route_backends({role: 1.0 for role in mirrors}, listed, fixed_versions)
+    return tuple(Backend(b.role, b.version, mirrors[b.role] * b.weight) for b in found if b.version)
 
 
 def deployment_backend(deployment: Any) -> tuple[str, str | None, int]:
