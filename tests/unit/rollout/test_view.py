@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 from roost.rollout.view import render_tree
 
-BODY = {
+BODY: dict[str, Any] = {
     "metadata": {"name": "m", "namespace": "smoke"},
     "spec": {
         "model": {"name": "m", "version": "v2"},
@@ -189,3 +192,15 @@ def test_the_service_time_says_what_was_learned_and_from_how_many_requests() -> 
     assert (
         "Service time: 100 ms default, CV 1 default; 37 requests in 1h; learning needs 200"
     ) in render_tree(_with_capacity(unlearned))
+
+
+def test_a_shadow_step_shows_its_mirror() -> None:
+    body = copy.deepcopy(BODY)
+    body["spec"]["traffic"] = {"provider": "gatewayAPI", "gatewayAPI": {"httpRoute": "m"}}
+    body["spec"]["rollout"] = {"steps": [{"mirror": 100}, {"weight": 50}]}
+    body["status"]["currentStep"] = 0
+    body["status"]["canaryWeight"] = {"desiredMirror": 100, "appliedMirror": 100}
+    text = render_tree(body)
+    assert "▶ 1. mirror 100%" in text
+    assert "2. weight 50%" in text
+    assert "Mirror:      desired 100%, applied 100% of requests copied to the canary" in text
