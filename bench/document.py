@@ -50,6 +50,17 @@ availability and 99 % of requests under 250 ms.
   arms (`bench.canary.arms.run_roost_pair`): a rollout decided before the deadline is
   the same outcome in both, one held at the deadline is rolled back at that tick with
   the same canary requests; a unit test checks this against separate runs.
+- **Roost, default with a 100 % shadow step first (real core):** the default arm's
+  spec and driver with one shadow step before the weighted ones, `{mirror: 100,
+  pause: 2m}` (the first weighted step's pause), behind the Gateway API provider
+  (`traffic: {provider: gatewayAPI}`; the replicas provider refuses mirror steps).
+  During the shadow step every request is copied to the canary and its answers are
+  discarded: users get the stable's answers, and the canary's answers count as
+  evidence for every gate (docs/decisions.md, Shadow steps). Its own simulation per
+  seed (`bench.canary.arms.run_roost_shadow`; the mirrored copies are drawn from the
+  same generator, so its traffic is not the default arm's after the first tick).
+  Its canary requests, and so its harmed requests, are only the users' requests the
+  canary answered in the weighted steps.
 - **Flagger (re-implementation of documented behaviour, `bench/canary/flagger.py`,
   not Flagger's code):** tutorial settings interval 1m, threshold 5, stepWeight 10,
   maxWeight 50; request-success-rate ≥ 99 %; a p99 request-duration check at the
@@ -148,7 +159,8 @@ def _canary_section(data: dict[str, Any], img: Path) -> list[str]:
         + "; "
         "CPU per run: "
         + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in meta["cpu_seconds_per_run"].items())
-        + ".",
+        + "."
+        + _merged_text(meta),
         "",
         "### Goals",
         "",
@@ -165,12 +177,39 @@ def _canary_section(data: dict[str, Any], img: Path) -> list[str]:
         "",
         *[f"![{Path(i).stem}]({i})" for i in imgs],
         "",
+        *_shadow_section(rows),
         *_frontier_section(rows, img),
         "### Per scenario and traffic level",
         "",
         canary_report.tables(rows),
     ]
 
+
+SHADOW_TEXT = """\
+A shadow step first trades load for evidence. While it lasts the canary answers a copy
+of every request and no user sees its answers, so a bad canary rolled back in it harms
+no one by construction. It also gathers evidence ten times as fast as the 10 % first
+weighted step, and the evidence carries on into the weighted steps: that, not anything
+particular to mirroring, is why decisions come sooner at low traffic (a first weighted
+step at 100 % would decide as fast, on users). At 100 req/s and above the default
+arm's evidence too is there within the pauses, and the extra 2 m step makes a healthy
+canary's promotion slightly slower (net of the quicker first weighted step; see the
+table). What the table does not charge: a 100 % shadow step doubles the load the model
+serves (the canary is sized for all requests while the stable keeps its whole plan),
+which the simulator treats as free as it does every canary (no start-up time, no
+dropped copies), and a server with side effects performs them twice. The simulator
+draws the canary's answers to the copies independently of the stable's answers to the
+same requests; real versions tend to fail together on hard inputs, which these numbers
+do not show in either direction: the comparison with the stable, which treats the two
+as independent, stays valid but is weaker than a test that used the pairing would be
+(docs/decisions.md; reasoned, not measured). Nothing that depends on users receiving
+the canary's answers (feedback, retries, downstream effects) is modelled; a weighted
+step after the shadow step is where that shows, and every canary in this arm that is
+promoted went through all three weighted steps. Times to the decision are among the
+runs that reached it; the two arms' runs share seed numbers, not draws, so the
+differences are of independent samples. In the harm plot a mean of 0 is drawn at 0.1
+(log scale). The frontier below is for the default arm's steps (10 / 25 / 50 %); the
+shadow arm sees all requests in its first step, so those lines are not its limit."""
 
 FRONTIER_TEXT = """\
 How close is Roost to the limit? For the binding objective (availability, 99.9 %, a
@@ -181,6 +220,36 @@ canary's true rate (the best possible with that knowledge), and the median of th
 mixture Roost runs without knowing it (`bench/canary/frontier.py`, 2,000 seeded
 request streams per row, the same streams for both medians). The default is
 k = 5."""
+
+
+def _merged_text(meta: dict[str, Any]) -> str:
+    """The arms run apart and merged into the stored rows (``replay --merge``)."""
+    out = ""
+    for kind, run in meta.get("merged", {}).items():
+        cpu = run["cpu_seconds_per_run"][kind]
+        out += (
+            f" The arm {kind} was run apart and merged into these rows, the others' kept: "
+            f"{run['healthy_runs']} / {run['bad_runs']} seeds per level (the same seed "
+            f"numbers), wall time {run['wall_seconds'] / 60:.1f} min on {run['workers']} "
+            f"worker{'s' if run['workers'] != 1 else ''}; {common.provenance_text(run)}; "
+            f"CPU per run {cpu * 1000:.1f} ms."
+        )
+    return out
+
+
+def _shadow_section(rows: list[dict[str, Any]]) -> list[str]:
+    if not any(r["arm"] == canary_report.SHADOW_ARM for r in rows):
+        return []
+    return [
+        "### A shadow step first",
+        "",
+        SHADOW_TEXT,
+        "",
+        canary_report.shadow_summary(rows),
+        "",
+        canary_report.shadow_table(rows),
+        "",
+    ]
 
 
 def _frontier_section(rows: list[dict[str, Any]], img: Path) -> list[str]:

@@ -1,4 +1,4 @@
-"""The three arms of B1: one seeded rollout each, same scenario and traffic model.
+"""The arms of B1: one seeded rollout each, same scenario and traffic model.
 
 Roost runs through ``roost.simulation.simulate``, the driver ``roost simulate``
 uses, which calls the real ``analyze`` and ``decide`` every analysis tick.
@@ -12,6 +12,14 @@ horizon.
 Both Roost arms write ``rollout.onProgressDeadline`` explicitly, so neither depends
 on the API default (``pause`` since the default changed; the stored rows of the arm
 "roost" were run with the old default, ``rollback``, which it now sets itself).
+
+The arm "roost-shadow" is the default arm ("roost-pause") with one shadow step first,
+``{mirror: 100}`` with the first weighted step's pause, behind the Gateway API provider
+(the replicas provider cannot mirror). The canary answers a copy of every request and
+users get the stable's answers, so only the weighted steps after it count as the
+canary's requests (``SimulationResult.canary_requests``) and harm users. It runs its
+own simulation: mirroring draws the copies from the same generator, so its traffic is
+not the default arm's after the first tick.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from bench.canary.traffic import Bins
 from roost import durations, simulation
 from roost.rollout.machine import PROGRESS_DEADLINE as DEADLINE_REASON
 
-ARMS = ("roost", "roost-pause", "flagger", "argo")
+ARMS = ("roost", "roost-pause", "roost-shadow", "flagger", "argo")
 # The key of each Roost arm (kept as stored in bench/results/canary.json) and the
 # onProgressDeadline it sets.
 ON_PROGRESS_DEADLINE = {"roost": "rollback", "roost-pause": "pause"}
@@ -44,6 +52,10 @@ PROGRESS_DEADLINE = "3h"  # = cases.HARM_HORIZON_SECONDS (a unit test checks it)
 # where the simulation stops: the hold when ``simulate`` reports the outcome "held",
 # else this horizon, up to 30 s past the hold (as in the stored rows).
 PAUSE_HORIZON_SECONDS = 3 * 3600.0 + 60.0
+SHADOW_ARM = "roost-shadow"
+SHADOW_MIRROR = 100  # percent of the requests copied to the canary in the shadow step
+# The Gateway API provider: the one a shadow step needs (an HTTPRoute's RequestMirror).
+SHADOW_TRAFFIC = {"provider": "gatewayAPI", "gatewayAPI": {"httpRoute": "bench"}}
 
 
 @dataclass(frozen=True)
@@ -59,16 +71,39 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:g}ms"
 
 
-def roost_document(case: Case, seed: int, *, on_deadline: str) -> dict[str, Any]:
+def roost_document(
+    case: Case, seed: int, *, on_deadline: str, shadow: bool = False
+) -> dict[str, Any]:
     """The shipped healthy-canary scenario's rollout (steps 10/25/50, 2 m pauses, 30 s
     analysis; ``examples/scenarios/healthy-canary.yaml``) with a 3 h progressDeadline.
 
     ``on_deadline`` is ``rollout.onProgressDeadline``, always written: ``rollback``,
     or ``pause`` (the API default), which holds the traffic for a person instead.
+    ``shadow`` puts one shadow step first (``{mirror: SHADOW_MIRROR}``, the first
+    step's pause) and the Gateway API provider in the spec; nothing else changes.
     """
     horizon = HORIZON_SECONDS if on_deadline == "rollback" else PAUSE_HORIZON_SECONDS
     latency = {"median": _ms(MEDIAN_SECONDS), "p99": _ms(HEALTHY_P99_SECONDS)}
     canary_latency = {"median": _ms(MEDIAN_SECONDS), "p99": _ms(case.canary_p99_seconds)}
+    steps: list[dict[str, Any]] = [
+        {"weight": 10, "pause": "2m"},
+        {"weight": 25, "pause": "2m"},
+        {"weight": 50, "pause": "2m"},
+    ]
+    model_deployment: dict[str, Any] = {
+        "model": {"name": "bench", "version": "v2"},
+        "sloPolicyRef": {"name": "bench"},
+        "template": {"spec": {"containers": [{"name": "server", "image": "bench:v2"}]}},
+    }
+    if shadow:
+        steps.insert(0, {"mirror": SHADOW_MIRROR, "pause": steps[0]["pause"]})
+        model_deployment["traffic"] = SHADOW_TRAFFIC
+    model_deployment["rollout"] = {
+        "steps": steps,
+        "analysisInterval": "30s",
+        "progressDeadline": PROGRESS_DEADLINE,
+        "onProgressDeadline": on_deadline,
+    }
     return {
         "seed": seed,
         "duration": f"{int(horizon)}s",
@@ -99,21 +134,7 @@ def roost_document(case: Case, seed: int, *, on_deadline: str) -> dict[str, Any]
                 },
             ],
         },
-        "modelDeployment": {
-            "model": {"name": "bench", "version": "v2"},
-            "sloPolicyRef": {"name": "bench"},
-            "template": {"spec": {"containers": [{"name": "server", "image": "bench:v2"}]}},
-            "rollout": {
-                "steps": [
-                    {"weight": 10, "pause": "2m"},
-                    {"weight": 25, "pause": "2m"},
-                    {"weight": 50, "pause": "2m"},
-                ],
-                "analysisInterval": "30s",
-                "progressDeadline": PROGRESS_DEADLINE,
-                "onProgressDeadline": on_deadline,
-            },
-        },
+        "modelDeployment": model_deployment,
     }
 
 
@@ -134,7 +155,24 @@ def run_roost_pause(case: Case, seed: int) -> Outcome:
     """The real core with ``onProgressDeadline: pause`` set explicitly (the arm
     "roost-pause", the API default): a rollout still undecided at the deadline is
     *held* (paused with its traffic) for a person, not rolled back."""
-    document = roost_document(case, seed, on_deadline=ON_PROGRESS_DEADLINE["roost-pause"])
+    return _run_pause(
+        case, roost_document(case, seed, on_deadline=ON_PROGRESS_DEADLINE["roost-pause"])
+    )
+
+
+def run_roost_shadow(case: Case, seed: int) -> Outcome:
+    """The default arm's spec (``onProgressDeadline: pause``) with a 100 % shadow step
+    first (the arm "roost-shadow"), in its own simulation. ``canary_requests`` and so
+    ``harmed`` count only users' requests the canary answered: none during the shadow
+    step, so a bad canary rolled back there harms no one."""
+    on_deadline = ON_PROGRESS_DEADLINE["roost-pause"]
+    document = roost_document(case, seed, on_deadline=on_deadline, shadow=True)
+    return _run_pause(case, document)
+
+
+def _run_pause(case: Case, document: dict[str, Any]) -> Outcome:
+    """One simulation of a document with ``onProgressDeadline: pause``; a rollout held at
+    the deadline is the outcome "held" at the hold."""
     result = simulation.simulate(simulation.load(document))
     harmed = result.canary_requests * case.harm_probability
     if result.outcome != "timed_out":
@@ -246,6 +284,8 @@ def run(arm: str, case: Case, seed: int) -> Outcome:
         return run_roost(case, seed)
     if arm == "roost-pause":
         return run_roost_pause(case, seed)
+    if arm == SHADOW_ARM:
+        return run_roost_shadow(case, seed)
     if arm == "flagger":
         return run_flagger(case, seed)
     if arm == "argo":

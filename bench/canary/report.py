@@ -24,11 +24,13 @@ LOW_TRAFFIC = (1.0, 10.0)
 # "roost" is the arm that sets rollback, "roost-pause" the one that sets pause.
 DEFAULT_ARM = "roost-pause"
 ROOST_ARMS = ("roost-pause", "roost")
-ARM_ORDER = (*ROOST_ARMS, "flagger", "argo")
+SHADOW_ARM = arms.SHADOW_ARM  # the default arm with a 100 % shadow step first
+ARM_ORDER = (*ROOST_ARMS, SHADOW_ARM, "flagger", "argo")
 DEADLINE_REASONS = {"ProgressDeadlineExceeded", "NoDataDeadline"}
 ARM_LABEL = {
     "roost-pause": "Roost, default (onProgressDeadline: pause) (real core)",
     "roost": "Roost, onProgressDeadline: rollback (real core)",
+    SHADOW_ARM: "Roost, default with a 100 % shadow step first (real core)",
     "flagger": "Flagger (re-impl.)",
     "argo": "Argo Rollouts (re-impl.)",
 }
@@ -328,7 +330,7 @@ def plot(rows: Rows, img_dir: Path) -> list[str]:
                 marker="o",
                 capsize=3,
                 label=ARM_LABEL[arm],
-                linestyle="--" if arm == "roost" else "-",
+                linestyle={"roost": "--", SHADOW_ARM: ":"}.get(arm, "-"),
             )
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -481,7 +483,7 @@ def plot_promotion_time(rows: Rows, img_dir: Path, lines: dict[str, list[float]]
 
     groups = _group(rows)
     fig, ax = plt.subplots(figsize=(6.5, 4.0))
-    for arm in (DEFAULT_ARM, "flagger", "argo"):
+    for arm in (DEFAULT_ARM, SHADOW_ARM, "flagger", "argo"):
         xs, ys = [], []
         for rps in cases.TRAFFIC_LEVELS:
             minutes = _minutes(groups.get(("healthy", rps, arm), []))
@@ -504,3 +506,197 @@ def plot_promotion_time(rows: Rows, img_dir: Path, lines: dict[str, list[float]]
     fig.savefig(img_dir / "canary-promotion-time.png", dpi=110)
     plt.close(fig)
     return "img/canary-promotion-time.png"
+
+
+def _minutes_ci(values: list[float]) -> str:
+    if not values:
+        return "–"
+    mean, half = mean_ci([v / 60 for v in values])
+    interval = "" if math.isnan(half) else f" ± {half:.1f}"
+    return f"{mean:.1f}{interval} (median {statistics.median(values) / 60:.1f})"
+
+
+def _difference(a: list[float], b: list[float], scale: float = 1.0) -> str:
+    """Mean of ``a`` − mean of ``b`` with the 95 % interval of two independent samples."""
+    if len(a) < 2 or len(b) < 2:
+        return "–"
+    (ma, ha), (mb, hb) = mean_ci(a), mean_ci(b)
+    return f"{(ma - mb) / scale:+.1f} ± {math.hypot(ha, hb) / scale:.1f}"
+
+
+def _share(k: int, n: int) -> str:
+    low, high = wilson(k, n)
+    return f"{100 * k / n:.1f} % ({100 * low:.1f}–{100 * high:.1f})"
+
+
+def shadow_table(rows: Rows) -> str:
+    """The shadow arm beside the default arm, per scenario and traffic level.
+
+    The decision is a promotion for a healthy canary and a rollback for a bad one: the
+    share of runs reaching it (95 % Wilson interval), the minutes to it among those runs
+    (mean ± 95 % interval, and the median), the difference of the means (shadow −
+    default, the two arms' runs taken as independent samples: they share the seed
+    numbers, not the draws). Harmed requests (bad canaries, within the horizon, mean ±
+    95 % interval) and the share of bad canaries rolled back before the canary answered
+    any user's request (all its requests were mirrored copies).
+    """
+    groups = _group(rows)
+    out = [
+        "| scenario | req/s | runs (shadow / default) | decision "
+        "| reached: shadow | reached: default "
+        "| minutes to it: shadow | minutes to it: default | difference (min) "
+        f"| harmed within {HORIZON}: shadow | harmed: default | difference "
+        "| rolled back before any user was served by the canary |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, spec in cases.SCENARIOS.items():
+        bad = bool(spec["bad"])
+        decision = "rolled_back" if bad else "promoted"
+        for rps in cases.TRAFFIC_LEVELS:
+            shadow = groups.get((name, rps, SHADOW_ARM), [])
+            default = groups.get((name, rps, DEFAULT_ARM), [])
+            if not shadow or not default:
+                continue
+            times = [
+                [float(r["seconds"]) for r in group if r["outcome"] == decision]
+                for group in (shadow, default)
+            ]
+            cells = [
+                name,
+                f"{rps:g}",
+                f"{len(shadow)} / {len(default)}",
+                "rollback" if bad else "promotion",
+                _share(len(times[0]), len(shadow)),
+                _share(len(times[1]), len(default)),
+                _minutes_ci(times[0]),
+                _minutes_ci(times[1]),
+                _difference(times[0], times[1], scale=60.0),
+            ]
+            if bad:
+                harm = [_horizon(shadow), _horizon(default)]
+                (ms, hs), (md, hd) = mean_ci(harm[0]), mean_ci(harm[1])
+                unseen = sum(
+                    r["outcome"] == "rolled_back" and r["canary_requests"] == 0 for r in shadow
+                )
+                cells += [
+                    f"{ms:.1f} ± {hs:.1f}",
+                    f"{md:.1f} ± {hd:.1f}",
+                    _difference(harm[0], harm[1]),
+                    _share(unseen, len(shadow)),
+                ]
+            else:
+                cells += ["–", "–", "–", "–"]
+            out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def _rate(k: int, n: int) -> str:
+    if n == 0:
+        return "– (no runs)"
+    low, high = wilson(k, n)
+    digits = 2 if high < 0.01 else 1
+    return (
+        f"{k}/{n} ({100 * k / n:.{digits}f} %, 95 % CI "
+        f"{100 * low:.{digits}f}–{100 * high:.{digits}f} %)"
+    )
+
+
+def _count(
+    groups: dict[tuple[str, float, str], Rows], arm: str, names: list[str], outcome: str
+) -> tuple[int, int]:
+    """(runs with ``outcome``, runs) of ``arm`` over the scenarios ``names``, all levels."""
+    group = [
+        r
+        for name in names
+        for rps in cases.TRAFFIC_LEVELS
+        for r in groups.get((name, rps, arm), [])
+    ]
+    return sum(r["outcome"] == outcome for r in group), len(group)
+
+
+def shadow_summary(rows: Rows) -> str:
+    """The shadow arm beside the default in a few sentences, from the same rows as
+    ``shadow_table`` (95 % intervals: Wilson for shares, normal for means)."""
+    groups = _group(rows)
+    bad = [name for name, spec in cases.SCENARIOS.items() if spec["bad"]]
+    healthy = [name for name, spec in cases.SCENARIOS.items() if not spec["bad"]]
+    levels = [
+        (n, rps) for n in bad for rps in cases.TRAFFIC_LEVELS if (n, rps, SHADOW_ARM) in groups
+    ]
+    if not levels:
+        return ""
+
+    def unseen(group: Rows) -> int:
+        return sum(r["outcome"] == "rolled_back" and r["canary_requests"] == 0 for r in group)
+
+    shadow_bad = [r for n, rps in levels for r in groups[(n, rps, SHADOW_ARM)]]
+    every = [(n, rps) for n, rps in levels if unseen(g := groups[(n, rps, SHADOW_ARM)]) == len(g)]
+    text = (
+        f"Bad canaries: {_rate(unseen(shadow_bad), len(shadow_bad))} of the shadow arm's runs "
+        "were rolled back before the canary answered any user's request, so they harmed no "
+        f"one; in {len(every)} of {len(levels)} (scenario, traffic level) cases every run was."
+    )
+    partial = []
+    for name, rps in levels:
+        if (name, rps) in every:
+            continue
+        (m, h), (md, hd) = (
+            mean_ci(_horizon(groups.get((name, rps, arm), []))) for arm in (SHADOW_ARM, DEFAULT_ARM)
+        )
+        partial.append(f"{name} at {rps:g} req/s {m:.1f} ± {h:.1f} vs {md:.1f} ± {hd:.1f}")
+    if partial:
+        text += (
+            " In the others some were caught only in a weighted step; harmed requests within "
+            f"{HORIZON}, shadow vs default (mean ± 95 % CI): " + "; ".join(partial) + "."
+        )
+    slowest = min(cases.TRAFFIC_LEVELS)
+    times = []
+    for name in bad:
+        shadow, default = (
+            [
+                float(r["seconds"]) / 60
+                for r in groups.get((name, slowest, arm), [])
+                if r["outcome"] == "rolled_back"
+            ]
+            for arm in (SHADOW_ARM, DEFAULT_ARM)
+        )
+        if shadow and default:
+            (m, h), (md, hd) = mean_ci(shadow), mean_ci(default)
+            times.append(f"{name} {m:.1f} ± {h:.1f} vs {md:.1f} ± {hd:.1f}")
+    if times:
+        text += (
+            f" Minutes to the rollback at {slowest:g} req/s, shadow vs default (mean ± 95 % CI, "
+            "among the runs rolled back): " + "; ".join(times) + "."
+        )
+    promoted = [_count(groups, arm, bad, "promoted") for arm in (SHADOW_ARM, DEFAULT_ARM)]
+    at_k = [
+        _count(groups, arm, [AT_PROMOTION_BURN_RATE], "promoted")
+        for arm in (SHADOW_ARM, DEFAULT_ARM)
+    ]
+    text += (
+        f" Bad canaries promoted: {promoted[0][0]} (shadow) vs {promoted[1][0]} (default); "
+        f"at promotionBurnRate ({AT_PROMOTION_BURN_RATE}, all levels) {_rate(*at_k[0])} vs "
+        f"{_rate(*at_k[1])}."
+    )
+    rolled = [_count(groups, arm, healthy, "rolled_back") for arm in (SHADOW_ARM, DEFAULT_ARM)]
+    held = [_count(groups, arm, healthy, "held") for arm in (SHADOW_ARM, DEFAULT_ARM)]
+    text += (
+        f" Healthy canaries rolled back: {_rate(*rolled[0])} vs {_rate(*rolled[1])}; held at "
+        f"the deadline: {held[0][0]} vs {held[1][0]}."
+    )
+    promotion = []
+    for rps in cases.TRAFFIC_LEVELS:
+        shadow = _minutes(groups.get(("healthy", rps, SHADOW_ARM), []))
+        default = _minutes(groups.get(("healthy", rps, DEFAULT_ARM), []))
+        if shadow and default:
+            promotion.append(
+                f"{statistics.median(shadow):.1f} vs {statistics.median(default):.1f} at "
+                f"{rps:g} req/s (difference of the means {_difference(shadow, default)})"
+            )
+    if promotion:
+        text += (
+            " Healthy canaries, median minutes to promotion, shadow vs default: "
+            + "; ".join(promotion)
+            + "."
+        )
+    return text

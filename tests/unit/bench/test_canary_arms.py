@@ -87,3 +87,96 @@ def test_one_shared_simulation_gives_both_roost_arms_exactly(
         "roost": arms.run("roost", case, seed),
         "roost-pause": arms.run("roost-pause", case, seed),
     }
+
+
+def test_the_shadow_arm_is_the_default_spec_with_one_mirror_step_first() -> None:
+    from roost import simulation
+
+    case = cases.case("errors 2 %", 100.0)
+    default = arms.roost_document(case, 4, on_deadline="pause")
+    shadow = arms.roost_document(case, 4, on_deadline="pause", shadow=True)
+    spec, base = shadow["modelDeployment"], default["modelDeployment"]
+    first, *weighted = spec["rollout"]["steps"]
+    assert first == {"mirror": 100, "pause": base["rollout"]["steps"][0]["pause"]}
+    assert weighted == base["rollout"]["steps"]
+    assert spec["traffic"] == {"provider": "gatewayAPI", "gatewayAPI": {"httpRoute": "bench"}}
+    assert "traffic" not in base
+    # Nothing else differs: the steps and the provider are the whole change.
+    assert {k: v for k, v in spec.items() if k not in ("traffic", "rollout")} == {
+        k: v for k, v in base.items() if k != "rollout"
+    }
+    assert {k: v for k, v in spec["rollout"].items() if k != "steps"} == {
+        k: v for k, v in base["rollout"].items() if k != "steps"
+    }
+    assert {k: v for k, v in shadow.items() if k != "modelDeployment"} == {
+        k: v for k, v in default.items() if k != "modelDeployment"
+    }
+    scenario = simulation.load(shadow)
+    rollout = scenario.model_deployment.rollout
+    assert rollout.steps[0].mirror == 100
+    assert rollout.on_progress_deadline.value == "pause"
+    assert scenario.model_deployment.traffic.provider.value == "gatewayAPI"
+
+
+def test_the_shadow_arm_builds_a_valid_scenario_for_every_case() -> None:
+    from roost import simulation
+
+    for name in cases.SCENARIOS:
+        document = arms.roost_document(cases.case(name, 10.0), 0, on_deadline="pause", shadow=True)
+        simulation.load(document)
+
+
+@pytest.mark.parametrize(
+    ("name", "rps", "seed"), [("errors 10 %", 100.0, 0), ("latency p99 200→400 ms", 10.0, 1)]
+)
+def test_a_bad_canary_caught_in_the_shadow_step_harms_no_one(
+    name: str, rps: float, seed: int
+) -> None:
+    case = cases.case(name, rps)
+    shadow = arms.run(arms.SHADOW_ARM, case, seed)
+    assert shadow.outcome == "rolled_back"
+    assert shadow.canary_requests == 0  # every request it answered was a mirrored copy
+    assert shadow.harmed == 0.0
+    # The default arm, same case and seed, rolls it back after serving users.
+    default = arms.run("roost-pause", case, seed)
+    assert default.outcome == "rolled_back"
+    assert default.harmed > 0.0
+
+
+def test_a_healthy_canary_passes_the_shadow_step_and_is_promoted() -> None:
+    shadow = arms.run(arms.SHADOW_ARM, cases.case("healthy", 100.0), 0)
+    assert shadow.outcome == "promoted"
+    assert shadow.canary_requests > 0  # the weighted steps after the shadow step
+
+
+def test_the_shadow_arm_is_replayed_by_its_seed() -> None:
+    case = cases.case("errors 0.5 %", 10.0)
+    assert arms.run(arms.SHADOW_ARM, case, 2) == arms.run(arms.SHADOW_ARM, case, 2)
+
+
+def test_replay_runs_only_the_arms_asked_for_and_merges_their_rows() -> None:
+    from bench.canary import replay
+
+    only = replay.tasks(4, 2, (arms.SHADOW_ARM,))
+    assert {t[0] for t in only} == {arms.SHADOW_ARM}
+    assert {t[0] for t in replay.tasks(4, 2, ("roost-pause",))} == {replay.ROOST_PAIR}
+    everything = replay.tasks(4, 2)
+    assert {t[0] for t in everything} == {replay.ROOST_PAIR, arms.SHADOW_ARM, "flagger", "argo"}
+    # The other arms' tasks are those a run without the shadow arm would make.
+    others = [t for t in everything if t[0] != arms.SHADOW_ARM]
+    assert sorted(others) == sorted(replay.tasks(4, 2, ("roost", "flagger", "argo")))
+
+    stored = {
+        "meta": {"git_head": "a", "runs": {"flagger": 1}},
+        "rows": [{"arm": "flagger", "x": 1}, {"arm": arms.SHADOW_ARM, "x": 2}],
+    }
+    new = [{"arm": arms.SHADOW_ARM, "x": 3}]
+    meta = {
+        "git_head": "b",
+        "runs": {arms.SHADOW_ARM: 1},
+        "cpu_seconds_per_run": {arms.SHADOW_ARM: 0.1},
+    }
+    merged = replay.merge(stored, new, meta)
+    assert merged["rows"] == [{"arm": "flagger", "x": 1}, {"arm": arms.SHADOW_ARM, "x": 3}]
+    assert merged["meta"]["git_head"] == "a"
+    assert merged["meta"]["merged"][arms.SHADOW_ARM]["git_head"] == "b"

@@ -139,3 +139,39 @@ def test_promotion_goals_report_misses() -> None:
     assert "96/100" not in text
     assert "| ≥ 95% promoted within 3 h | healthy | 1 | 94/100 promoted" in text
     assert "median 16.0 min | **no** |" in text
+
+
+def _shadow_rows() -> list[dict[str, Any]]:
+    rows = []
+    for seed in range(3):
+        shadow = row(report.SHADOW_ARM, "errors 2 %", 10.0, "rolled_back", 60.0 + seed, 0.0)
+        default = row("roost-pause", "errors 2 %", 10.0, "rolled_back", 240.0 + seed, 5.0)
+        default["canary_requests"] = 250
+        rows += [shadow, default]
+        rows.append(row(report.SHADOW_ARM, "healthy", 10.0, "promoted", 480.0 + seed, 0.1))
+        rows.append(row("roost-pause", "healthy", 10.0, "promoted", 600.0 + seed, 0.2))
+    return rows
+
+
+def test_the_shadow_table_sets_the_shadow_arm_beside_the_default() -> None:
+    table = report.shadow_table(_shadow_rows()).splitlines()
+    assert len(table) == 4  # header, rule, one bad and one healthy case
+    bad = next(line for line in table if line.startswith("| errors 2 %"))
+    cells = [c.strip() for c in bad.strip("|").split("|")]
+    assert cells[2] == "3 / 3"
+    assert cells[3] == "rollback"
+    assert cells[8].startswith("-3.0 ± ")  # one minute against four
+    assert cells[9].startswith("0.0 ± ")
+    assert cells[10].startswith("5.0 ± ")
+    assert cells[12].startswith("100.0 % (")  # rolled back before any user was served
+    healthy = next(line for line in table if line.startswith("| healthy"))
+    assert "promotion" in healthy
+
+
+def test_the_shadow_summary_counts_bad_canaries_no_user_was_served() -> None:
+    text = report.shadow_summary(_shadow_rows())
+    assert text.startswith("Bad canaries: 3/3 (100.0 %, 95 % CI ")
+    assert "in 1 of 1 (scenario, traffic level) cases every run was." in text
+    assert "Bad canaries promoted: 0 (shadow) vs 0 (default)" in text
+    assert "8.0 vs 10.0 at 10 req/s" in text
+    assert report.shadow_summary([r for r in _shadow_rows() if r["arm"] != report.SHADOW_ARM]) == ""
