@@ -449,6 +449,70 @@ CASES: list[Case] = [
         "the replicas provider cannot",
     ),
     md(
+        "notifications",
+        {
+            "spec.notifications": [
+                {"type": "slack", "urlSecretRef": {"name": "slack", "key": "url"}},
+                {"type": "webhook", "url": "https://hooks.example.com/roost", "on": ["promoted"]},
+            ]
+        },
+        "accept",
+    ),
+    md(
+        "notification-url-not-http",
+        {"spec.notifications": [{"type": "webhook", "url": "ftp://hooks.example.com/x"}]},
+        "reject",
+        "spec.notifications[0].url",
+        "an http(s) URL",
+    ),
+    md(
+        "notification-two-urls",
+        {
+            "spec.notifications": [
+                {
+                    "type": "teams",
+                    "url": "https://example.com/x",
+                    "urlSecretRef": {"name": "teams", "key": "url"},
+                }
+            ]
+        },
+        "reject",
+        "spec.notifications[0]",
+        "exactly one of url and urlSecretRef",
+    ),
+    md(
+        "notification-no-url",
+        {"spec.notifications": [{"type": "slack"}]},
+        "reject",
+        "spec.notifications[0]",
+        "exactly one of url and urlSecretRef",
+    ),
+    md(
+        "notification-unknown-type",
+        {"spec.notifications": [{"type": "pagerduty", "url": "https://example.com/x"}]},
+        "reject",
+        "spec.notifications[0].type",
+        "slack",
+    ),
+    md(
+        "notification-unknown-moment",
+        {"spec.notifications": [{"type": "slack", "url": "https://x.example", "on": ["done"]}]},
+        "reject",
+        "spec.notifications[0].on[0]",
+        "rolledBack",
+    ),
+    md(
+        "notification-secret-key-bad",
+        {
+            "spec.notifications": [
+                {"type": "slack", "urlSecretRef": {"name": "slack", "key": "a key"}}
+            ]
+        },
+        "reject",
+        "spec.notifications[0].urlSecretRef.key",
+        "a Secret key",
+    ),
+    md(
         "mirror-zero",
         {
             "spec.traffic": {"provider": "gatewayAPI", "gatewayAPI": GATEWAY},

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from roost import kopf_patches
 from roost.adapters.deployments import DeploymentWatch
 from roost.adapters.kube import Kube, api_client
+from roost.adapters.notifier import Notifier
 from roost.adapters.telemetry import Telemetry
 from roost.api import messages
 from roost.api.slopolicy import SLOPolicySpec
@@ -129,6 +130,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         metric_grace_seconds=config.metric_grace_seconds,
         learn_every_seconds=config.learn_every_seconds,
         replan_seconds=config.replan_seconds,
+        notifier=Notifier(kube, telemetry),
     )
 
 
@@ -150,6 +152,8 @@ async def stop_watching(memo: kopf.Memo, **_: Any) -> None:
     runtime: Runtime | None = getattr(memo, "runtime", None)
     if runtime is not None and runtime.kube.watched is not None:
         runtime.kube.watched.stop()
+    if runtime is not None and runtime.notifier is not None:
+        await runtime.notifier.close()
 
 
 @kopf.index(GROUP, VERSION, "slopolicies")

@@ -26,6 +26,7 @@ from roost import selectors
 from roost.adapters.actuator import Actuator, Applied
 from roost.adapters.kube import Kube, NotFoundError
 from roost.adapters.metrics_reader import DueTarget, MetricsReader, answer
+from roost.adapters.notifier import Notifier
 from roost.adapters.prometheus import PrometheusClient, QueryStatus
 from roost.adapters.prometheus_clients import PrometheusClients
 from roost.adapters.shared_reads import SharedReads
@@ -52,6 +53,7 @@ from roost.rollout import drift as drift_watch
 from roost.rollout import metric_path, observe, schedule
 from roost.rollout.actions import EmitEvent, EventType
 from roost.rollout.machine import ACTIVE_PHASES, Command, Observed, decide
+from roost.rollout.notices import Subject
 from roost.slo import batch, preflight, promql
 from roost.slo.budget import BudgetReport
 from roost.workloads import Owner, revision, serving
@@ -95,6 +97,8 @@ class Runtime:
     replan_seconds: float = 60.0
     # Roost's HPAs by namespace, see HPA_READ_SECONDS.
     hpas: SharedReads[str, dict[str, dict[str, Any]] | None] = field(default_factory=SharedReads)
+    # Sends the notices of spec.notifications after each tick (None: none are sent).
+    notifier: Notifier | None = None
     reader: MetricsReader = field(init=False)
     prometheus: PrometheusClients = field(init=False)
 
@@ -126,6 +130,20 @@ def status_patch(status: ModelDeploymentStatus) -> dict[str, Any]:
         if getattr(status, name) is None:
             body[info.alias or name] = None
     return body
+
+
+def _subject(owner: Owner, status: ModelDeploymentStatus) -> Subject:
+    """What a notification says about the object: its status after this tick."""
+    weight = status.canary_weight
+    return Subject(
+        namespace=owner.namespace,
+        name=owner.name,
+        phase=status.phase.value if status.phase is not None else None,
+        stable_version=status.stable_version,
+        canary_version=status.canary_version,
+        weight=weight.applied,
+        mirror=weight.applied_mirror,
+    )
 
 
 def _ready(
@@ -264,7 +282,14 @@ class Reconciler:
             )
 
         owner = Owner(namespace=namespace, name=name, uid=memory.uid)
-        t = _Tick(memory, owner, generation, spec, policy, client, now, events)
+        notices: list[EmitEvent] = []
+
+        async def emit(event: EmitEvent) -> None:
+            if event.notice is not None:
+                notices.append(event)
+            await events(event)
+
+        t = _Tick(memory, owner, generation, spec, policy, client, now, emit)
         rev = revision(spec)
         rate = await self._observed_rate(t, current)
         learned = await self._learned(t, current.stable_version)
@@ -294,7 +319,7 @@ class Reconciler:
             spec, current, observed=observed, verdict=verdict, now=now, command=command
         )
         actuator = Actuator(
-            self.rt.kube, provider, owner=owner, spec=spec, sizing=sizing, events=events
+            self.rt.kube, provider, owner=owner, spec=spec, sizing=sizing, events=emit
         )
         applied = await actuator.apply(
             decision.actions,
@@ -327,6 +352,10 @@ class Reconciler:
         if verdict is not None:
             telemetry.verdicts.labels(namespace, name, verdict.outcome.value, verdict.reason).inc()
             await self._alerts(t, current, verdict)
+        if notices and spec.notifications and self.rt.notifier is not None:
+            self.rt.notifier.submit(
+                memory.uid, spec.notifications, notices, _subject(owner, status), now
+            )
         return TickResult(status=status_patch(status), clear_command=command is not None)
 
     async def _preflight(

@@ -304,6 +304,110 @@ def test_a_healthy_canary_passes_its_shadow_step_and_is_promoted(
     assert k8s.route_weights() == {f"{NAME}-stable": 100, f"{NAME}-canary": 0}
 
 
+class Receiver:
+    """A local HTTP receiver of notifications (the test's own Slack and webhook):
+    records each POST's path and JSON body; ``/hang`` never answers."""
+
+    def __init__(self) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.got: list[tuple[str, dict[str, Any]]] = []
+        self.release = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if self.path == "/hang":
+                    outer.release.wait(120)
+                outer.got.append((self.path, body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def bodies(self, path: str) -> list[dict[str, Any]]:
+        return [body for p, body in list(self.got) if p == path]
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_notifications_reach_their_receivers_and_a_dead_one_delays_nothing(
+    operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane, load_generator: Any
+) -> None:
+    receiver = Receiver()
+    try:
+        k8s.core.create_namespaced_secret(
+            k8s.ns,
+            client.V1Secret(
+                metadata=client.V1ObjectMeta(name="slack"),
+                string_data={"url": f"{receiver.url}/slack"},
+            ),
+        )
+        dataplane.stable.set_error_rate(0.001)
+        dataplane.canary.set_error_rate(0.001)
+        start_stable(k8s, dataplane)
+        k8s.patch_md(
+            {
+                "spec": {
+                    "notifications": [
+                        {"type": "webhook", "url": f"{receiver.url}/hang"},
+                        {"type": "webhook", "url": "http://127.0.0.1:9/nobody"},
+                        {"type": "slack", "urlSecretRef": {"name": "slack", "key": "url"}},
+                        {"type": "webhook", "url": f"{receiver.url}/hook"},
+                    ]
+                }
+            }
+        )
+        load_generator(NAME, rps=150)
+        roll_out(k8s)
+        k8s.wait(
+            "promotion", lambda s: s.get("phase") == "Succeeded" and s.get("stableVersion") == "v2"
+        )
+        hooks = eventually_list(lambda: receiver.bodies("/hook"), 4)
+        assert [h["notice"] for h in hooks] == [
+            "started",
+            "stepAdvanced",
+            "stepAdvanced",
+            "promoted",
+        ]
+        assert hooks[0]["canaryVersion"] == "v2"
+        assert hooks[-1]["reason"] == "Promoted"
+        promoted = next(e for e in k8s.events() if e.reason == "Promoted")
+        assert hooks[-1]["message"] == promoted.message  # the Event's own words
+        slack = eventually_list(lambda: receiver.bodies("/slack"), 4)
+        assert slack[-1]["text"].startswith(f"*{k8s.ns}/{NAME}: promoted*")
+        # The receiver that never answers held up nothing above; it got none yet.
+        assert receiver.bodies("/hang") == []
+    finally:
+        receiver.close()
+
+
+def eventually_list(read: Callable[[], list[Any]], count: int) -> list[Any]:
+    deadline = time.monotonic() + 30
+    while True:
+        found = read()
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
 def test_a_latency_regression_is_rolled_back(
     operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane, load_generator: Any
 ) -> None:

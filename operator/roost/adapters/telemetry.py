@@ -38,6 +38,13 @@ class Telemetry:
             registry=self.registry,
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
+        self.notifications = Counter(
+            "roost_notifications_total",
+            "Notifications by receiver type and outcome: sent, failed (after retries), "
+            "dropped (rate limit or a full queue).",
+            ["type", "outcome"],
+            registry=self.registry,
+        )
         self.query_errors = Counter(
             "roost_prometheus_query_errors_total",
             "Analysis windows that could not be read from Prometheus.",

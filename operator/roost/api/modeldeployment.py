@@ -27,6 +27,7 @@ from roost.api.status import Condition
 from roost.selectors import LABEL_NAME
 
 MAX_STEPS = 20
+MAX_NOTIFICATIONS = 8
 
 
 class ModelRef(RoostModel):
@@ -416,6 +417,76 @@ class SecretKeyRef(RoostModel):
     ]
 
 
+HTTP_URL = Annotated[
+    str,
+    Hint("an http(s) URL such as https://hooks.example.com/roost"),
+    Field(pattern=r"^https?://[^\s]+$", max_length=2048),
+]
+
+
+class NotificationType(StrEnum):
+    """Where a notification goes: a Slack or Microsoft Teams incoming webhook, or any
+    endpoint that takes Roost's JSON."""
+
+    SLACK = "slack"
+    TEAMS = "teams"
+    WEBHOOK = "webhook"
+
+
+class Notice(StrEnum):
+    """The rollout's moments a notification can be sent on."""
+
+    STARTED = "started"
+    STEP_ADVANCED = "stepAdvanced"
+    PAUSED = "paused"
+    PROMOTED = "promoted"
+    ROLLED_BACK = "rolledBack"
+    DRIFT = "drift"
+
+
+class Notification(RoostModel):
+    """One receiver of the rollout's phase changes. Sent after the decision, never
+    delaying it: rate-limited, retried, dropped (and counted) when the receiver fails."""
+
+    model_config = cel_rules(
+        {
+            "rule": "has(self.url) != has(self.urlSecretRef)",
+            "message": "a notification needs exactly one of url and urlSecretRef: write "
+            "urlSecretRef: {name: SECRET, key: url} for a URL that carries a token",
+        },
+    )
+
+    type: NotificationType = Field(description="slack, teams, or webhook (Roost's JSON).")
+    url: HTTP_URL | None = Field(
+        default=None,
+        description="The receiver's URL; one that carries a token (Slack's, Teams') belongs "
+        "in a Secret: urlSecretRef.",
+    )
+    url_secret_ref: SecretKeyRef | None = Field(
+        default=None, description="A key of a Secret in the same namespace holding the URL."
+    )
+    on: (
+        Annotated[
+            list[Notice],
+            Field(min_length=1, max_length=6, json_schema_extra={"x-kubernetes-list-type": "set"}),
+        ]
+        | None
+    ) = Field(default=None, description="The moments to notify on; default all.")
+
+    @model_validator(mode="after")
+    def _one_url(self) -> Self:
+        if (self.url is None) == (self.url_secret_ref is None):
+            given = "both" if self.url is not None else "neither"
+            raise ValueError(
+                f"a notification needs exactly one of url and urlSecretRef ({given} given): "
+                "write urlSecretRef: {name: SECRET, key: url} for a URL that carries a token"
+            )
+        return self
+
+    def wants(self, notice: Notice) -> bool:
+        return self.on is None or notice in self.on
+
+
 class PrometheusConnection(RoostModel):
     url: Annotated[
         str,
@@ -558,6 +629,12 @@ class ModelDeploymentSpec(RoostModel):
         default=None, description="Prometheus to ask; default the operator's --prometheus-url."
     )
     metrics: MetricLabels = Field(default_factory=MetricLabels)
+    notifications: Annotated[list[Notification], Field(max_length=MAX_NOTIFICATIONS)] | None = (
+        Field(
+            default=None,
+            description="Receivers of the rollout's phase changes (Slack, Teams, a JSON webhook).",
+        )
+    )
 
     @model_validator(mode="after")
     def _mirror_provider(self) -> Self:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from roost.api.modeldeployment import Notice
+
 
 class EventType(StrEnum):
     NORMAL = "Normal"
@@ -93,9 +95,13 @@ class Reconfigure:
 
 @dataclass(frozen=True)
 class EmitEvent:
+    """A Kubernetes Event on the ModelDeployment; with ``notice``, also a notification to
+    the spec's receivers that ask for that moment (``spec.notifications``)."""
+
     type: EventType
     reason: str
     message: str
+    notice: Notice | None = None
 
 
 Action = (

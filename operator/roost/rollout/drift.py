@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from roost.analysis import watch
-from roost.api.modeldeployment import DriftWatchStatus
+from roost.api.modeldeployment import DriftWatchStatus, Notice
 from roost.api.slopolicy import CompareTo, DistributionCheck, DriftAction, SLOPolicySpec
 from roost.api.status import Condition, new_condition, set_condition
 from roost.rollout.actions import EmitEvent, EventType
@@ -233,6 +233,7 @@ def advance(
                     "PredictionDrift",
                     f"{check.name}: {stable_version} drifted from its reference: "
                     f"{entry.message}; action {check.effective_action.value}",
+                    Notice.DRIFT,
                 )
             )
         drift.append(entry)

@@ -28,6 +28,7 @@ from roost.api.modeldeployment import (
     DeadlineAction,
     ModelDeploymentSpec,
     ModelDeploymentStatus,
+    Notice,
     Phase,
     Split,
 )
@@ -121,8 +122,10 @@ class _Tick:
         self.now = now
         self.actions: list[Action] = []
 
-    def event(self, type_: EventType, reason: str, message: str) -> None:
-        self.actions.append(EmitEvent(type=type_, reason=reason, message=message))
+    def event(
+        self, type_: EventType, reason: str, message: str, notice: Notice | None = None
+    ) -> None:
+        self.actions.append(EmitEvent(type=type_, reason=reason, message=message, notice=notice))
 
     def done(self) -> Decision:
         return Decision(actions=tuple(self.actions), status=self.status)
@@ -199,7 +202,9 @@ class _Tick:
                 canary_version=version,
                 canary_weight=CanaryWeight(),
             )
-            self.event(EventType.WARNING, "RolloutBlocked", self.observed.guard_message)
+            self.event(
+                EventType.WARNING, "RolloutBlocked", self.observed.guard_message, Notice.PAUSED
+            )
             return self.done()
         first = self.spec.rollout.steps[0].split
         self.actions.append(
@@ -208,7 +213,7 @@ class _Tick:
             )
         )
         message = f"canary {version} starting; first step {first.describe()} once it is ready"
-        self.event(EventType.NORMAL, "RolloutStarted", message)
+        self.event(EventType.NORMAL, "RolloutStarted", message, Notice.STARTED)
         self.status = _with(
             self.status,
             self.now,
@@ -239,7 +244,7 @@ class _Tick:
         if revision:
             self.actions.append(RemoveCanary(revision=revision))
         text = f"rolled back {self.status.canary_version}: {message}"
-        self.event(EventType.WARNING, reason, text)
+        self.event(EventType.WARNING, reason, text, Notice.ROLLED_BACK)
         self.status = _with(
             self.status,
             self.now,
@@ -259,7 +264,7 @@ class _Tick:
         if old and old != revision:
             self.actions.append(RetireStable(revision=old))
         text = f"promoted {version} to stable: {message}"
-        self.event(EventType.NORMAL, reason, text)
+        self.event(EventType.NORMAL, reason, text, Notice.PROMOTED)
         self.status = _with(
             self.status,
             self.now,
@@ -296,7 +301,7 @@ class _Tick:
         return self.apply_pending_weight() or self.done()
 
     def pause(self, reason: str, message: str) -> Decision:
-        self.event(EventType.NORMAL, "RolloutPaused", message)
+        self.event(EventType.NORMAL, "RolloutPaused", message, Notice.PAUSED)
         self.status = _with(
             self.status,
             self.now,
@@ -360,7 +365,7 @@ class _Tick:
         step = self.status.current_step + 1
         self.actions.append(SetWeight(canary=desired.weight, mirror=desired.mirror))
         message = f"step {step + 1}/{len(self.spec.rollout.steps)}: {desired.describe()}"
-        self.event(EventType.NORMAL, "StepAdvanced", message)
+        self.event(EventType.NORMAL, "StepAdvanced", message, Notice.STEP_ADVANCED)
         self.status = _with(
             self.status,
             self.now,

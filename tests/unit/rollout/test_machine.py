@@ -579,3 +579,20 @@ def test_a_canary_scaled_down_by_someone_else_is_restored_and_the_rollout_goes_o
     assert decision.status.canary_weight.applied == 10
     # As Roost sized it: nothing to restore.
     assert DeployCanary not in _kinds(_tick(status, 60, HOLD))
+
+
+def test_phase_changes_carry_the_notice_their_notifications_are_sent_on() -> None:
+    from roost.api.modeldeployment import Notice
+
+    def notices(decision: Decision) -> list[Notice | None]:
+        return [a.notice for a in decision.actions if isinstance(a, EmitEvent)]
+
+    started = _tick(_stable(), 0)
+    assert notices(started) == [Notice.STARTED]
+    stepped = _tick(started.status, 30)
+    assert notices(stepped) == [Notice.STEP_ADVANCED]
+    assert notices(_tick(stepped.status, 60, FAIL)) == [Notice.ROLLED_BACK]
+    assert notices(_tick(stepped.status, 60, command=Command.PAUSE)) == [Notice.PAUSED]
+    held = _tick(_stable(), 0, allowed=False)
+    assert notices(held) == [Notice.PAUSED]
+    assert notices(_tick(stepped.status, 60, command=Command.PROMOTE)) == [Notice.PROMOTED]
