@@ -449,6 +449,106 @@ CASES: list[Case] = [
         "the replicas provider cannot",
     ),
     md(
+        "webhooks",
+        {
+            "spec.rollout.webhooks": [
+                {"name": "eval", "type": "preRollout", "url": "https://eval.example/run"},
+                {
+                    "name": "go",
+                    "type": "confirmPromotion",
+                    "url": "http://gate.ns:8080/ask",
+                    "headersSecretRef": {"name": "gate-token"},
+                    "timeoutSeconds": 30,
+                },
+                {
+                    "name": "post",
+                    "type": "postRollout",
+                    "url": "https://x.example/p",
+                    "failurePolicy": "ignore",
+                },
+            ]
+        },
+        "accept",
+    ),
+    md(
+        "webhook-url-not-http",
+        {"spec.rollout.webhooks": [{"name": "eval", "type": "preRollout", "url": "eval:8080"}]},
+        "reject",
+        "spec.rollout.webhooks[0].url",
+        "an http(s) URL",
+    ),
+    md(
+        "webhook-names-repeat",
+        {
+            "spec.rollout.webhooks": [
+                {"name": "eval", "type": "preRollout", "url": "https://a.example"},
+                {"name": "eval", "type": "rollback", "url": "https://b.example"},
+            ]
+        },
+        "reject",
+        "spec.rollout",
+        "webhook names must be unique",
+    ),
+    md(
+        "webhook-unknown-type",
+        {
+            "spec.rollout.webhooks": [
+                {"name": "eval", "type": "preStep", "url": "https://a.example"}
+            ]
+        },
+        "reject",
+        "spec.rollout.webhooks[0].type",
+        "preRollout",
+    ),
+    md(
+        "webhook-timeout-too-long",
+        {
+            "spec.rollout.webhooks": [
+                {
+                    "name": "eval",
+                    "type": "preRollout",
+                    "url": "https://a.example",
+                    "timeoutSeconds": 600,
+                }
+            ]
+        },
+        "reject",
+        "spec.rollout.webhooks[0].timeoutSeconds",
+        "from 1 to 60",
+    ),
+    md(
+        "webhook-secret-key-in-spec",
+        {
+            "spec.rollout.webhooks": [
+                {
+                    "name": "eval",
+                    "type": "preRollout",
+                    "url": "https://a.example",
+                    "headersSecretRef": {"name": "tok", "key": "Authorization"},
+                }
+            ]
+        },
+        "reject",
+        "spec.rollout.webhooks[0].headersSecretRef.key",
+        "",
+    ),
+    md(
+        "webhook-token-in-spec",
+        {
+            "spec.rollout.webhooks": [
+                {
+                    "name": "eval",
+                    "type": "preRollout",
+                    "url": "https://a.example",
+                    "headers": {"Authorization": "Bearer x"},
+                }
+            ]
+        },
+        "reject",
+        "spec.rollout.webhooks[0].headers",
+        "",
+    ),
+    md(
         "notifications",
         {
             "spec.notifications": [

@@ -30,6 +30,7 @@ from roost.adapters.deployments import DeploymentWatch
 from roost.adapters.kube import Kube, api_client
 from roost.adapters.notifier import Notifier
 from roost.adapters.telemetry import Telemetry
+from roost.adapters.webhooks import Webhooks
 from roost.api import messages
 from roost.api.slopolicy import SLOPolicySpec
 from roost.api.status import Condition, new_condition, set_condition
@@ -131,6 +132,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         learn_every_seconds=config.learn_every_seconds,
         replan_seconds=config.replan_seconds,
         notifier=Notifier(kube, telemetry),
+        webhooks=Webhooks(kube),
     )
 
 
@@ -154,6 +156,8 @@ async def stop_watching(memo: kopf.Memo, **_: Any) -> None:
         runtime.kube.watched.stop()
     if runtime is not None and runtime.notifier is not None:
         await runtime.notifier.close()
+    if runtime is not None and runtime.webhooks is not None:
+        await runtime.webhooks.close()
 
 
 @kopf.index(GROUP, VERSION, "slopolicies")

@@ -16,13 +16,14 @@ import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from roost import selectors
+from roost.adapters import webhooks
 from roost.adapters.actuator import Actuator, Applied
 from roost.adapters.kube import Kube, NotFoundError
 from roost.adapters.metrics_reader import DueTarget, MetricsReader, answer
@@ -33,6 +34,7 @@ from roost.adapters.shared_reads import SharedReads
 from roost.adapters.telemetry import Telemetry
 from roost.adapters.traffic import Backends, TrafficError, TrafficProvider
 from roost.adapters.traffic.factory import provider_for
+from roost.adapters.webhooks import Webhooks
 from roost.analysis.guard import budget_guard
 from roost.analysis.verdict import StepVerdict, analyze
 from roost.api import messages
@@ -41,6 +43,7 @@ from roost.api.modeldeployment import (
     TERMINAL_PHASES,
     ModelDeploymentSpec,
     ModelDeploymentStatus,
+    WebhookResult,
 )
 from roost.api.slopolicy import SLOPolicySpec
 from roost.api.status import Condition, find_condition, new_condition, set_condition
@@ -99,6 +102,8 @@ class Runtime:
     hpas: SharedReads[str, dict[str, dict[str, Any]] | None] = field(default_factory=SharedReads)
     # Sends the notices of spec.notifications after each tick (None: none are sent).
     notifier: Notifier | None = None
+    # Calls spec.rollout.webhooks (None: none are called).
+    webhooks: Webhooks | None = None
     reader: MetricsReader = field(init=False)
     prometheus: PrometheusClients = field(init=False)
 
@@ -314,6 +319,13 @@ class Reconciler:
 
         command = _command(annotations)
         observed = await self._observe(t, current, rev, provider, sizing)
+        hooked: list[WebhookResult] = []
+        if spec.rollout.webhooks and self.rt.webhooks is not None:
+            called = await self.rt.webhooks.before(spec, current, namespace, name, now)
+            observed = replace(observed, hooks=called.gates)
+            hooked += called.results
+            for event in called.events:
+                await emit(event)
         verdict = await self._analyse(t, current)
         decision = decide(
             spec, current, observed=observed, verdict=verdict, now=now, command=command
@@ -342,6 +354,15 @@ class Reconciler:
                 ),
             }
         )
+        if spec.rollout.webhooks and self.rt.webhooks is not None:
+            called = await self.rt.webhooks.after(spec, current, status, namespace, name, now)
+            hooked += called.results
+            for event in called.events:
+                await emit(event)
+        if hooked or status.webhooks:
+            status = status.model_copy(
+                update={"webhooks": webhooks.merged(status.webhooks, hooked, spec)}
+            )
         status = await self._watch(t, status, command)
         status = await self._scaling_metric(t, status)
         await self._replan(t, status, actuator, rate)

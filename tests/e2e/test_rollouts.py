@@ -305,8 +305,9 @@ def test_a_healthy_canary_passes_its_shadow_step_and_is_promoted(
 
 
 class Receiver:
-    """A local HTTP receiver of notifications (the test's own Slack and webhook):
-    records each POST's path and JSON body; ``/hang`` never answers."""
+    """A local HTTP receiver of notifications and webhooks (the test's own Slack and
+    endpoints): records each POST's path and JSON body, answers ``codes[path]`` (204 by
+    default); ``/hang`` answers only when closed."""
 
     def __init__(self) -> None:
         import json
@@ -314,6 +315,7 @@ class Receiver:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.got: list[tuple[str, dict[str, Any]]] = []
+        self.codes: dict[str, int] = {}  # path -> status code to answer (default 204)
         self.release = threading.Event()
         outer = self
 
@@ -324,7 +326,7 @@ class Receiver:
                 if self.path == "/hang":
                     outer.release.wait(120)
                 outer.got.append((self.path, body))
-                self.send_response(204)
+                self.send_response(outer.codes.get(self.path, 204))
                 self.end_headers()
 
             def log_message(self, *_: Any) -> None:
@@ -395,6 +397,88 @@ def test_notifications_reach_their_receivers_and_a_dead_one_delays_nothing(
         assert slack[-1]["text"].startswith(f"*{k8s.ns}/{NAME}: promoted*")
         # The receiver that never answers held up nothing above; it got none yet.
         assert receiver.bodies("/hang") == []
+    finally:
+        receiver.close()
+
+
+def test_a_failing_pre_rollout_webhook_stops_the_rollout_before_any_traffic(
+    operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane, load_generator: Any
+) -> None:
+    receiver = Receiver()
+    receiver.codes["/eval"] = 500
+    try:
+        start_stable(k8s, dataplane)
+        hooks = [
+            {"name": "offline-eval", "type": "preRollout", "url": f"{receiver.url}/eval"},
+            {"name": "cleanup", "type": "rollback", "url": f"{receiver.url}/undo"},
+        ]
+        k8s.patch_md({"spec": {"rollout": {"webhooks": hooks}}})
+        load = load_generator(NAME, rps=100)
+        roll_out(k8s)
+        status = k8s.wait("the rollback", lambda s: s.get("phase") == "RolledBack")
+        assert progressing_reason(status) == "PreRolloutWebhookFailed"
+        assert "offline-eval said HTTP 500" in status["message"]
+        results = {r["name"]: r for r in status["webhooks"]}
+        assert results["offline-eval"]["code"] == 500
+        assert results["offline-eval"]["passed"] is False
+        assert results["offline-eval"]["revision"] == status["canaryRevision"]
+        assert results["cleanup"]["passed"] is True
+        # Nothing was ever routed to the canary: no tick saw it weighted, no request.
+        assert all(t.share("canary") == 0 for t in load.history())
+        assert load.requests("v2") == 0
+        calls = [body for path, body in receiver.got if path == "/eval"]
+        assert len(calls) == 1
+        assert (calls[0]["canaryVersion"], calls[0]["step"]) == ("v2", -1)
+        reasons = [e.reason for e in k8s.events()]
+        assert "WebhookFailed" in reasons
+    finally:
+        receiver.close()
+
+
+def test_a_confirm_promotion_webhook_holds_the_promotion_until_it_says_go(
+    operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane, load_generator: Any
+) -> None:
+    receiver = Receiver()
+    receiver.codes["/confirm"] = 403
+    try:
+        dataplane.stable.set_error_rate(0.001)
+        dataplane.canary.set_error_rate(0.001)
+        start_stable(k8s, dataplane)
+        hooks = [
+            {
+                "name": "release-manager",
+                "type": "confirmPromotion",
+                "url": f"{receiver.url}/confirm",
+            },
+            {"name": "announce", "type": "postRollout", "url": f"{receiver.url}/post"},
+        ]
+        k8s.patch_md({"spec": {"rollout": {"webhooks": hooks}}})
+        load_generator(NAME, rps=150)
+        roll_out(k8s)
+        held = k8s.wait(
+            "the promotion held by its webhook",
+            lambda s: "confirmPromotion" in s.get("message", ""),
+        )
+        assert held["promotion"] == "Promoted"
+        asked = eventually_list(lambda: receiver.bodies("/confirm"), 3)
+        assert len(asked) >= 3  # asked again every tick while it says no
+        status = k8s.status()
+        assert status["phase"] == "Progressing"
+        assert status["stableVersion"] == "v1"
+        assert receiver.bodies("/post") == []
+        receiver.codes["/confirm"] = 200
+        done = k8s.wait(
+            "promotion", lambda s: s.get("phase") == "Succeeded" and s.get("stableVersion") == "v2"
+        )
+        assert progressing_reason(done) == "Promoted"
+        results = {r["name"]: r for r in done["webhooks"]}
+        assert (results["release-manager"]["passed"], results["release-manager"]["code"]) == (
+            True,
+            200,
+        )
+        posted = eventually_list(lambda: receiver.bodies("/post"), 1)
+        assert posted[0]["phase"] == "Succeeded"
+        assert posted[0]["stableVersion"] == "v2"
     finally:
         receiver.close()
 

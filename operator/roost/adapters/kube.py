@@ -228,6 +228,16 @@ class Kube:
         finally:
             response.release_conn()
 
+    async def secret(self, namespace: str, name: str) -> dict[str, str]:
+        """A Secret's data, base64-encoded as the API gives it. Never logged."""
+        try:
+            secret = await self._call(self.core.read_namespaced_secret, name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                raise NotFoundError(f"Secret {namespace}/{name} not found") from None
+            raise
+        return dict(secret.data or {})
+
     async def secret_value(self, namespace: str, name: str, key: str) -> str:
         """One key of a Secret, decoded. The value is never logged."""
         try:

@@ -28,6 +28,7 @@ from roost.selectors import LABEL_NAME
 
 MAX_STEPS = 20
 MAX_NOTIFICATIONS = 8
+MAX_WEBHOOKS = 16
 
 
 class ModelRef(RoostModel):
@@ -214,6 +215,59 @@ class Step(RoostModel):
         return Split(weight=self.weight or 0, mirror=self.mirror or 0)
 
 
+HTTP_URL = Annotated[
+    str,
+    Hint("an http(s) URL such as https://hooks.example.com/roost"),
+    Field(pattern=r"^https?://[^\s]+$", max_length=2048),
+]
+
+
+class WebhookType(StrEnum):
+    """When a webhook is called, and what its answer does."""
+
+    PRE_ROLLOUT = "preRollout"  # once per canary, before any traffic: fail rolls back
+    CONFIRM_STEP = "confirmStep"  # before each later step: holds until it answers 2xx
+    CONFIRM_PROMOTION = "confirmPromotion"  # before promotion: holds until it answers 2xx
+    POST_ROLLOUT = "postRollout"  # after a promotion or a rollback: recorded only
+    ROLLBACK = "rollback"  # when a rollback happens: recorded only
+
+
+class FailurePolicy(StrEnum):
+    FAIL = "fail"
+    IGNORE = "ignore"
+
+
+class SecretRef(RoostModel):
+    name: ObjectName
+
+
+class Webhook(RoostModel):
+    """An HTTP POST of the rollout's state at one of its moments (WebhookType); the
+    answer's status code and latency go into status.webhooks and an Event."""
+
+    name: Annotated[
+        str,
+        Hint("a webhook name such as offline-eval: lowercase letters, digits and '-'"),
+        Field(min_length=1, max_length=63, pattern=DNS_LABEL_PATTERN),
+    ]
+    type: WebhookType
+    url: HTTP_URL
+    headers_secret_ref: SecretRef | None = Field(
+        default=None,
+        description="A Secret in the same namespace whose keys and values are sent as HTTP "
+        "headers (e.g. Authorization): credentials never go in the spec.",
+    )
+    timeout_seconds: Annotated[int, Field(ge=1, le=60)] = Field(
+        default=10, description="How long to wait for the answer; no answer is a failure."
+    )
+    failure_policy: FailurePolicy = Field(
+        default=FailurePolicy.FAIL,
+        description="preRollout only: fail rolls the canary back before any traffic, ignore "
+        "goes on with a Warning Event. Confirm webhooks hold until they answer 2xx; "
+        "postRollout and rollback webhooks never change the outcome.",
+    )
+
+
 class DeadlineAction(StrEnum):
     """What a deadline does: roll back, or pause for a person to decide."""
 
@@ -229,6 +283,12 @@ class Rollout(RoostModel):
             "self.steps.exists_one(t, has(t.weight) && t.weight == s.weight))",
             "message": "step weights must be strictly increasing",
             "fieldPath": ".steps",
+        },
+        {
+            "rule": "!has(self.webhooks) || "
+            "self.webhooks.all(w, self.webhooks.exists_one(x, x.name == w.name))",
+            "message": "webhook names must be unique: give each webhook its own name",
+            "fieldPath": ".webhooks",
         },
         {
             "rule": "self.steps.map(s, has(s.mirror) ? 0 : 1).isSorted()",
@@ -260,6 +320,11 @@ class Rollout(RoostModel):
         "canary at low traffic may be healthy but unproven; a failing check still rolls back "
         "and resuming gives it a new progressDeadline. rollback: reject it.",
     )
+    webhooks: Annotated[list[Webhook], Field(max_length=MAX_WEBHOOKS)] | None = Field(
+        default=None,
+        description="HTTP calls at the rollout's moments: preRollout, confirmStep, "
+        "confirmPromotion, postRollout, rollback.",
+    )
 
     @model_validator(mode="after")
     def _increasing(self) -> Self:
@@ -271,6 +336,13 @@ class Rollout(RoostModel):
                     f"steps[{before}].weight ({low}): write strictly "
                     "increasing weights, e.g. 5, 25, 50"
                 )
+        names = [w.name for w in self.webhooks or ()]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(
+                f"rollout.webhooks names {', '.join(repeated)} more than once: webhook names "
+                "must be unique: give each webhook its own name"
+            )
         if weighted:
             first = weighted[0][0]
             late = [i for i, s in enumerate(self.steps) if s.mirror is not None and i > first]
@@ -281,6 +353,9 @@ class Rollout(RoostModel):
                     "steps first"
                 )
         return self
+
+    def hooks(self, type_: WebhookType) -> list[Webhook]:
+        return [w for w in self.webhooks or () if w.type is type_]
 
     @property
     def mirrors(self) -> bool:
@@ -415,13 +490,6 @@ class SecretKeyRef(RoostModel):
         Hint("a Secret key such as token: letters, digits, '-', '_' and '.'"),
         Field(pattern=r"^[-._a-zA-Z0-9]+$", max_length=253),
     ]
-
-
-HTTP_URL = Annotated[
-    str,
-    Hint("an http(s) URL such as https://hooks.example.com/roost"),
-    Field(pattern=r"^https?://[^\s]+$", max_length=2048),
-]
 
 
 class NotificationType(StrEnum):
@@ -989,6 +1057,19 @@ class CapacityStatus(RoostModel):
     service_time: ServiceTimeStatus | None = None
 
 
+class WebhookResult(RoostModel):
+    """A webhook's last answer: kept until its outcome or the revision changes."""
+
+    name: str
+    type: WebhookType
+    revision: str | None = Field(default=None, description="The canary revision it was for.")
+    passed: bool = Field(description="It answered 2xx in time.")
+    code: int | None = Field(default=None, description="The HTTP status; None: no answer.")
+    latency_seconds: float = Field(description="Time to the answer (or to the failure).")
+    message: str = Field(default="", description="The answer's first bytes, or the error.")
+    at: datetime
+
+
 class ModelDeploymentStatus(RoostModel):
     """Everything a decision needs to resume after a restart, as timestamps and counters."""
 
@@ -1030,6 +1111,10 @@ class ModelDeploymentStatus(RoostModel):
     drift: Annotated[list[DriftWatchStatus], Field(max_length=16)] = Field(
         default_factory=list,
         description="compareTo-reference distribution checks watching the stable version.",
+    )
+    webhooks: Annotated[list[WebhookResult], Field(max_length=MAX_WEBHOOKS)] = Field(
+        default_factory=list,
+        description="Each webhook's last answer (the canary revision it was called for).",
     )
     conditions: list[Condition] = Field(default_factory=list)
 

@@ -31,6 +31,7 @@ from roost.api.modeldeployment import (
     Notice,
     Phase,
     Split,
+    WebhookType,
 )
 from roost.api.status import new_condition, set_condition
 from roost.rollout import forecast, schedule
@@ -59,6 +60,21 @@ class Command(StrEnum):
 
 
 @dataclass(frozen=True)
+class HookGates:
+    """What the rollout's webhooks answered, as the adapters called them before the tick.
+
+    ``pre_rollout``: None while the preRollout webhooks of this canary have not all
+    answered, True once they passed (or failed with failurePolicy ignore), False when
+    one failed (``message`` says how). The confirm flags are this tick's answers to the
+    move waiting now (the next step, or the promotion)."""
+
+    pre_rollout: bool | None = None
+    step_confirmed: bool = False
+    promotion_confirmed: bool = False
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class Observed:
     """Facts about the cluster the adapters read before the tick."""
 
@@ -73,6 +89,7 @@ class Observed:
     # Hash of the spec's serving settings (roost.workloads.serving); None when unknown
     # (the simulator): then their changes are not applied (see _Tick.reconfigure).
     serving: str | None = None
+    hooks: HookGates = HookGates()
 
 
 @dataclass(frozen=True)
@@ -82,6 +99,7 @@ class Decision:
 
 
 PROGRESS_DEADLINE = "ProgressDeadlineExceeded"
+MANUAL_PROMOTION = "PromotedManually"
 ACTIVE_PHASES = frozenset({Phase.PROGRESSING, Phase.PAUSED, Phase.PENDING})
 
 
@@ -350,6 +368,9 @@ class _Tick:
         # step of 100 %): it completes once the canary is ready for all traffic.
         if desired == self.status.canary_weight.applied_split and not promoting:
             return None
+        held = self.hook_gate(promoting)
+        if held is not None:
+            return held
         if self.observed.canary_capacity < desired.canary_share:
             self.status = _with(
                 self.status,
@@ -376,6 +397,32 @@ class _Tick:
             # The next window starts after the split changed, never across it.
             analyzed_until=schedule.ceil_to(self.now, self.interval),
         )
+        return self.done()
+
+    def hook_gate(self, promoting: bool) -> Decision | None:
+        """Hold (or, for a failed preRollout webhook, roll back) a traffic move its
+        webhooks have not allowed; None when they allow it or there are none."""
+        rollout, hooks = self.spec.rollout, self.observed.hooks
+        said = f": {hooks.message}" if hooks.message else ""
+        if promoting:
+            # A person's promote is the confirmation.
+            if self.status.promotion == MANUAL_PROMOTION or hooks.promotion_confirmed:
+                return None
+            if not rollout.hooks(WebhookType.CONFIRM_PROMOTION):
+                return None
+            return self.hold(f"waiting for the confirmPromotion webhooks to answer 2xx{said}")
+        if self.status.current_step < 0:
+            if not rollout.hooks(WebhookType.PRE_ROLLOUT) or hooks.pre_rollout is True:
+                return None
+            if hooks.pre_rollout is False:
+                return self.rollback("PreRolloutWebhookFailed", f"before any traffic{said}")
+            return self.hold("waiting for the preRollout webhooks before any traffic")
+        if hooks.step_confirmed or not rollout.hooks(WebhookType.CONFIRM_STEP):
+            return None
+        return self.hold(f"waiting for the confirmStep webhooks to answer 2xx{said}")
+
+    def hold(self, message: str) -> Decision:
+        self.status = _with(self.status, self.now, message=message)
         return self.done()
 
     def record(self, verdict: StepVerdict) -> None:
@@ -546,7 +593,7 @@ def _transition(tick: _Tick, verdict: StepVerdict | None, command: Command | Non
     if command is Command.ABORT:
         return tick.rollback("Aborted", "aborted by a person")
     if command is Command.PROMOTE:
-        return tick.begin_promotion("PromotedManually", "promoted by a person, skipping analysis")
+        return tick.begin_promotion(MANUAL_PROMOTION, "promoted by a person, skipping analysis")
     if verdict is not None:
         tick.record(verdict)
         if verdict.outcome is Outcome.FAIL:  # a fail rolls back even while paused
