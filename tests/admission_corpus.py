@@ -403,7 +403,7 @@ CASES: list[Case] = [
         {f"{STEP0}.weight": None},
         "reject",
         STEP0,
-        "exactly one of weight and mirror",
+        "exactly one of weight, mirror and match",
     ),
     md(
         "mirror",
@@ -429,7 +429,7 @@ CASES: list[Case] = [
         },
         "reject",
         STEP0,
-        "exactly one of weight and mirror",
+        "exactly one of weight, mirror and match",
     ),
     md(
         "mirror-after-weight",
@@ -439,14 +439,14 @@ CASES: list[Case] = [
         },
         "reject",
         "spec.rollout",
-        "mirror steps come before the weighted steps",
+        "mirror and match steps come before the weighted steps",
     ),
     md(
         "mirror-replicas",
         {"spec.rollout.steps": [{"mirror": 100}, {"weight": 50}]},
         "reject",
         "spec",
-        "the replicas provider cannot",
+        "the replicas provider cannot copy or pick requests",
     ),
     md(
         "webhooks",
@@ -611,6 +611,73 @@ CASES: list[Case] = [
         "reject",
         "spec.notifications[0].urlSecretRef.key",
         "a Secret key",
+    ),
+    md(
+        "match",
+        {
+            "spec.traffic": {"provider": "istio", "istio": ISTIO},
+            "spec.rollout.steps": [
+                {"match": {"headers": [{"name": "x-tester", "value": "1"}]}, "pause": "10m"},
+                {
+                    "match": {
+                        "headers": [
+                            {
+                                "name": "cookie",
+                                "value": "(^|; )beta=1(;|$)",
+                                "type": "RegularExpression",
+                            }
+                        ]
+                    }
+                },
+                {"weight": 10},
+            ],
+        },
+        "accept",
+    ),
+    md(
+        "match-no-headers",
+        {
+            "spec.traffic": {"provider": "gatewayAPI", "gatewayAPI": GATEWAY},
+            "spec.rollout.steps": [{"match": {"headers": []}}, {"weight": 10}],
+        },
+        "reject",
+        f"{STEP0}.match.headers",
+        "",
+    ),
+    md(
+        "match-bad-header-name",
+        {
+            "spec.traffic": {"provider": "gatewayAPI", "gatewayAPI": GATEWAY},
+            "spec.rollout.steps": [{"match": {"headers": [{"name": "x tester", "value": "1"}]}}],
+        },
+        "reject",
+        f"{STEP0}.match.headers[0].name",
+        "an HTTP header name",
+    ),
+    md(
+        "match-replicas",
+        {
+            "spec.rollout.steps": [
+                {"match": {"headers": [{"name": "x-tester", "value": "1"}]}},
+                {"weight": 50},
+            ]
+        },
+        "reject",
+        "spec",
+        "mirror and match steps need a route provider",
+    ),
+    md(
+        "match-after-weight",
+        {
+            "spec.traffic": {"provider": "gatewayAPI", "gatewayAPI": GATEWAY},
+            "spec.rollout.steps": [
+                {"weight": 5},
+                {"match": {"headers": [{"name": "x-tester", "value": "1"}]}},
+            ],
+        },
+        "reject",
+        "spec.rollout",
+        "mirror and match steps come before the weighted steps",
     ),
     md(
         "mirror-zero",

@@ -194,6 +194,7 @@ def load_generator(
         tick_s: float = 1.0,
         max_duration_s: float = 600.0,
         seed: int = 0,
+        tagged: tuple[Mapping[str, str], float] | None = None,
     ) -> LoadGenerator:
         plane: Dataplane = dataplane or request.getfixturevalue("dataplane")
         generator = LoadGenerator(
@@ -208,6 +209,7 @@ def load_generator(
             tick_s=tick_s,
             max_duration_s=max_duration_s,
             seed=seed,
+            tagged=tagged,
         )
         started.append(generator.start())
         return generator

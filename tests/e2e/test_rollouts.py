@@ -492,6 +492,50 @@ def eventually_list(read: Callable[[], list[Any]], count: int) -> list[Any]:
         time.sleep(0.2)
 
 
+def test_a_header_matched_step_serves_the_testers_first_then_weights_take_over(
+    operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane, load_generator: Any
+) -> None:
+    dataplane.stable.set_error_rate(0.001)
+    dataplane.canary.set_error_rate(0.001)
+    testers = {"headers": [{"name": "x-tester", "value": "1"}]}
+    start_stable(
+        k8s, dataplane, steps=[{"match": testers, "pause": "20s"}, {"weight": 50, "pause": "5s"}]
+    )
+    # A fifth of the requests come from testers, with the header.
+    load = load_generator(NAME, rps=150, tagged=({"X-Tester": "1"}, 0.2))
+    roll_out(k8s)
+    k8s.wait(
+        "the header-matched step",
+        lambda s: (
+            s.get("canaryWeight", {}).get("appliedMatch")
+            == [{**testers["headers"][0], "type": "Exact"}]
+        ),
+    )
+    status = k8s.wait(
+        "promotion", lambda s: s.get("phase") == "Succeeded" and s.get("stableVersion") == "v2"
+    )
+    assert progressing_reason(status) == "Promoted"
+    ticks = load.history()
+    matched = [
+        t
+        for t in ticks
+        if t.share("canary") == 0
+        and any(b.role == "canary" and b.weight > 0 for b in t.tagged_backends)
+    ]
+    weighted = [t for t in ticks if round(100 * t.share("canary")) == 50]
+    assert matched, "no tick saw the header-matched step"
+    assert weighted, "no tick saw the weighted step"
+    assert matched[-1].at < weighted[0].at
+    served = sum(t.requests.get("v2", 0) for t in matched)
+    assert served > 0
+    # During the matched step the canary served the testers' requests and no other.
+    assert served == sum(t.tagged.get("v2", 0) for t in matched)
+    rules = k8s.custom.get_namespaced_custom_object(
+        "gateway.networking.k8s.io", "v1", k8s.ns, "httproutes", NAME
+    )["spec"]["rules"]
+    assert [r.get("name") for r in rules] == [None]  # Roost's match rule is gone
+
+
 def test_a_latency_regression_is_rolled_back(
     operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane, load_generator: Any
 ) -> None:

@@ -18,7 +18,10 @@ way the cluster currently says traffic goes, read from the apiserver each tick:
   requests when neither is given) copies that share of the requests to it: its
   simulator answers the copies (they show in its metrics), no client sees them,
   and the tick counts them apart (``Tick.mirrored``, ``LoadGenerator.mirrored``)
-  from the requests it served (``Tick.requests``);
+  from the requests it served (``Tick.requests``). With ``tagged=(headers, share)``
+  that share of the requests carries ``headers``; they go by the first rule whose
+  header matches they satisfy (Exact or RegularExpression), the others by the rules
+  without header matches (``Tick.tagged``, ``LoadGenerator.tagged_requests``);
 - ``mode="replicas"``: the ready replicas of the Deployments labelled
   ``roost.dev/model-deployment=<name>`` (a Service spreads requests evenly
   over ready pods, so each Deployment's share is its ready-replica share).
@@ -39,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -312,6 +316,15 @@ class Backend:
 
 
 @dataclass(frozen=True)
+class Routes:
+    """What the data plane's configuration says, read once a tick."""
+
+    backends: tuple[Backend, ...]
+    mirrors: tuple[Backend, ...]
+    tagged: tuple[Backend, ...]  # for requests with the generator's headers
+
+
+@dataclass(frozen=True)
 class Tick:
     """One tick of the load generator, kept for assertions."""
 
@@ -323,6 +336,9 @@ class Tick:
     # version -> mirrored copies it answered (discarded); percent copied per mirror target
     mirrored: Mapping[str, int] = dataclasses.field(default_factory=dict)
     mirrors: tuple[Backend, ...] = ()
+    # version -> served requests that carried the generator's headers; where those go
+    tagged: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    tagged_backends: tuple[Backend, ...] = ()
 
     @property
     def weights(self) -> dict[str, float]:
@@ -367,6 +383,7 @@ class LoadGenerator:
         tick_s: float = 1.0,
         max_duration_s: float = 600.0,
         seed: int = 0,
+        tagged: tuple[Mapping[str, str], float] | None = None,
     ) -> None:
         if mode not in ("httproute", "replicas"):
             raise ValueError(f"mode must be 'httproute' or 'replicas', got {mode!r}")
@@ -381,6 +398,7 @@ class LoadGenerator:
         self.backends = dict(backends)
         self.simulators = {s.version: s for s in simulators}
         self.rps = rps
+        self.tagged = tagged
         self.tick_s = tick_s
         self.max_duration_s = max_duration_s
         self._rng = np.random.default_rng(seed)
@@ -388,8 +406,7 @@ class LoadGenerator:
         self._changed = threading.Condition()
         self._stop = threading.Event()
         self._failure: BaseException | None = None
-        self._last_backends: tuple[Backend, ...] = ()
-        self._last_mirrors: tuple[Backend, ...] = ()
+        self._last: Routes = Routes((), (), ())
         self._thread = threading.Thread(
             target=self._run, name=f"load-generator-{namespace}/{name}", daemon=True
         )
@@ -427,6 +444,10 @@ class LoadGenerator:
     def requests(self, version: str, since: float | None = None) -> int:
         """Requests ``version``'s simulator served to clients (at or after ``since``)."""
         return sum(t.requests.get(version, 0) for t in self.history(since))
+
+    def tagged_requests(self, version: str, since: float | None = None) -> int:
+        """Requests with the generator's headers ``version`` served (at or after ``since``)."""
+        return sum(t.tagged.get(version, 0) for t in self.history(since))
 
     def mirrored(self, version: str, since: float | None = None) -> int:
         """Mirrored copies ``version``'s simulator answered, discarded (at or after ``since``)."""
@@ -483,38 +504,56 @@ class LoadGenerator:
     def _tick(self) -> None:
         error: str | None = None
         try:
-            backends, mirrors = self._read_backends()
-            self._last_backends, self._last_mirrors = backends, mirrors
+            routes = self._read_backends()
+            self._last = routes
         except Exception as exc:
             if not _is_transient(exc):
                 raise
             # A data plane keeps routing by its last configuration when the
             # control plane cannot be reached.
-            backends, mirrors = self._last_backends, self._last_mirrors
+            routes = self._last
             error = f"{type(exc).__name__}: {exc}"[:300]
 
         n = int(self._rng.poisson(self.rps * self.tick_s))
-        requests, unrouted, mirrored = dispatch(
-            backends, n, self.simulators, self._rng, self.tick_s, mirrors
+        tagged = None
+        if self.tagged is not None:
+            tagged = (routes.tagged, int(self._rng.binomial(n, self.tagged[1])))
+        done = dispatch(
+            routes.backends, n, self.simulators, self._rng, self.tick_s, routes.mirrors, tagged
         )
-        tick = Tick(time.time(), backends, requests, unrouted, error, mirrored, mirrors)
+        tick = Tick(
+            time.time(),
+            routes.backends,
+            done.requests,
+            done.unrouted,
+            error,
+            done.mirrored,
+            routes.mirrors,
+            done.tagged,
+            routes.tagged,
+        )
         with self._changed:
             self._history.append(tick)
             self._changed.notify_all()
 
-    def _read_backends(self) -> tuple[tuple[Backend, ...], tuple[Backend, ...]]:
-        """Where requests go, and where copies of them go (weight: percent copied)."""
+    def _read_backends(self) -> Routes:
+        """Where requests go, where copies of them go (weight: percent copied), and where
+        the requests with the generator's headers go."""
         if self.mode == "replicas":
-            return replica_backends(self._read_deployments()), ()
+            plain = replica_backends(self._read_deployments())
+            return Routes(plain, (), plain)
         route = self._read_route()
         deployments = [] if self.fixed_versions is not None else self._read_deployments()
         mirrors = route_mirrors(route, self.name, self.backends)
-        return (
-            route_backends(
-                route_weights(route, self.name, self.backends), deployments, self.fixed_versions
-            ),
-            mirror_backends(mirrors, deployments, self.fixed_versions),
+        plain = route_backends(
+            route_weights(route, self.name, self.backends), deployments, self.fixed_versions
         )
+        tagged = plain
+        if self.tagged is not None:
+            weights = tagged_weights(route, self.name, self.tagged[0], self.backends)
+            if weights is not None:
+                tagged = route_backends(weights, deployments, self.fixed_versions)
+        return Routes(plain, mirror_backends(mirrors, deployments, self.fixed_versions), tagged)
 
     def _read_route(self) -> dict[str, Any]:
         """The HTTPRoute; an empty one when there is none (requests have nowhere to go)."""
@@ -556,18 +595,24 @@ class LoadGenerator:
         )
 
 
-def dispatch(
+@dataclass(frozen=True)
+class Dispatched:
+    """One tick's requests, by version: served to clients (``tagged``: those of them
+    that carried the generator's headers), copies answered, and requests with nowhere
+    to go."""
+
+    requests: dict[str, int]
+    unrouted: int
+    mirrored: dict[str, int]
+    tagged: dict[str, int]
+
+
+def _route(
     backends: Iterable[Backend],
     n: int,
     simulators: Mapping[str, ModelServerSimulator],
     rng: np.random.Generator,
-    interval_s: float,
-    mirrors: Iterable[Backend] = (),
-) -> tuple[dict[str, int], int, dict[str, int]]:
-    """Split ``n`` requests over the weighted backends, copy ``mirror.weight`` percent of
-    the routed ones to each mirror, and let each version's simulator handle its requests
-    and copies; returns (version -> requests served, requests with nowhere to go,
-    version -> copies answered). Nothing is drawn for mirrors when there are none."""
+) -> tuple[dict[str, int], int]:
     targets = [b for b in backends if b.weight > 0]
     total = sum(b.weight for b in targets)
     counts = (
@@ -583,7 +628,32 @@ def dispatch(
             unrouted += int(count)
             continue
         requests[simulator.version] = requests.get(simulator.version, 0) + int(count)
-    routed = n - unrouted
+    return requests, unrouted
+
+
+def dispatch(
+    backends: Iterable[Backend],
+    n: int,
+    simulators: Mapping[str, ModelServerSimulator],
+    rng: np.random.Generator,
+    interval_s: float,
+    mirrors: Iterable[Backend] = (),
+    tagged: tuple[Iterable[Backend], int] | None = None,
+) -> Dispatched:
+    """Split ``n`` requests over the weighted backends (``tagged``: that many of them,
+    which carry the generator's headers, over their own backends instead), copy
+    ``mirror.weight`` percent of the others that were routed to each mirror, and let
+    each version's simulator handle its requests and copies. Nothing is drawn for
+    mirrors or tagged requests when there are none."""
+    n_tagged = tagged[1] if tagged is not None else 0
+    requests, unrouted = _route(backends, n - n_tagged, simulators, rng)
+    routed = n - n_tagged - unrouted
+    by_tag: dict[str, int] = {}
+    if tagged is not None:
+        by_tag, lost = _route(tagged[0], n_tagged, simulators, rng)
+        unrouted += lost
+        for version, count in by_tag.items():
+            requests[version] = requests.get(version, 0) + count
     mirrored: dict[str, int] = {}
     for mirror in mirrors:
         if mirror.version in simulators and mirror.weight > 0:
@@ -593,16 +663,64 @@ def dispatch(
     for version in requests.keys() | mirrored.keys():
         load = requests.get(version, 0) + mirrored.get(version, 0)
         simulators[version].handle(load, rng, interval_s=interval_s)
-    return requests, unrouted, mirrored
+    return Dispatched(requests, unrouted, mirrored, by_tag)
+
+
+def _header_matches(match: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
+    """Whether a request with ``headers`` satisfies one HTTPRouteMatch's header
+    conditions (Exact or RegularExpression; names case-insensitive)."""
+    given = {k.lower(): v for k, v in headers.items()}
+    for condition in match.get("headers") or []:
+        value = given.get(str(condition.get("name", "")).lower())
+        if value is None:
+            return False
+        if condition.get("type", "Exact") == "RegularExpression":
+            if re.search(str(condition.get("value", "")), value) is None:
+                return False
+        elif value != condition.get("value"):
+            return False
+    return True
+
+
+def _has_headers(rule: Mapping[str, Any]) -> bool:
+    return any(m.get("headers") for m in rule.get("matches") or [])
+
+
+def tagged_weights(
+    route: Mapping[str, Any],
+    name: str,
+    headers: Mapping[str, str],
+    backends: Mapping[str, str] = ROOST_BACKENDS,
+) -> dict[str, float] | None:
+    """role -> weight for a request with ``headers``: the first rule with header matches
+    that the headers satisfy (None: no such rule; the request goes where others go)."""
+    names = {f"{name}-{suffix}": role for role, suffix in backends.items()}
+    for rule in route.get("spec", {}).get("rules", []):
+        if not _has_headers(rule):
+            continue
+        if not any(_header_matches(m, headers) for m in rule.get("matches") or []):
+            continue
+        weights: dict[str, float] = {}
+        for ref in rule.get("backendRefs", []):
+            role = names.get(ref.get("name", ""))
+            if role is not None:
+                weight = float(ref.get("weight", DEFAULT_BACKEND_WEIGHT))
+                weights[role] = weights.get(role, 0.0) + weight
+        if weights:
+            return weights
+    return None
 
 
 def route_weights(
     route: Mapping[str, Any], name: str, backends: Mapping[str, str] = ROOST_BACKENDS
 ) -> dict[str, float]:
-    """role -> summed weight of an HTTPRoute's ``<name>-<backends[role]>`` backendRefs."""
+    """role -> summed weight of an HTTPRoute's ``<name>-<backends[role]>`` backendRefs,
+    over the rules without header matches (what a request without headers meets)."""
     names = {f"{name}-{suffix}": role for role, suffix in backends.items()}
     weights: dict[str, float] = {}
     for rule in route.get("spec", {}).get("rules", []):
+        if _has_headers(rule):  # only for requests with those headers: tagged_weights
+            continue
         for ref in rule.get("backendRefs", []):
             role = names.get(ref.get("name", ""))
             if role is not None:
@@ -826,4 +944,5 @@ class StartLoad(Protocol):
         tick_s: float = 1.0,
         max_duration_s: float = 600.0,
         seed: int = 0,
+        tagged: tuple[Mapping[str, str], float] | None = None,
     ) -> LoadGenerator: ...

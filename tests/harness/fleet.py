@@ -157,7 +157,8 @@ class FleetLoad:
                 backends = self._last.get(name, ())
             n = int(self._rng.poisson(self.rps * self.tick_s))
             simulators = {s.version: s for s in plane.simulators}
-            requests, unrouted, _ = dispatch(backends, n, simulators, self._rng, self.tick_s)
+            done = dispatch(backends, n, simulators, self._rng, self.tick_s)
+            requests, unrouted = done.requests, done.unrouted
             total = sum(b.weight for b in backends)
             share = sum(b.weight for b in backends if b.role == "canary") / total if total else 0.0
             with self._lock:

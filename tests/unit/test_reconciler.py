@@ -32,9 +32,11 @@ def test_nested_nulls_are_dropped_not_sent() -> None:
     assert status_patch(status)["canaryWeight"] == {
         "desired": 5,
         "applied": 0,
-        # Sent as 0, not left out: a merge patch would keep a shadow step's mirror.
+        # Sent as 0 and [], not left out: a merge patch would keep a step's mirror or match.
         "desiredMirror": 0,
         "appliedMirror": 0,
+        "desiredMatch": [],
+        "appliedMatch": [],
     }
 
 

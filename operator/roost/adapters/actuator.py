@@ -165,8 +165,10 @@ class Actuator:
                 if self.traffic.capacity_first:
                     await self._hpa("canary", rev, weight)
                 return replace(state, canary_revision=rev)
-            case SetWeight(canary=weight, mirror=mirror):
-                applied = await self.traffic.set_weight(self._backends(state), weight, mirror)
+            case SetWeight(canary=weight, mirror=mirror, match=match):
+                applied = await self.traffic.set_weight(
+                    self._backends(state), weight, mirror, match
+                )
                 return replace(state, weight=applied)
             case PromoteCanary(revision=rev):
                 old = state.stable_revision

@@ -143,25 +143,56 @@ class Traffic(RoostModel):
         return self
 
 
+class HeaderMatchType(StrEnum):
+    EXACT = "Exact"
+    REGULAR_EXPRESSION = "RegularExpression"
+
+
+class HeaderMatch(RoostModel):
+    """A request header to match (Gateway API HTTPHeaderMatch; Istio exact/regex)."""
+
+    name: Annotated[
+        str,
+        Hint("an HTTP header name such as x-canary"),
+        Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$"),
+    ]
+    value: Annotated[str, Field(min_length=1, max_length=4096)]
+    type: HeaderMatchType = HeaderMatchType.EXACT
+
+
+class StepMatch(RoostModel):
+    headers: Annotated[list[HeaderMatch], Field(min_length=1, max_length=16)] = Field(
+        description="All of these headers must match (a cookie: the header cookie with a "
+        "RegularExpression such as (^|; )tester=1(;|$))."
+    )
+
+
+MATCHED_SHARE = 1
+"""The share (%) a header-matched step's canary is sized for before traffic: its
+matched requests are unknown in advance; its HPA, if any, scales it from there."""
+
+
 @dataclass(frozen=True)
 class Split:
-    """How requests go while a canary runs: ``weight`` percent of them to the canary,
-    or (a shadow step) ``mirror`` percent of them copied to it, its answers discarded.
-    At most one of the two is non-zero."""
+    """How requests go while a canary runs: ``weight`` percent of them to the canary;
+    or (a shadow step) ``mirror`` percent of them copied to it, its answers discarded;
+    or the requests matching ``match`` sent to it. At most one of the three is set."""
 
     weight: int = 0
     mirror: int = 0
+    match: tuple[HeaderMatch, ...] = ()
 
     def __post_init__(self) -> None:
         if not (0 <= self.weight <= 100 and 0 <= self.mirror <= 100):
             raise ValueError(f"weight and mirror are percentages, got {self}")
-        if self.weight and self.mirror:
-            raise ValueError(f"a split routes or mirrors, not both: {self}")
+        if sum(map(bool, (self.weight, self.mirror, self.match))) > 1:
+            raise ValueError(f"a split routes, mirrors or matches, one of them: {self}")
 
     @property
     def canary_share(self) -> int:
-        """Percent of all requests the canary answers (served or mirrored)."""
-        return self.weight or self.mirror
+        """Percent of all requests the canary answers (served or mirrored); a matched
+        step's is sized as MATCHED_SHARE."""
+        return self.weight or self.mirror or (MATCHED_SHARE if self.match else 0)
 
     @property
     def stable_share(self) -> int:
@@ -171,17 +202,23 @@ class Split:
     def describe(self) -> str:
         if self.mirror:
             return f"{self.mirror}% of requests mirrored to the canary"
+        if self.match:
+            headers = ", ".join(f"{h.name}: {h.value}" for h in self.match)
+            return f"requests with {headers} sent to the canary"
         return f"canary at {self.weight}%"
 
 
 class Step(RoostModel):
-    """One step of a rollout: real traffic (``weight``) or a shadow step (``mirror``)."""
+    """One step of a rollout: real traffic (``weight``), a shadow step (``mirror``), or
+    the requests that match headers (``match``)."""
 
     model_config = cel_rules(
         {
-            "rule": "has(self.weight) != has(self.mirror)",
-            "message": "a step sets exactly one of weight and mirror: write {weight: 5} to send "
-            "users to the canary or {mirror: 100} to copy requests to it",
+            "rule": "(has(self.weight) ? 1 : 0) + (has(self.mirror) ? 1 : 0) + "
+            "(has(self.match) ? 1 : 0) == 1",
+            "message": "a step sets exactly one of weight, mirror and match: write {weight: 5} "
+            "to send users to the canary, {mirror: 100} to copy requests to it, or "
+            "{match: {headers: [{name: x-canary, value: 'true'}]}}",
         },
     )
 
@@ -194,25 +231,37 @@ class Step(RoostModel):
         "are discarded (users get the stable's). The gates judge the canary on them as on "
         "real traffic. Needs provider gatewayAPI or istio; mirror steps come first.",
     )
+    match: StepMatch | None = Field(
+        default=None,
+        description="A header-matched step: only requests with these headers (e.g. your "
+        "testers', one tenant's) go to the canary, the gates judge it on them. Needs "
+        "provider gatewayAPI or istio; matched and mirror steps come first.",
+    )
     pause: Duration | None = Field(
         default=None,
         description="Minimum time at this step before it may pass; default one analysisInterval.",
     )
 
     @model_validator(mode="after")
-    def _weight_or_mirror(self) -> Self:
-        if (self.weight is None) == (self.mirror is None):
-            given = "both" if self.weight is not None else "neither"
+    def _one_kind(self) -> Self:
+        given = [k for k in ("weight", "mirror", "match") if getattr(self, k) is not None]
+        if len(given) != 1:
+            said = " and ".join(given) if given else "none"
             raise ValueError(
-                f"a step sets exactly one of weight and mirror ({given} given): write "
-                "{weight: 5} to send users to the canary or {mirror: 100} to copy requests to it"
+                f"a step sets exactly one of weight, mirror and match ({said} given): write "
+                "{weight: 5} to send users to the canary, {mirror: 100} to copy requests to "
+                "it, or {match: {headers: [{name: x-canary, value: 'true'}]}}"
             )
         return self
 
     @property
     def split(self) -> Split:
-        """The split this step asks for: the canary's weight or its mirrored share."""
-        return Split(weight=self.weight or 0, mirror=self.mirror or 0)
+        """The split this step asks for: the canary's weight, mirror or header match."""
+        return Split(
+            weight=self.weight or 0,
+            mirror=self.mirror or 0,
+            match=tuple(self.match.headers) if self.match else (),
+        )
 
 
 HTTP_URL = Annotated[
@@ -291,9 +340,8 @@ class Rollout(RoostModel):
             "fieldPath": ".webhooks",
         },
         {
-            "rule": "self.steps.map(s, has(s.mirror) ? 0 : 1).isSorted()",
-            "message": "mirror steps come before the weighted steps: write the {mirror: N} "
-            "steps first",
+            "rule": "self.steps.map(s, has(s.weight) ? 1 : 0).isSorted()",
+            "message": "mirror and match steps come before the weighted steps: write them first",
             "fieldPath": ".steps",
         },
     )
@@ -345,12 +393,11 @@ class Rollout(RoostModel):
             )
         if weighted:
             first = weighted[0][0]
-            late = [i for i, s in enumerate(self.steps) if s.mirror is not None and i > first]
+            late = [i for i, s in enumerate(self.steps) if s.weight is None and i > first]
             if late:
                 raise ValueError(
-                    f"rollout.steps[{late[0]}] mirrors after the weighted steps[{first}]: "
-                    "mirror steps come before the weighted steps: write the {mirror: N} "
-                    "steps first"
+                    f"rollout.steps[{late[0]}] comes after the weighted steps[{first}]: "
+                    "mirror and match steps come before the weighted steps: write them first"
                 )
         return self
 
@@ -361,6 +408,11 @@ class Rollout(RoostModel):
     def mirrors(self) -> bool:
         """Whether any step is a shadow step."""
         return any(s.mirror is not None for s in self.steps)
+
+    @property
+    def routes_by_request(self) -> bool:
+        """Whether any step needs a route provider (a shadow or header-matched step)."""
+        return any(s.weight is None for s in self.steps)
 
     @property
     def interval_seconds(self) -> float:
@@ -673,10 +725,11 @@ class ModelDeploymentSpec(RoostModel):
     model_config = cel_rules(
         {
             "rule": "!has(self.rollout) || !has(self.rollout.steps) || "
-            "self.rollout.steps.all(s, !has(s.mirror)) || "
+            "self.rollout.steps.all(s, has(s.weight)) || "
             "(has(self.traffic) && self.traffic.provider != 'replicas')",
-            "message": "mirror steps need a provider that can copy requests: the replicas "
-            "provider cannot; write traffic.provider: gatewayAPI or istio, or use weight steps",
+            "message": "mirror and match steps need a route provider: the replicas provider "
+            "cannot copy or pick requests; write traffic.provider: gatewayAPI or istio, or "
+            "use weight steps",
             "fieldPath": ".rollout.steps",
         },
     )
@@ -706,11 +759,11 @@ class ModelDeploymentSpec(RoostModel):
 
     @model_validator(mode="after")
     def _mirror_provider(self) -> Self:
-        if self.rollout.mirrors and self.traffic.provider is TrafficProviderName.REPLICAS:
+        if self.rollout.routes_by_request and self.traffic.provider is TrafficProviderName.REPLICAS:
             raise ValueError(
-                "rollout.steps: mirror steps need a provider that can copy requests: the "
-                "replicas provider cannot; write traffic.provider: gatewayAPI or istio, or "
-                "use weight steps"
+                "rollout.steps: mirror and match steps need a route provider: the replicas "
+                "provider cannot copy or pick requests; write traffic.provider: gatewayAPI or "
+                "istio, or use weight steps"
             )
         return self
 
@@ -769,6 +822,13 @@ class CanaryWeight(RoostModel):
     applied_mirror: Annotated[int, Field(ge=0, le=100)] = Field(
         default=0, description="Mirrored percent last written to the traffic provider."
     )
+    desired_match: Annotated[list[HeaderMatch], Field(max_length=16)] = Field(
+        default_factory=list,
+        description="Headers of the requests to send to the canary (a match step's).",
+    )
+    applied_match: Annotated[list[HeaderMatch], Field(max_length=16)] = Field(
+        default_factory=list, description="Header match last written to the traffic provider."
+    )
     effective: Annotated[int, Field(ge=0, le=100)] | None = Field(
         default=None,
         description="Weight the data plane carries as the provider reports it (with the "
@@ -783,11 +843,11 @@ class CanaryWeight(RoostModel):
 
     @property
     def desired_split(self) -> Split:
-        return Split(weight=self.desired, mirror=self.desired_mirror)
+        return Split(self.desired, self.desired_mirror, tuple(self.desired_match))
 
     @property
     def applied_split(self) -> Split:
-        return Split(weight=self.applied, mirror=self.applied_mirror)
+        return Split(self.applied, self.applied_mirror, tuple(self.applied_match))
 
     @staticmethod
     def of(desired: Split, applied: Split) -> CanaryWeight:
@@ -796,6 +856,8 @@ class CanaryWeight(RoostModel):
             applied=applied.weight,
             desired_mirror=desired.mirror,
             applied_mirror=applied.mirror,
+            desired_match=list(desired.match),
+            applied_match=list(applied.match),
         )
 
 

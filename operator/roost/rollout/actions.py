@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from roost.api.modeldeployment import Notice
+from roost.api.modeldeployment import HeaderMatch, Notice
 
 
 class EventType(StrEnum):
@@ -43,10 +43,12 @@ class DeployCanary:
 @dataclass(frozen=True)
 class SetWeight:
     """Route ``canary`` percent to the canary and the rest to stable; copy ``mirror``
-    percent of the requests to the canary, its answers discarded (a shadow step)."""
+    percent of the requests to the canary, its answers discarded (a shadow step); send
+    the requests with the headers ``match`` to the canary (a header-matched step)."""
 
     canary: int
     mirror: int = 0
+    match: tuple[HeaderMatch, ...] = ()
 
     @property
     def stable(self) -> int:

@@ -384,7 +384,9 @@ class _Tick:
             analysis = self.status.last_analysis
             return self.promote(self.status.promotion, analysis.message if analysis else "")
         step = self.status.current_step + 1
-        self.actions.append(SetWeight(canary=desired.weight, mirror=desired.mirror))
+        self.actions.append(
+            SetWeight(canary=desired.weight, mirror=desired.mirror, match=desired.match)
+        )
         message = f"step {step + 1}/{len(self.spec.rollout.steps)}: {desired.describe()}"
         self.event(EventType.NORMAL, "StepAdvanced", message, Notice.STEP_ADVANCED)
         self.status = _with(

@@ -93,7 +93,12 @@ def render_tree(body: dict[str, Any]) -> str:
         else:
             state = "next"
         pause = f"  pause {step.pause}" if step.pause else ""
-        what = f"mirror {step.mirror}%" if step.mirror else f"weight {step.weight}%"
+        if step.match is not None:
+            what = "match " + ", ".join(f"{h.name}: {h.value}" for h in step.match.headers)
+        elif step.mirror:
+            what = f"mirror {step.mirror}%"
+        else:
+            what = f"weight {step.weight}%"
         lines.append(f"  {_MARKS[state]} {index + 1}. {what}{pause}")
     analysis = status.last_analysis
     if analysis is not None:

@@ -70,7 +70,9 @@ class FakeTraffic:
     def __init__(self) -> None:
         self.weights: list[int] = []
 
-    async def set_weight(self, backends: Backends, canary_weight: int, mirror: int = 0) -> int:
+    async def set_weight(
+        self, backends: Backends, canary_weight: int, mirror: int = 0, match: Any = ()
+    ) -> int:
         self.weights.append(canary_weight)
         return canary_weight
 

@@ -91,7 +91,9 @@ class FakeTraffic:
     def __init__(self, capacity_first: bool) -> None:
         self.capacity_first = capacity_first
 
-    async def set_weight(self, backends: Backends, canary_weight: int, mirror: int = 0) -> int:
+    async def set_weight(
+        self, backends: Backends, canary_weight: int, mirror: int = 0, match: Any = ()
+    ) -> int:
         return canary_weight
 
     async def check(self, backends: Backends) -> None:

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from roost.adapters.traffic import TrafficError, gatewayapi, istio
+from roost.adapters.traffic import TrafficError, gatewayapi, istio, recorded_match
+from roost.api.modeldeployment import HeaderMatch
 from roost.workloads import replicas_for_weight
 
 
@@ -164,3 +165,70 @@ def test_istio_mirrors_to_the_canary_and_leaves_a_mirror_to_another_host() -> No
     assert weighted["spec"]["http"][1]["mirror"] == {"host": "audit-log"}
     with pytest.raises(TrafficError, match="http route audit already mirrors to audit-log"):
         istio.weighted(service, name="scorer", canary_weight=0, routes=None, mirror=25)
+
+
+TESTERS = (HeaderMatch(name="x-tester", value="1"),)
+
+
+def test_a_header_matched_step_adds_roosts_rule_for_the_canary_and_removes_it_after() -> None:
+    route = _route({"name": "scorer-stable", "port": 8080})
+    matched = gatewayapi.weighted(route, name="scorer", port=8080, canary_weight=0, match=TESTERS)
+    assert matched is not None
+    rules = matched["spec"]["rules"]
+    assert [r.get("name") for r in rules] == [None, None, "roost-match-scorer"]
+    ours = rules[2]
+    assert ours["matches"] == [
+        {
+            "path": {"value": "/predict"},
+            "headers": [{"type": "Exact", "name": "x-tester", "value": "1"}],
+        }
+    ]
+    assert ours["backendRefs"] == [
+        {"group": "", "kind": "Service", "name": "scorer-canary", "port": 8080, "weight": 1}
+    ]
+    assert gatewayapi.applied_weight(matched, name="scorer") == 0  # everyone else: stable
+    assert (
+        gatewayapi.weighted(matched, name="scorer", port=8080, canary_weight=0, match=TESTERS)
+        is None
+    )
+    assert recorded_match(matched, "scorer") == TESTERS
+    after = gatewayapi.weighted(matched, name="scorer", port=8080, canary_weight=10)
+    assert after is not None
+    assert [r.get("name") for r in after["spec"]["rules"]] == [None, None]
+    assert "roost.dev/match.scorer" not in after["metadata"]["annotations"]
+
+
+def test_istio_puts_roosts_matched_route_before_the_models() -> None:
+    service = {
+        "metadata": {"name": "vs", "namespace": "ns"},
+        "spec": {
+            "http": [
+                {"name": "admin", "route": [{"destination": {"host": "admin"}}]},
+                {
+                    "name": "predict",
+                    "match": [{"uri": {"prefix": "/predict"}}],
+                    "route": [{"destination": {"host": "scorer-stable", "port": {"number": 80}}}],
+                },
+            ]
+        },
+    }
+    regex = HeaderMatch(name="Cookie", value="(^|; )beta=1(;|$)", type="RegularExpression")
+    matched = istio.weighted(
+        service, name="scorer", canary_weight=0, routes=None, match=(*TESTERS, regex)
+    )
+    assert matched is not None
+    names = [h["name"] for h in matched["spec"]["http"]]
+    assert names == ["admin", "roost-match-scorer", "predict"]
+    ours = matched["spec"]["http"][1]
+    assert ours["match"] == [
+        {
+            "uri": {"prefix": "/predict"},
+            "headers": {"x-tester": {"exact": "1"}, "cookie": {"regex": "(^|; )beta=1(;|$)"}},
+        }
+    ]
+    assert ours["route"] == [
+        {"destination": {"host": "scorer-canary", "port": {"number": 80}}, "weight": 100}
+    ]
+    back = istio.weighted(matched, name="scorer", canary_weight=10, routes=None)
+    assert back is not None
+    assert [h["name"] for h in back["spec"]["http"]] == ["admin", "predict"]

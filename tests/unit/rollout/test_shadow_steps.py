@@ -1,4 +1,5 @@
-"""Shadow steps: the machine mirrors requests to the canary before any user is sent to it."""
+"""Shadow and header-matched steps: the machine mirrors requests to the canary, or sends
+it only the requests that match headers, before any weighted step."""
 
 from __future__ import annotations
 
@@ -6,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 from roost.analysis.outcome import Outcome
 from roost.analysis.verdict import StepVerdict
-from roost.api.modeldeployment import ModelDeploymentSpec, ModelDeploymentStatus, Phase, Split
+from roost.api.modeldeployment import (
+    HeaderMatch,
+    ModelDeploymentSpec,
+    ModelDeploymentStatus,
+    Phase,
+    Split,
+)
 from roost.rollout.actions import DeployCanary, EmitEvent, PromoteCanary, RemoveCanary, SetWeight
 from roost.rollout.machine import Decision, Observed, decide
 
@@ -100,3 +107,19 @@ def test_a_rollout_of_shadow_steps_only_promotes_on_promotable_evidence() -> Non
     kinds = [a for a in promoted.actions if isinstance(a, SetWeight | PromoteCanary)]
     assert kinds[:2] == [SetWeight(canary=100), PromoteCanary(revision="r2", version="v2")]
     assert promoted.status.canary_weight.applied_split == Split()
+
+
+def test_a_header_matched_step_sends_only_the_matching_requests_then_weights_take_over() -> None:
+    testers = {"headers": [{"name": "x-tester", "value": "1"}]}
+    spec = _spec([{"match": testers}, {"weight": 20}])
+    match = (HeaderMatch(name="x-tester", value="1"),)
+    stable = _tick(spec, None, 0, revision="r1").status
+    started = _tick(spec, stable, 0)
+    assert DeployCanary(revision="r2", version="v2", weight=1) in started.actions
+    matched = _tick(spec, started.status, 30)
+    assert SetWeight(canary=0, match=match) in matched.actions
+    assert _events(matched) == ["step 1/2: requests with x-tester: 1 sent to the canary"]
+    assert matched.status.canary_weight.applied_split == Split(match=match)
+    weighted = _tick(spec, matched.status, 60, PASS, capacity=20)
+    assert SetWeight(canary=20) in weighted.actions
+    assert weighted.status.canary_weight.applied_match == []

@@ -204,3 +204,12 @@ def test_a_shadow_step_shows_its_mirror() -> None:
     assert "▶ 1. mirror 100%" in text
     assert "2. weight 50%" in text
     assert "Mirror:      desired 100%, applied 100% of requests copied to the canary" in text
+
+
+def test_a_header_matched_step_shows_its_headers() -> None:
+    body = copy.deepcopy(BODY)
+    body["spec"]["traffic"] = {"provider": "gatewayAPI", "gatewayAPI": {"httpRoute": "m"}}
+    testers = {"headers": [{"name": "x-tester", "value": "1"}]}
+    body["spec"]["rollout"] = {"steps": [{"match": testers}, {"weight": 50}]}
+    body["status"]["currentStep"] = 0
+    assert "▶ 1. match x-tester: 1" in render_tree(body)

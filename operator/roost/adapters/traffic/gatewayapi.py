@@ -1,6 +1,8 @@
 """Gateway API: weights on an HTTPRoute's backendRefs (<name>-stable, <name>-canary),
-and in a shadow step a ``RequestMirror`` filter with ``percent`` to <name>-canary
-(GEP-3171, standard channel since Gateway API v1.3).
+in a shadow step a ``RequestMirror`` filter with ``percent`` to <name>-canary
+(GEP-3171, standard channel since Gateway API v1.3), and in a header-matched step a
+rule of Roost's own, ``roost-match-<name>``, with the model rule's matches plus the
+headers, to <name>-canary alone (Gateway API prefers the match with more headers).
 
 Writes are a read-modify-replace with the read resourceVersion, retried on 409
 (``Kube.update_custom``): only the rules that point at the model change, every
@@ -11,17 +13,22 @@ docstring).
 
 from __future__ import annotations
 
+import copy
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from roost.adapters.kube import Kube, NotFoundError
 from roost.adapters.traffic import (
     Backends,
     TrafficError,
+    match_route_name,
+    recorded_match,
     recorded_mirror,
     recorded_weight,
     with_recorded_weight,
 )
+from roost.api.modeldeployment import HeaderMatch
 
 _log = logging.getLogger(__name__)
 
@@ -46,12 +53,44 @@ def mirror_filter(canary: str, port: int, percent: int) -> dict[str, Any]:
     }
 
 
+def match_rule(
+    model_rule: dict[str, Any], *, name: str, port: int, match: Sequence[HeaderMatch]
+) -> dict[str, Any]:
+    """Roost's rule for a header-matched step: the model rule's matches, each with the
+    headers added (more header matches make it take precedence over the model rule), to
+    the canary alone; the model rule's other filters kept."""
+    headers = [{"type": h.type.value, "name": h.name, "value": h.value} for h in match]
+    matches = []
+    for base in model_rule.get("matches") or [{}]:
+        combined = copy.deepcopy(base)
+        combined["headers"] = [*(combined.get("headers") or []), *headers]
+        matches.append(combined)
+    canary = f"{name}-canary"
+    rule: dict[str, Any] = {
+        "name": match_route_name(name),
+        "matches": matches,
+        "backendRefs": [
+            {"group": "", "kind": "Service", "name": canary, "port": port, "weight": 1}
+        ],
+    }
+    filters = [f for f in model_rule.get("filters") or [] if not _is_our_mirror(f, canary)]
+    if filters:
+        rule["filters"] = filters
+    return rule
+
+
 def weighted(
-    route: dict[str, Any], *, name: str, port: int, canary_weight: int, mirror: int = 0
+    route: dict[str, Any],
+    *,
+    name: str,
+    port: int,
+    canary_weight: int,
+    mirror: int = 0,
+    match: Sequence[HeaderMatch] = (),
 ) -> dict[str, Any] | None:
-    """The route with every rule that points at the model weighted (and mirrored to
-    the canary when ``mirror`` > 0) and both recorded in its annotations; None if
-    unchanged.
+    """The route with every rule that points at the model weighted (mirrored to the
+    canary when ``mirror`` > 0; with Roost's rule for the requests with the headers
+    ``match``) and all three recorded in its annotations; None if unchanged.
 
     A rule points at the model when one of its backendRefs names the Service
     ``<name>``, ``<name>-stable`` or ``<name>-canary``. Other rules are left alone, and
@@ -69,9 +108,11 @@ def weighted(
         },
         {"group": "", "kind": "Service", "name": canary, "port": port, "weight": canary_weight},
     ]
-    updated = with_recorded_weight(route, name, canary_weight, mirror)
+    updated = with_recorded_weight(route, name, canary_weight, mirror, match)
+    spec = updated.setdefault("spec", {})
+    spec["rules"] = [r for r in spec.get("rules") or [] if r.get("name") != match_route_name(name)]
     matched = False
-    for rule in updated.get("spec", {}).get("rules", []):
+    for rule in spec["rules"]:
         refs = rule.get("backendRefs") or []
         if any(ref.get("name") in ours and ref.get("kind", "Service") == "Service" for ref in refs):
             matched = True
@@ -89,6 +130,9 @@ def weighted(
             f"HTTPRoute {meta.get('namespace')}/{meta.get('name')} has no rule with a backendRef "
             f"to Service {stable} (or {name})"
         )
+    if match:
+        model_rule = next(r for r in spec["rules"] if r.get("backendRefs") == desired_refs)
+        spec["rules"].append(match_rule(model_rule, name=name, port=port, match=match))
     return None if updated == route else updated
 
 
@@ -134,8 +178,13 @@ class GatewayAPIProvider:
         if recorded is None:
             weighted(route, name=name, port=port, canary_weight=0)  # raises if unusable
             return
-        mirror = recorded_mirror(route, name)
-        if weighted(route, name=name, port=port, canary_weight=recorded, mirror=mirror) is None:
+        mirror, match = recorded_mirror(route, name), recorded_match(route, name)
+        if (
+            weighted(
+                route, name=name, port=port, canary_weight=recorded, mirror=mirror, match=match
+            )
+            is None
+        ):
             return
         now = applied_weight(route, name=name)
         if now == recorded:  # same weights, other refs (spec.service.port changed)
@@ -158,9 +207,15 @@ class GatewayAPIProvider:
                 recorded,
                 mirror,
             )
-        await self.set_weight(backends, recorded, mirror)
+        await self.set_weight(backends, recorded, mirror, match)
 
-    async def set_weight(self, backends: Backends, canary_weight: int, mirror: int = 0) -> int:
+    async def set_weight(
+        self,
+        backends: Backends,
+        canary_weight: int,
+        mirror: int = 0,
+        match: Sequence[HeaderMatch] = (),
+    ) -> int:
         name, port = backends.owner.name, backends.spec.service.port
         try:
             route = await self.kube.update_custom(
@@ -170,7 +225,12 @@ class GatewayAPIProvider:
                 backends.owner.namespace,
                 self._route_name(backends),
                 lambda current: weighted(
-                    current, name=name, port=port, canary_weight=canary_weight, mirror=mirror
+                    current,
+                    name=name,
+                    port=port,
+                    canary_weight=canary_weight,
+                    mirror=mirror,
+                    match=match,
                 ),
             )
         except NotFoundError as error:

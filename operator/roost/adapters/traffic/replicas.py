@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from roost.adapters.kube import Kube
 from roost.adapters.traffic import Backends, TrafficError
+from roost.api.modeldeployment import HeaderMatch
 from roost.workloads import replicas_for_weight
 
 
@@ -22,11 +25,17 @@ class ReplicaRatioProvider:
     async def check(self, backends: Backends) -> None:
         return None
 
-    async def set_weight(self, backends: Backends, canary_weight: int, mirror: int = 0) -> int:
-        if mirror:  # admission refuses mirror steps with this provider
+    async def set_weight(
+        self,
+        backends: Backends,
+        canary_weight: int,
+        mirror: int = 0,
+        match: Sequence[HeaderMatch] = (),
+    ) -> int:
+        if mirror or match:  # admission refuses mirror and match steps with this provider
             raise TrafficError(
-                "the replicas provider cannot mirror requests: write traffic.provider: "
-                "gatewayAPI or istio"
+                "the replicas provider cannot mirror or match requests: write "
+                "traffic.provider: gatewayAPI or istio"
             )
         owner = backends.owner
         stable, canary = replicas_for_weight(self.total, canary_weight)
