@@ -536,6 +536,66 @@ def test_a_header_matched_step_serves_the_testers_first_then_weights_take_over(
     assert [r.get("name") for r in rules] == [None]  # Roost's match rule is gone
 
 
+def test_with_istio_a_shadow_step_then_a_weighted_one_promote_through_a_virtualservice(
+    operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane, load_generator: Any
+) -> None:
+    """The Istio provider against Istio's own VirtualService schema (the CRD from
+    istio.io/api); the data plane reads the VirtualService as Istio's proxies would."""
+    dataplane.stable.set_error_rate(0.001)
+    dataplane.canary.set_error_rate(0.001)
+    service = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": {"name": NAME},
+        "spec": {
+            "hosts": [NAME],
+            "http": [
+                {
+                    "name": "predict",
+                    "route": [
+                        {"destination": {"host": f"{NAME}-stable", "port": {"number": 8080}}}
+                    ],
+                }
+            ],
+        },
+    }
+    k8s.create("networking.istio.io", "v1", "virtualservices", service)
+    k8s.create(GROUP, VERSION, "slopolicies", policy())
+    md = model_deployment(dataplane.model, "v1")
+    md["spec"]["traffic"] = {"provider": "istio", "istio": {"virtualService": NAME}}
+    md["spec"]["rollout"]["steps"] = SHADOW_STEPS
+    k8s.create(GROUP, VERSION, "modeldeployments", md)
+    k8s.wait("the first version to become stable", lambda s: s.get("stableVersion") == "v1")
+    load = load_generator(NAME, mode="istio", rps=150)
+    roll_out(k8s)
+    k8s.wait("the shadow step", lambda s: s.get("canaryWeight", {}).get("appliedMirror") == 100)
+    live = k8s.custom.get_namespaced_custom_object(
+        "networking.istio.io", "v1", k8s.ns, "virtualservices", NAME
+    )
+    http = live["spec"]["http"][0]
+    assert http["mirror"]["host"] == f"{NAME}-canary"
+    assert http["mirrorPercentage"] == {"value": 100.0}
+    status = k8s.wait(
+        "promotion", lambda s: s.get("phase") == "Succeeded" and s.get("stableVersion") == "v2"
+    )
+    assert progressing_reason(status) == "Promoted"
+    ticks = load.history()
+    shadow = [t for t in ticks if t.mirrors]
+    weighted = [t for t in ticks if round(100 * t.share("canary")) == 50]
+    assert shadow, "no tick saw the shadow step"
+    assert weighted, "no tick saw the weighted step"
+    assert sum(t.requests.get("v2", 0) for t in shadow) == 0
+    assert sum(t.mirrored.get("v2", 0) for t in shadow) > 0
+    final = k8s.custom.get_namespaced_custom_object(
+        "networking.istio.io", "v1", k8s.ns, "virtualservices", NAME
+    )["spec"]["http"][0]
+    assert "mirror" not in final
+    assert [(d["destination"]["host"], d["weight"]) for d in final["route"]] == [
+        (f"{NAME}-stable", 100),
+        (f"{NAME}-canary", 0),
+    ]
+
+
 def test_a_latency_regression_is_rolled_back(
     operator: OperatorProcess, k8s: Cluster, dataplane: Dataplane, load_generator: Any
 ) -> None:

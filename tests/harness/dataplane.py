@@ -22,6 +22,11 @@ way the cluster currently says traffic goes, read from the apiserver each tick:
   that share of the requests carries ``headers``; they go by the first rule whose
   header matches they satisfy (Exact or RegularExpression), the others by the rules
   without header matches (``Tick.tagged``, ``LoadGenerator.tagged_requests``);
+- ``mode="istio"``: the VirtualService ``route`` read as Istio's proxies apply it
+  (``istio_routes``): the first http route a request matches (uri conditions are
+  taken as met), its destinations' weights, its ``mirror`` and ``mirrorPercentage``;
+  requests with the ``tagged`` headers take the first route whose header conditions
+  they meet;
 - ``mode="replicas"``: the ready replicas of the Deployments labelled
   ``roost.dev/model-deployment=<name>`` (a Service spreads requests evenly
   over ready pods, so each Deployment's share is its ready-replica share).
@@ -75,7 +80,8 @@ GATEWAY_GROUP, GATEWAY_VERSION, HTTPROUTES = "gateway.networking.k8s.io", "v1", 
 DEFAULT_BACKEND_WEIGHT = 1
 API_TIMEOUT_S = 5.0
 
-Mode = Literal["httproute", "replicas"]
+Mode = Literal["httproute", "istio", "replicas"]
+ISTIO_GROUP, ISTIO_VERSION, VIRTUALSERVICES = "networking.istio.io", "v1", "virtualservices"
 
 
 @dataclass(frozen=True)
@@ -385,8 +391,8 @@ class LoadGenerator:
         seed: int = 0,
         tagged: tuple[Mapping[str, str], float] | None = None,
     ) -> None:
-        if mode not in ("httproute", "replicas"):
-            raise ValueError(f"mode must be 'httproute' or 'replicas', got {mode!r}")
+        if mode not in ("httproute", "istio", "replicas"):
+            raise ValueError(f"mode must be 'httproute', 'istio' or 'replicas', got {mode!r}")
         if rps < 0 or tick_s <= 0 or max_duration_s <= 0:
             raise ValueError("need rps >= 0, tick_s > 0 and max_duration_s > 0")
         self.api_client = api_client
@@ -542,8 +548,21 @@ class LoadGenerator:
         if self.mode == "replicas":
             plain = replica_backends(self._read_deployments())
             return Routes(plain, (), plain)
-        route = self._read_route()
         deployments = [] if self.fixed_versions is not None else self._read_deployments()
+        if self.mode == "istio":
+            headers = self.tagged[0] if self.tagged is not None else None
+            weights, mirror, tagged_by = istio_routes(
+                self._read_route(VIRTUALSERVICES), self.name, self.backends, headers
+            )
+            plain = route_backends(weights, deployments, self.fixed_versions)
+            return Routes(
+                plain,
+                mirror_backends(mirror, deployments, self.fixed_versions),
+                plain
+                if tagged_by is None
+                else route_backends(tagged_by, deployments, self.fixed_versions),
+            )
+        route = self._read_route()
         mirrors = route_mirrors(route, self.name, self.backends)
         plain = route_backends(
             route_weights(route, self.name, self.backends), deployments, self.fixed_versions
@@ -555,8 +574,9 @@ class LoadGenerator:
                 tagged = route_backends(weights, deployments, self.fixed_versions)
         return Routes(plain, mirror_backends(mirrors, deployments, self.fixed_versions), tagged)
 
-    def _read_route(self) -> dict[str, Any]:
-        """The HTTPRoute; an empty one when there is none (requests have nowhere to go)."""
+    def _read_route(self, plural: str = HTTPROUTES) -> dict[str, Any]:
+        """The HTTPRoute (or VirtualService); an empty one when there is none (requests
+        have nowhere to go)."""
         from kubernetes import client
         from kubernetes.client.exceptions import ApiException
 
@@ -564,10 +584,10 @@ class LoadGenerator:
             route: dict[str, Any] = client.CustomObjectsApi(
                 self.api_client
             ).get_namespaced_custom_object(
-                GATEWAY_GROUP,
-                GATEWAY_VERSION,
+                ISTIO_GROUP if plural == VIRTUALSERVICES else GATEWAY_GROUP,
+                ISTIO_VERSION if plural == VIRTUALSERVICES else GATEWAY_VERSION,
                 self.namespace,
-                HTTPROUTES,
+                plural,
                 self.route,
                 _request_timeout=API_TIMEOUT_S,
             )
@@ -768,6 +788,66 @@ def mirror_backends(
     listed = list(deployments)
     found = route_backends({role: 1.0 for role in mirrors}, listed, fixed_versions)
     return tuple(Backend(b.role, b.version, mirrors[b.role] * b.weight) for b in found if b.version)
+
+
+def _istio_headers_match(match: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
+    given = {k.lower(): v for k, v in headers.items()}
+    for header, condition in (match.get("headers") or {}).items():
+        value = given.get(str(header).lower())
+        if value is None:
+            return False
+        if "exact" in condition and value != condition["exact"]:
+            return False
+        if "regex" in condition and re.fullmatch(str(condition["regex"]), value) is None:
+            return False
+        if "prefix" in condition and not value.startswith(str(condition["prefix"])):
+            return False
+    return True
+
+
+def istio_routes(
+    service: Mapping[str, Any],
+    name: str,
+    backends: Mapping[str, str] = ROOST_BACKENDS,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[dict[str, float], dict[str, float], dict[str, float] | None]:
+    """A VirtualService read as Istio's proxies apply it, for the model's hosts
+    ``<name>-<backends[role]>``: the first http route that a request without
+    ``headers`` matches (every request is taken to match its uri conditions) gives
+    role -> weight and role -> mirrored percent (``mirror``, ``mirrorPercentage``;
+    100 without it); the first one a request with ``headers`` matches, role -> weight
+    for those (None: no ``headers``)."""
+    hosts = {f"{name}-{suffix}": role for role, suffix in backends.items()}
+
+    def weights(http: Mapping[str, Any]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        destinations = http.get("route") or []
+        for d in destinations:
+            role = hosts.get(str(d.get("destination", {}).get("host", "")).split(".", 1)[0])
+            if role is not None:
+                # Istio: one destination without a weight takes all.
+                weight = float(d.get("weight", 100 if len(destinations) == 1 else 0))
+                out[role] = out.get(role, 0.0) + weight
+        return out
+
+    def first(request_headers: Mapping[str, str]) -> Mapping[str, Any] | None:
+        for http in service.get("spec", {}).get("http") or []:
+            matches = http.get("match") or [{}]
+            if weights(http) and any(_istio_headers_match(m, request_headers) for m in matches):
+                return http
+        return None
+
+    plain = first({})
+    mirrors: dict[str, float] = {}
+    if plain is not None and plain.get("mirror"):
+        role = hosts.get(str(plain["mirror"].get("host", "")).split(".", 1)[0])
+        if role is not None:
+            mirrors[role] = float((plain.get("mirrorPercentage") or {}).get("value", 100.0))
+    tagged = None
+    if headers is not None:
+        chosen = first(headers)
+        tagged = weights(chosen) if chosen is not None else {}
+    return (weights(plain) if plain is not None else {}), mirrors, tagged
 
 
 def deployment_backend(deployment: Any) -> tuple[str, str | None, int]:

@@ -322,9 +322,25 @@ class LocalCluster:
         except KubectlError as error:
             log = self.processes.log("kube-apiserver")
             raise ComponentError("kube-apiserver", str(error), log) from error
+        # Istio's VirtualService, for the Istio provider (no Istio runs: the data plane is
+        # the harness's, reading the VirtualService as Istio's proxies would).
+        try:
+            kubectl(
+                "apply",
+                "--server-side",
+                "-f",
+                "-",
+                stdin=yaml.safe_dump_all(self.tools.istio_crds()),
+            )
+            kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+        except KubectlError as error:
+            log = self.processes.log("kube-apiserver")
+            raise ComponentError("kube-apiserver", str(error), log) from error
         # Let discovery catch up, so tests see the new kinds at once.
         for _ in range(50):
-            if "httproutes" in kubectl("api-resources", "--api-group=gateway.networking.k8s.io"):
+            if "httproutes" in kubectl(
+                "api-resources", "--api-group=gateway.networking.k8s.io"
+            ) and "virtualservices" in kubectl("api-resources", "--api-group=networking.istio.io"):
                 return
             time.sleep(0.2)
 

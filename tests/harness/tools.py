@@ -19,6 +19,7 @@ class ToolsMissingError(RuntimeError):
 class Tools:
     bin_dir: Path
     gateway_api_dir: Path
+    istio_api_dir: Path
 
     def binary(self, name: str) -> Path:
         """The path of one tool, or ToolsMissingError telling how to build it."""
@@ -35,6 +36,25 @@ class Tools:
             )
         return crds
 
+    def istio_crds(self) -> list[dict[str, object]]:
+        """Istio's CRDs for ISTIO_KINDS, from istio.io/api's generated file."""
+        import yaml
+
+        path = self.istio_api_dir / "istio-crds.yaml"
+        if not path.exists():
+            raise ToolsMissingError(f"{path} is missing: run `hack/tools install` first")
+        docs = [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)]
+        return [
+            d
+            for d in docs
+            if d.get("kind") == "CustomResourceDefinition"
+            and d.get("spec", {}).get("names", {}).get("kind") in ISTIO_KINDS
+        ]
+
+
+ISTIO_KINDS = ("VirtualService",)
+"""The Istio CRDs the local cluster gets: those Roost's Istio provider writes."""
+
 
 def locate() -> Tools:
     """Ask hack/tools (the one owner of the cache layout) where things are."""
@@ -45,4 +65,6 @@ def locate() -> Tools:
         )
         return Path(out.stdout.strip())
 
-    return Tools(bin_dir=path("bin"), gateway_api_dir=path("gateway-api"))
+    return Tools(
+        bin_dir=path("bin"), gateway_api_dir=path("gateway-api"), istio_api_dir=path("istio-api")
+    )
