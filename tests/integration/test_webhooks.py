@@ -228,7 +228,9 @@ def test_post_rollout_and_rollback_webhooks_are_called_when_the_rollout_ends() -
             {"name": "undo", "type": "rollback", "url": "/undo"},
         )
         running = STARTING.model_copy(update={"current_step": 1})
-        promoted = running.model_copy(update={"phase": Phase.SUCCEEDED, "canary_revision": None})
+        cancelled = running.model_copy(update={"phase": Phase.SUCCEEDED, "canary_revision": None})
+        await hooks.after(spec, running, cancelled, "ns", "m", NOW)  # not a promotion
+        promoted = cancelled.model_copy(update={"stable_revision": "r2"})
         await hooks.after(spec, running, promoted, "ns", "m", NOW)
         rolled = running.model_copy(update={"phase": Phase.ROLLED_BACK})
         await hooks.after(spec, running, rolled, "ns", "m", NOW)

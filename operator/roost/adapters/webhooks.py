@@ -155,16 +155,16 @@ class Webhooks:
         """postRollout webhooks on a promotion or a rollback, rollback webhooks on a
         rollback: called once, when the phase changes to it."""
         rollout = spec.rollout
-        ended = after.phase in (Phase.SUCCEEDED, Phase.ROLLED_BACK)
-        if (
-            not rollout.webhooks
-            or not ended
-            or before.phase
-            not in (
-                Phase.PROGRESSING,
-                Phase.PAUSED,
-            )
-        ):
+        promoted = (
+            after.phase is Phase.SUCCEEDED
+            and before.canary_revision is not None
+            and after.stable_revision == before.canary_revision
+        )
+        # A rollout cancelled (the spec back at the stable's version) is neither.
+        ended = promoted or after.phase is Phase.ROLLED_BACK
+        if not rollout.webhooks or not ended:
+            return Called(HookGates())
+        if before.phase not in (Phase.PROGRESSING, Phase.PAUSED):
             return Called(HookGates())
         hooks = rollout.hooks(WebhookType.POST_ROLLOUT)
         if after.phase is Phase.ROLLED_BACK:
