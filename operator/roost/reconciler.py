@@ -321,7 +321,10 @@ class Reconciler:
         observed = await self._observe(t, current, rev, provider, sizing)
         hooked: list[WebhookResult] = []
         if spec.rollout.webhooks and self.rt.webhooks is not None:
-            called = await self.rt.webhooks.before(spec, current, namespace, name, now)
+            ready = observed.canary_capacity >= current.canary_weight.desired_split.canary_share
+            called = await self.rt.webhooks.before(
+                spec, current, namespace, name, now, canary_ready=ready
+            )
             observed = replace(observed, hooks=called.gates)
             hooked += called.results
             for event in called.events:

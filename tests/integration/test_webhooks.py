@@ -117,6 +117,9 @@ def test_pre_rollout_webhooks_are_called_once_per_canary_with_the_secrets_header
             },
             {"name": "notify", "type": "postRollout", "url": "/post"},
         )
+        waiting = await hooks.before(spec, STARTING, "ns", "m", NOW, canary_ready=False)
+        assert waiting.gates.pre_rollout is None  # not called before the canary is ready
+        assert receiver.calls == []
         first = await hooks.before(spec, STARTING, "ns", "m", NOW)
         kept = STARTING.model_copy(update={"webhooks": merged([], first.results, spec)})
         second = await hooks.before(spec, kept, "ns", "m", NOW)

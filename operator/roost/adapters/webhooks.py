@@ -2,14 +2,15 @@
 data for the pure machine (``HookGates``) and for status.webhooks.
 
 Before the decision, :meth:`Webhooks.before` calls the webhooks the waiting move
-needs: a new canary's preRollout webhooks (once per canary revision: their answer is
-kept in status), the confirmStep webhooks while the next step waits, the
-confirmPromotion webhooks while a promotion waits (both asked again every tick until
-they answer 2xx). After the decision, :meth:`Webhooks.after` calls postRollout
-webhooks on a promotion or a rollback and rollback webhooks on a rollback. A call
-waits at most its ``timeoutSeconds``; calls of one moment run together. Headers come
-from the Secret ``headersSecretRef`` names, read at each call; logs and status never
-show them or the answer beyond its first bytes.
+needs: a new canary's preRollout webhooks once it is ready for its first step (once
+per canary revision: their answer is kept in status), the confirmStep webhooks while
+the next step waits, the confirmPromotion webhooks while a promotion waits (both
+asked again every tick until they answer 2xx). After the decision,
+:meth:`Webhooks.after` calls postRollout webhooks on a promotion or a rollback and
+rollback webhooks on a rollback. A call waits at most its ``timeoutSeconds``; calls
+of one moment run together. Headers come from the Secret ``headersSecretRef`` names,
+read at each call; logs and status never show them or the answer beyond its first
+bytes.
 """
 
 from __future__ import annotations
@@ -107,9 +108,12 @@ class Webhooks:
         namespace: str,
         name: str,
         now: datetime,
+        *,
+        canary_ready: bool = True,
     ) -> Called:
         """Call the webhooks the move waiting in ``status`` (the status before this
-        tick's decision) needs."""
+        tick's decision) needs. preRollout webhooks wait for ``canary_ready`` (the
+        canary can take its first step), so an evaluation may call the canary."""
         rollout = spec.rollout
         if not rollout.webhooks or status.phase is not Phase.PROGRESSING:
             return Called(HookGates())
@@ -123,6 +127,8 @@ class Webhooks:
             hooks = rollout.hooks(WebhookType.PRE_ROLLOUT)
             kept = {r.name: r for r in status.webhooks if r.revision == revision}
             due = [h for h in hooks if h.name not in kept]
+            if due and not canary_ready:
+                return Called(HookGates())
             results = await self._call_all(due, spec, status, namespace, name, now)
             answers = {**kept, **{r.name: r for r in results}}
             failed = [
