@@ -405,11 +405,6 @@ class Rollout(RoostModel):
         return [w for w in self.webhooks or () if w.type is type_]
 
     @property
-    def mirrors(self) -> bool:
-        """Whether any step is a shadow step."""
-        return any(s.mirror is not None for s in self.steps)
-
-    @property
     def routes_by_request(self) -> bool:
         """Whether any step needs a route provider (a shadow or header-matched step)."""
         return any(s.weight is None for s in self.steps)
