@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import common
-from bench.autoscale import plan_cost, scaled
+from bench.autoscale import demand, plan_cost, scaled
 from bench.autoscale import report as autoscale_report
 from bench.canary import cases as canary_cases
 from bench.canary import frontier as canary_frontier
@@ -330,6 +330,7 @@ SECTIONS: list[tuple[str, Section]] = [
     ("autoscale.json", _autoscale_section),
     ("plancost.json", plan_cost.section),
     ("autoscale-scaled.json", scaled.section),
+    ("autoscale-demand.json", demand.section),
     ("scale.json", scale_report.section),
     ("drift.json", drift_report.section),
     ("live.json", _live_section),

@@ -1,0 +1,244 @@
+"""B2d: a rate-driven HPA mapping (issue 22, part 1), simulated before it is built.
+
+Roost's default HPA scales on the in-flight gauge above a floor of the plan; B2c found
+it at 81-91 % attainment at 10x. The candidate sizes from the arrival rate instead, as
+a recording rule could publish it for an ``External`` metric (``AverageValue``):
+
+    demand = r + 2 sqrt(r / 60 s) + max(0, slope(r) over 2 min) x 90 s + backlog / 120 s
+
+with ``r`` the request counter's ``rate[1m]`` (raised, while requests queue, to what
+the ready pods serve plus the growth of the in-flight total: the counter lags a jump,
+a full queue does not), ``2 sqrt(r / 60 s)`` two Poisson standard errors of that
+rate, the slope times a pod's start-up plus the metric's lag, and the queued requests
+(in flight beyond K per pod) drained over 120 s. The HPA's target per pod is the
+plan's carried rate per replica (Erlang C at the plan of ``rate[2m]``, CV 1, re-planned
+every 60 s) / 1.1 (so the HPA's 10 % tolerance scales up at the plan's capacity, not
+10 % past it) / F, the declared reserve. ``minReplicas`` is 1, not the plan; the
+scale-down window is 120 s (the default's 300 s keeps a peak for 5 min). Arms: F = 1,
+1.5 and 2, and F = 1 without the slope term or without the queue terms (the ablations),
+beside Roost's default and the static peak bound, at 1x and 10x on B2c's traces
+(least-request, 3 seeds). The rule is restated in Python and read at each HPA sync
+from the last scrape; a rule evaluated on its own 15 s cycle would add up to 15 s.
+
+    python -m bench.autoscale.demand [--scales 1,10] [--seeds 3] [--out PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench import common
+from bench.autoscale import replay, scaled, traces
+from roost.capacity.hpa import ScalingBehavior
+from roost.capacity.planner import carried_load
+from roost.replay import hpa, policies
+from roost.replay.run import interval, run
+from roost.replay.sim import Model, Simulation
+
+POLICIES = (
+    "roost",
+    "demand",
+    "demand-no-slope",
+    "demand-no-queue",
+    "demand:1.5",
+    "demand:2",
+    "static",
+)
+RATE_WINDOW = 60.0  # rate[1m]
+Z = 2.0  # Poisson standard errors added to the measured rate
+SLOPE_WINDOW = 120.0
+LEAD_SECONDS = 90.0  # mean start-up (60 s) and the metric path's lag (~30 s)
+DRAIN_SECONDS = 120.0
+SCALE_DOWN_WINDOW = 120
+
+Task = tuple[int, str, str, int]  # scale, trace, policy key, seed
+
+
+@dataclass
+class DemandHpa:
+    """The candidate: an External ``AverageValue`` HPA on the demand above."""
+
+    model: Model
+    reserve: float = 1.0
+    slope_term: bool = True  # the ablations: without the slope ...
+    queue_term: bool = True  # ... or without the queue (saturation and drain) terms
+    period: float = hpa.SYNC_SECONDS
+    replan: float = 60.0
+    controller: hpa.Controller | None = None
+    planned_at: float = -math.inf
+    target: float = 1.0
+    rates: list[tuple[float, float]] = field(default_factory=list)
+    last_inflight: float = 0.0
+
+    @property
+    def name(self) -> str:
+        reserve = "" if self.reserve == 1.0 else f", reserve {self.reserve:g}"
+        if not self.slope_term:
+            reserve += ", without the slope term"
+        if not self.queue_term:
+            reserve += ", without the queue terms"
+        return f"candidate: rate-driven HPA{reserve}"
+
+    def decide(self, now: float, sim: Simulation) -> int | None:
+        model = self.model
+        if self.controller is None or now - self.planned_at >= self.replan:
+            plan = policies.roost_plan(model, sim.rate(now))
+            n = max(1, plan.replicas)
+            carried = carried_load(
+                servers=n * model.slots,
+                service_time=plan.service_time,
+                wait_budget=plan.wait_budget,
+                wait_percentile=plan.wait_percentile,
+                service_cv=plan.service_cv,
+            )
+            self.target = carried.arrival_rate / n / (1 + hpa.TOLERANCE) / self.reserve
+            if self.controller is None:
+                behavior = ScalingBehavior(scale_down_window_seconds=SCALE_DOWN_WINDOW)
+                self.controller = hpa.Controller(
+                    1, model.max_replicas, policies._behavior(behavior.to_dict())
+                )
+            self.planned_at = now
+        rate = sim.rate(now, RATE_WINDOW)
+        self.rates = [(t, r) for t, r in self.rates if t > now - SLOPE_WINDOW]
+        self.rates.append((now, rate))
+        slope = 0.0
+        if self.slope_term and len(self.rates) >= 3:
+            times, values = zip(*self.rates, strict=True)
+            slope = float(np.polyfit(times, values, 1)[0])
+        ready = [p for p in sim.live() if p.ready(now) and p.inflight_sample is not None]
+        inflight = float(sum(p.inflight_sample or 0 for p in ready))
+        backlog = sum(max(0, (p.inflight_sample or 0) - model.slots) for p in ready)
+        growth = (inflight - self.last_inflight) / self.period
+        self.last_inflight = inflight
+        if not self.queue_term:
+            backlog = 0
+        if backlog > 0:
+            served = len(ready) * model.slots / model.service_mean
+            rate = max(rate, served + max(0.0, growth))
+        demand = (
+            rate
+            + Z * math.sqrt(max(rate, 0.0) / RATE_WINDOW)
+            + max(0.0, slope) * LEAD_SECONDS
+            + backlog / DRAIN_SECONDS
+        )
+        status = max(1, len(sim.live()))
+        proposal = hpa.external_average_value_replicas(
+            math.floor(1000 * demand), max(1, math.floor(1000 * self.target)), status
+        )
+        return self.controller.reconcile(now, sim.spec_replicas, proposal)
+
+
+def make_policy(key: str, model: Model, peak_rate: float) -> policies.Policy:
+    kind, _, arg = key.partition(":")
+    if kind == "demand":
+        return DemandHpa(model, reserve=float(arg or 1))
+    if kind == "demand-no-slope":
+        return DemandHpa(model, slope_term=False)
+    if kind == "demand-no-queue":
+        return DemandHpa(model, queue_term=False)
+    return replay.make_policy(key, model, peak_rate)
+
+
+def run_one(task: Task) -> dict[str, Any]:
+    scale, trace, key, seed = task
+    model = Model(routing="least-request", max_replicas=60 * scale)
+    rng = np.random.default_rng([seed, 7])
+    rate = scale * scaled.TRACES[trace](rng)
+    arrivals = traces.arrivals(rng, rate)
+    initial = policies.roost_plan(model, float(rate[:60].mean())).replicas
+    policy = make_policy(key, model, float(rate.max()))
+    started = time.process_time()
+    outcome = run(model, arrivals, policy, initial, seed)
+    return {
+        "scale": scale,
+        "trace": trace,
+        "policy": key,
+        "name": policy.name,
+        "seed": seed,
+        "peak_rate": float(rate.max()),
+        "replica_hours": outcome.replica_hours,
+        "violation_minutes": outcome.violation_minutes,
+        "attainment": outcome.attainment,
+        "cpu_seconds": time.process_time() - started,
+    }
+
+
+def section(data: dict[str, Any], _img: Path) -> list[str]:
+    meta, rows = data["meta"], data["rows"]
+    groups: dict[tuple[int, str], dict[str, list[dict[str, Any]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for row in rows:
+        groups[(row["scale"], row["trace"])][row["policy"]].append(row)
+    paragraphs = (__doc__ or "").split("\n\n")
+    lines = [
+        "## B2d a rate-driven HPA mapping, simulated (issue 22, part 1)",
+        "",
+        paragraphs[1].replace("\n", " ").replace("``", "`"),
+        "",
+        "    " + paragraphs[2].strip(),
+        "",
+        paragraphs[3].replace("\n", " ").replace("``", "`"),
+        "",
+        f"Runs: {meta['runs']} ({meta['seeds']} seeds per cell; 95 % Student-t intervals "
+        f"over seeds); wall time {meta['wall_seconds'] / 60:.1f} min on {meta['workers']} "
+        "workers; " + common.provenance_text(meta) + ".",
+        "",
+        "| trace | scale | policy | replica-hours | SLO-violation minutes | attainment |",
+        "|---|---:|---|---:|---:|---:|",
+    ]
+    order = {k: i for i, k in enumerate(POLICIES)}
+    for (scale, trace), arms in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        for _, group in sorted(arms.items(), key=lambda kv: order[kv[0]]):
+            hours = interval([float(r["replica_hours"]) for r in group])
+            minutes = interval([float(r["violation_minutes"]) for r in group])
+            share = interval([100 * float(r["attainment"]) for r in group])
+            lines.append(
+                f"| {trace} | {scale}x | {group[0]['name']} "
+                f"| {hours[0]:.2f} ± {hours[1]:.2f} | {minutes[0]:.1f} ± {minutes[1]:.1f} "
+                f"| {share[0]:.2f} % ± {share[1]:.2f} |"
+            )
+    lines.append("")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scales", default="1,10")
+    parser.add_argument("--seeds", type=int, default=3)
+    common.add_run_options(parser, out="bench/results/autoscale-demand.json")
+    args = parser.parse_args(argv)
+    scales = [int(s) for s in args.scales.split(",")]
+    started = time.monotonic()
+    todo = [
+        (scale, trace, key, seed)
+        for scale in scales
+        for trace in scaled.TRACES
+        for key in POLICIES
+        for seed in range(args.seeds)
+    ]
+    todo.sort(key=lambda t: -t[0])  # the largest runs first
+    rows = list(common.parallel(run_one, todo, args.workers, chunksize=1, ordered=False))
+    meta = {
+        **common.provenance(),
+        "seeds": args.seeds,
+        "runs": len(rows),
+        "workers": args.workers,
+        "wall_seconds": time.monotonic() - started,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"meta": meta, "rows": rows}))
+    print("\n".join(section({"meta": meta, "rows": rows}, Path())))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""B2d: the candidate rate-driven mapping reads the signals it says it reads."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from bench.autoscale import demand
+
+from roost.replay.sim import Model, Pod
+
+
+@dataclass
+class FakeSim:
+    """A fake of the simulator's control-plane view: a fixed rate and scraped pods."""
+
+    measured: float
+    pods: list[Pod] = field(default_factory=list)
+    spec_replicas: int = 1
+
+    def rate(self, now: float, window: float = 120.0) -> float:
+        return self.measured
+
+    def live(self) -> list[Pod]:
+        return self.pods
+
+
+def _pods(inflight: list[int]) -> list[Pod]:
+    pods = []
+    for value in inflight:
+        pod = Pod(created=-600.0, ready_at=-600.0)
+        pod.inflight_sample = value
+        pods.append(pod)
+    return pods
+
+
+def _decide(policy: demand.DemandHpa, sim: FakeSim, syncs: int = 4) -> int | None:
+    desired = None
+    for i in range(syncs):
+        desired = policy.decide(15.0 * i, sim)  # type: ignore[arg-type]
+        sim.spec_replicas = desired or sim.spec_replicas
+    return desired
+
+
+def test_a_steady_rate_asks_for_the_rate_over_the_target_per_pod() -> None:
+    model = Model()
+    sim = FakeSim(measured=300.0, pods=_pods([2] * 8), spec_replicas=8)
+    policy = demand.DemandHpa(model)
+    desired = _decide(policy, sim)
+    expected = 300.0 + demand.Z * math.sqrt(300.0 / demand.RATE_WINDOW)
+    assert desired == math.ceil(expected / policy.target)
+    # The target is the plan's carried rate per pod less the tolerance: below the
+    # slots' throughput K / S, and above the rate's share per planned pod.
+    assert policy.target < model.slots / model.service_mean
+    assert desired > 300.0 / (model.slots / model.service_mean)
+
+
+def test_a_reserve_divides_the_target() -> None:
+    sim = FakeSim(measured=300.0, pods=_pods([2] * 8), spec_replicas=8)
+    plain, reserved = demand.DemandHpa(Model()), demand.DemandHpa(Model(), reserve=2.0)
+    _decide(plain, sim)
+    _decide(reserved, FakeSim(measured=300.0, pods=_pods([2] * 8), spec_replicas=8))
+    assert math.isclose(reserved.target, plain.target / 2)
+
+
+def test_a_queue_raises_the_demand_to_what_the_ready_pods_serve() -> None:
+    model = Model()
+    calm = FakeSim(measured=50.0, pods=_pods([3, 3]), spec_replicas=2)
+    queued = FakeSim(measured=50.0, pods=_pods([40, 40]), spec_replicas=2)
+    policy = demand.DemandHpa(model)
+    low, high = _decide(demand.DemandHpa(model), calm), _decide(policy, queued)
+    assert low is not None
+    assert high is not None
+    # Two saturated pods serve 2 K / S = 80 req/s whatever the lagging counter says.
+    assert high > low
+    assert high >= math.ceil(2 * model.slots / model.service_mean / policy.target)
