@@ -20,7 +20,11 @@ beside Roost's default and the static peak bound, at 1x and 10x on B2c's traces
 (least-request, 3 seeds). The rule is restated in Python and read at each HPA sync
 from the last scrape; a rule evaluated on its own 15 s cycle would add up to 15 s.
 
-    python -m bench.autoscale.demand [--scales 1,10] [--seeds 3] [--out PATH]
+    python -m bench.autoscale.demand [--scales 1,10] [--seeds 3] [--policies K,...]
+        [--merge] [--out PATH]
+
+``--merge`` keeps the stored rows of the scales not run (and what their runs
+measured, under ``meta["parts"]``) and replaces those of the scales run.
 """
 
 from __future__ import annotations
@@ -189,9 +193,14 @@ def section(data: dict[str, Any], _img: Path) -> list[str]:
         "",
         paragraphs[3].replace("\n", " ").replace("``", "`"),
         "",
-        f"Runs: {meta['runs']} ({meta['seeds']} seeds per cell; 95 % Student-t intervals "
-        f"over seeds); wall time {meta['wall_seconds'] / 60:.1f} min on {meta['workers']} "
-        "workers; " + common.provenance_text(meta) + ".",
+        "Runs: "
+        + "; ".join(
+            f"{p['runs']} at {', '.join(f'{s}x' for s in p['scales'])} ({p['seeds']} seeds "
+            f"per cell), {p['wall_seconds'] / 60:.1f} min on {p['workers']} workers, "
+            + common.provenance_text(p)
+            for p in meta["parts"]
+        )
+        + ". Intervals: 95 % Student-t over seeds (none with one seed).",
         "",
         "| trace | scale | policy | replica-hours | SLO-violation minutes | attainment |",
         "|---|---:|---|---:|---:|---:|",
@@ -215,26 +224,39 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scales", default="1,10")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--policies", default=",".join(POLICIES))
+    parser.add_argument("--merge", action="store_true")
     common.add_run_options(parser, out="bench/results/autoscale-demand.json")
     args = parser.parse_args(argv)
     scales = [int(s) for s in args.scales.split(",")]
+    keys = args.policies.split(",")
+    unknown = sorted(set(keys) - set(POLICIES))
+    if unknown:
+        parser.error(f"--policies: unknown {unknown}; known: {', '.join(POLICIES)}")
     started = time.monotonic()
     todo = [
         (scale, trace, key, seed)
         for scale in scales
         for trace in scaled.TRACES
-        for key in POLICIES
+        for key in keys
         for seed in range(args.seeds)
     ]
     todo.sort(key=lambda t: -t[0])  # the largest runs first
     rows = list(common.parallel(run_one, todo, args.workers, chunksize=1, ordered=False))
-    meta = {
+    part = {
         **common.provenance(),
+        "scales": scales,
         "seeds": args.seeds,
         "runs": len(rows),
         "workers": args.workers,
         "wall_seconds": time.monotonic() - started,
     }
+    parts = [part]
+    if args.merge and args.out.exists():
+        stored = json.loads(args.out.read_text())
+        rows += [r for r in stored["rows"] if r["scale"] not in scales]
+        parts = [p for p in stored["meta"]["parts"] if set(p["scales"]) - set(scales)] + parts
+    meta = {"parts": parts}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"meta": meta, "rows": rows}))
     print("\n".join(section({"meta": meta, "rows": rows}, Path())))
