@@ -185,3 +185,6 @@ def test_deployment_watch_holds_roosts_deployments_only_and_follows_changes(
         assert watched.events >= 2
     finally:
         watched.stop()
+    # stop() ends the watch thread, blocked on its stream, without waiting for an event:
+    # a stop that waited for one held the operator's exit on SIGTERM until it was killed.
+    eventually(lambda: watched.running, lambda running: not running, 10, "the watch to stop")

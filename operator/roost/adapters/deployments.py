@@ -22,8 +22,10 @@ to GETs until it has listed again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -66,7 +68,7 @@ class DeploymentWatch:
         self._synced: set[str | None] = set()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._responses: list[Any] = []  # open watch responses, closed by stop()
+        self._responses: list[Any] = []  # open watch responses, interrupted by stop()
         self.events = 0
         self.relists = 0
 
@@ -81,9 +83,17 @@ class DeploymentWatch:
         return self
 
     def stop(self) -> None:
+        """End the watch threads without waiting for them: each open watch's socket is
+        shut down, so the thread blocked reading it sees the end of the stream at once,
+        closes the response and returns."""
         self._stop.set()
         for response in list(self._responses):
-            response.close()
+            _interrupt(response)
+
+    @property
+    def running(self) -> bool:
+        """Whether a watch thread is still alive (after :meth:`stop`: not yet ended)."""
+        return any(thread.is_alive() for thread in self._threads)
 
     def synced(self, namespace: str) -> bool:
         return None in self._synced or namespace in self._synced
@@ -187,6 +197,22 @@ class DeploymentWatch:
                 response.close()
                 response.release_conn()
         return version
+
+
+def _interrupt(response: Any) -> None:
+    """Make the thread reading ``response`` (a urllib3 response) see the end of its stream.
+
+    Not ``response.close()``: from another thread it waits for the reader, which holds
+    the lock of the socket's buffered file while it blocks in ``read`` until the next
+    event, bookmark or the watch's end (minutes). That held the operator's cleanup, and
+    so its exit on SIGTERM, until it was killed. Shutting the socket down ends the read
+    at once; the reader then closes the response itself. ``socket.socket.shutdown``,
+    not the TLS socket's own, which would drop the TLS state under the reader."""
+    connection = getattr(response, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 def summary(body: dict[str, Any]) -> dict[str, Any]:
