@@ -308,8 +308,11 @@ def test_random_operator_kills_across_many_rollouts_lose_none(
 
 # 150 req/s prove a healthy canary at a 99 % target within a window or two (the promotion
 # test against a burn of 5 needs about 107 clean requests), so a test that acts while the
-# rollout is at its first step gives that step a 60 s pause.
-LINGER = [{"weight": 25, "pause": "60s"}, {"weight": 50, "pause": "5s"}]
+# rollout is at its first step gives that step a 20 s pause: the first analysis comes 5 to
+# 12 s into the step (5 s windows, 2 s ticks) and the test acts on it at once. A fault
+# held for 30 s outlasts the pause, so the weight it holds is held by the fault, not by
+# the pause (with 60 s it was both, and every test then waited the pause out).
+LINGER = [{"weight": 25, "pause": "20s"}, {"weight": 50, "pause": "5s"}]
 
 
 # --- Prometheus slow, erroring, NaN ----------------------------------------------------
@@ -368,7 +371,7 @@ def test_a_misbehaving_prometheus_freezes_the_weight_until_it_recovers(
     faulty = k8s.wait("an analysis through the fault", analysed_since(k8s.status()), 60)
     weight = faulty["canaryWeight"]["applied"]
     verdicts, reasons = set(), set()
-    deadline = time.monotonic() + 30  # six analysis intervals, three step pauses
+    deadline = time.monotonic() + 30  # six analysis intervals, past the step's pause
     while time.monotonic() < deadline:
         status = k8s.status()
         analysis = status.get("lastAnalysis") or {}

@@ -102,7 +102,7 @@ class Cluster:
             status = self.status()
             if predicate(status):
                 return status
-            time.sleep(1)
+            time.sleep(0.25)
         pytest.fail(f"timed out waiting for {what}; status: {status}")
 
 
@@ -915,9 +915,9 @@ def test_prometheus_stopped_mid_rollout_freezes_the_weight_and_resumes_when_back
     try:
         start_stable(k8s, dataplane)
         k8s.patch_md({"spec": {"prometheus": {"url": proxy.url, "timeout": "2s"}}})
-        # 150 req/s prove the canary in one 5 s window: the first step waits 60 s, so the
-        # outage comes while the rollout is at it.
-        steps = [{"weight": 25, "pause": "60s"}, {"weight": 50, "pause": "5s"}]
+        # 150 req/s prove the canary in one 5 s window: the first step waits 20 s, so the
+        # outage comes while the rollout is at it, and lasts past the pause.
+        steps = [{"weight": 25, "pause": "20s"}, {"weight": 50, "pause": "5s"}]
         k8s.patch_md({"spec": {"rollout": {"steps": steps}}})
         load_generator(NAME, rps=150)
         roll_out(k8s)
@@ -932,7 +932,7 @@ def test_prometheus_stopped_mid_rollout_freezes_the_weight_and_resumes_when_back
             timeout_s=60,
         )
         weight = frozen["canaryWeight"]["applied"]
-        deadline = time.monotonic() + 30  # several step pauses long: nothing may move
+        deadline = time.monotonic() + 30  # past the step's pause: nothing may move
         while time.monotonic() < deadline:
             status = k8s.status()
             assert status["phase"] == "Progressing"
