@@ -195,8 +195,9 @@ def section(data: dict[str, Any], _img: Path) -> list[str]:
         "",
         "Runs: "
         + "; ".join(
-            f"{p['runs']} at {', '.join(f'{s}x' for s in p['scales'])} ({p['seeds']} seeds "
-            f"per cell), {p['wall_seconds'] / 60:.1f} min on {p['workers']} workers, "
+            f"{p['runs']} at {', '.join(f'{s}x' for s in p['scales'])} ({p['seeds']} "
+            f"seed{'' if p['seeds'] == 1 else 's'} per cell), "
+            f"{p['wall_seconds'] / 60:.1f} min on {p['workers']} workers, "
             + common.provenance_text(p)
             for p in meta["parts"]
         )
