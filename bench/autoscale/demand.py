@@ -1,8 +1,9 @@
 """B2d: a rate-driven HPA mapping (issue 22, part 1), simulated before it is built.
 
 Roost's default HPA scales on the in-flight gauge above a floor of the plan; B2c found
-it at 81-91 % attainment at 10x. The candidate sizes from the arrival rate instead, as
-a recording rule could publish it for an ``External`` metric (``AverageValue``):
+it at 81-91 % attainment at 10x on five of its seven traces. The candidate sizes from
+the arrival rate instead, as a recording rule could publish it for an ``External``
+metric (``AverageValue``):
 
     demand = r + 2 sqrt(r / 60 s) + max(0, slope(r) over 2 min) x 90 s + backlog / 120 s
 
@@ -17,7 +18,8 @@ every 60 s) / 1.1 (so the HPA's 10 % tolerance scales up at the plan's capacity,
 scale-down window is 120 s (the default's 300 s keeps a peak for 5 min). Arms: F = 1,
 1.5 and 2, and F = 1 without the slope term or without the queue terms (the ablations),
 beside Roost's default and the static peak bound, at 1x and 10x on B2c's traces
-(least-request, 3 seeds). The rule is restated in Python and read at each HPA sync
+(least-request, 3 seeds); and Roost's default, F = 1, F = 1.5 and the static bound at
+100x (one seed). The rule is restated in Python and read at each HPA sync
 from the last scrape; a rule evaluated on its own 15 s cycle would add up to 15 s.
 
     python -m bench.autoscale.demand [--scales 1,10] [--seeds 3] [--policies K,...]
