@@ -43,11 +43,11 @@ from typing import Any
 import numpy as np
 
 from bench import common
-from bench.autoscale import replay, scaled, traces
+from bench.autoscale import replay, scaled
 from roost.capacity.hpa import ScalingBehavior
 from roost.capacity.planner import carried_load
 from roost.replay import hpa, policies
-from roost.replay.run import interval, run
+from roost.replay.run import interval
 from roost.replay.sim import Model, Simulation
 
 POLICIES = (
@@ -155,27 +155,8 @@ def make_policy(key: str, model: Model, peak_rate: float) -> policies.Policy:
 
 
 def run_one(task: Task) -> dict[str, Any]:
-    scale, trace, key, seed = task
-    model = Model(routing="least-request", max_replicas=60 * scale)
-    rng = np.random.default_rng([seed, 7])
-    rate = scale * scaled.TRACES[trace](rng)
-    arrivals = traces.arrivals(rng, rate)
-    initial = policies.roost_plan(model, float(rate[:60].mean())).replicas
-    policy = make_policy(key, model, float(rate.max()))
-    started = time.process_time()
-    outcome = run(model, arrivals, policy, initial, seed)
-    return {
-        "scale": scale,
-        "trace": trace,
-        "policy": key,
-        "name": policy.name,
-        "seed": seed,
-        "peak_rate": float(rate.max()),
-        "replica_hours": outcome.replica_hours,
-        "violation_minutes": outcome.violation_minutes,
-        "attainment": outcome.attainment,
-        "cpu_seconds": time.process_time() - started,
-    }
+    """B2c's run (same model, trace, seeds and scoring) with the candidate's policies."""
+    return scaled.run_one(task, make_policy)
 
 
 def section(data: dict[str, Any], _img: Path) -> list[str]:

@@ -76,14 +76,19 @@ def at_max(trajectory: list[tuple[float, int]], maximum: int, end: float) -> flo
     return held / end if end > 0 else 0.0
 
 
-def run_one(task: Task) -> dict[str, Any]:
+MakePolicy = Callable[[str, Model, float], policies.Policy]
+
+
+def run_one(task: Task, make_policy: MakePolicy = replay.make_policy) -> dict[str, Any]:
+    """One seeded run of ``task``; ``make_policy`` builds the policy from its key
+    (B2d passes its own, which adds the candidate's keys)."""
     scale, trace, key, seed = task
     model = Model(routing="least-request", max_replicas=60 * scale)
     rng = np.random.default_rng([seed, 7])
     rate = scale * TRACES[trace](rng)
     arrivals = traces.arrivals(rng, rate)
     initial = policies.roost_plan(model, float(rate[:60].mean())).replicas
-    policy = replay.make_policy(key, model, float(rate.max()))
+    policy = make_policy(key, model, float(rate.max()))
     started = time.process_time()
     outcome = run(model, arrivals, policy, initial, seed)
     return {
