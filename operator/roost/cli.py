@@ -238,8 +238,13 @@ def _label_pair(text: str) -> tuple[str, str]:
 
 
 def _cmd_rules(args: argparse.Namespace) -> int:
-    """Prometheus recording rules and burn-rate alerts for SLOPolicy manifests, or with
-    ``--prometheus-adapter`` the adapter's rules for the metrics Roost's HPAs read."""
+    """Prometheus recording rules and burn-rate alerts for SLOPolicy manifests; with
+    ``--prometheus-adapter`` the adapter's rules for the metrics Roost's HPAs read; with
+    ``--demand`` the recording rules of the demand an HPA of ``metric: Demand`` reads."""
+    if args.demand:
+        return _demand_rules(args)
+    if args.namespace:
+        raise InputError("--namespace: only with --demand")
     if args.prometheus_adapter:
         return _adapter_rules(args)
     for flag, given in (
@@ -292,9 +297,9 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     return 0
 
 
-def _inflight_metrics(path: str) -> list[str]:
-    """The in-flight metric of every ModelDeployment with autoscaling in a file; an
-    SLOPolicy in the same file names no HPA metric and is passed over."""
+def _roost_objects(path: str) -> list[BaseModel]:
+    """Every ModelDeployment and SLOPolicy in a file, checked as ``roost validate``
+    checks them; any other kind is an error."""
     from roost.api import manifests
     from roost.api.modeldeployment import ModelDeployment
     from roost.api.slopolicy import SLOPolicy
@@ -306,7 +311,7 @@ def _inflight_metrics(path: str) -> list[str]:
         raise InputError(f"{path}:{error.line or ''}: {error}".replace(":: ", ": ")) from None
     if not documents:
         raise InputError(f"{path}: no ModelDeployment in the file")
-    names = []
+    found = []
     for document in documents:
         verdict = manifests.check(document, kinds)
         errors = [f for f in verdict.findings if f.severity == "error"]
@@ -317,16 +322,116 @@ def _inflight_metrics(path: str) -> list[str]:
         if errors:
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
             raise InputError(f"{path}:{errors[0].line}: {errors[0].text()}{more}")
-        if verdict.kind != "ModelDeployment":
-            continue
+        assert verdict.kind is not None
         data = {k: v for k, v in document.data.items() if k != "status"}
-        found = _strict(ModelDeployment, manifests.to_json(data)[0], path)
-        if found.spec.autoscaling is not None:
-            names.append(found.spec.autoscaling.inflight_metric)
-    return names
+        found.append(_strict(kinds[verdict.kind], manifests.to_json(data)[0], path))
+    return found
+
+
+def _inflight_metrics(path: str) -> list[str]:
+    """The in-flight metric of every ModelDeployment with autoscaling in a file; an
+    SLOPolicy in the same file names no HPA metric and is passed over."""
+    from roost.api.modeldeployment import ModelDeployment
+
+    return [
+        found.spec.autoscaling.inflight_metric
+        for found in _roost_objects(path)
+        if isinstance(found, ModelDeployment) and found.spec.autoscaling is not None
+    ]
+
+
+def _demand_rules(args: argparse.Namespace) -> int:
+    """The demand rules of every ModelDeployment of ``autoscaling.metric: Demand`` in the
+    files, each with the SLOPolicy it names (which must be in the files too)."""
+    from roost.api.modeldeployment import ModelDeployment, ScalingMetric
+    from roost.api.slopolicy import SLOPolicy
+    from roost.slo import demand
+    from roost.slo.recording import RulesError
+
+    for flag, given in (
+        ("--selector-labels", args.selector_labels),
+        ("--group-by", args.group_by),
+        ("--prometheus-adapter", args.prometheus_adapter),
+        ("--inflight-metric", args.inflight_metric),
+        ("--external-metric", args.external_metric),
+        ("--namespace-label", args.namespace_label),
+        ("--pod-label", args.pod_label),
+        ("--configmap", args.configmap),
+        ("--helm-values", args.helm_values),
+    ):
+        if given:
+            raise InputError(f"{flag}: not with --demand")
+    if not args.files:
+        raise InputError("--demand: give the ModelDeployment files and their SLOPolicies")
+    default_ns = args.namespace
+    models: list[tuple[str, ModelDeployment]] = []
+    policies: dict[tuple[str, str], SLOPolicy] = {}
+    for path in args.files:
+        for found in _roost_objects(path):
+            if not isinstance(found, SLOPolicy | ModelDeployment):
+                continue
+            name = str(found.metadata.get("name") or "")
+            if not name:
+                raise InputError(f"{path}: metadata.name: every object needs a name")
+            namespace = str(found.metadata.get("namespace") or default_ns or "")
+            if isinstance(found, SLOPolicy):
+                policies[(namespace, name)] = found
+            elif isinstance(found, ModelDeployment):
+                models.append((path, found))
+    groups, wrapped = [], []
+    for path, md in models:
+        autoscaling = md.spec.autoscaling
+        if autoscaling is None or autoscaling.metric is not ScalingMetric.DEMAND:
+            continue
+        name = str(md.metadata["name"])
+        namespace = str(md.metadata.get("namespace") or default_ns or "")
+        if not namespace:
+            raise InputError(
+                f"{path}: ModelDeployment {name}: metadata.namespace: the rules label the "
+                "demand with its namespace; set it, or pass --namespace NS"
+            )
+        ref = md.spec.slo_policy_ref.name
+        # A policy that names no namespace goes wherever it is applied, as with kubectl.
+        policy = policies.get((namespace, ref)) or policies.get(("", ref))
+        if policy is None:
+            raise InputError(
+                f"{path}: ModelDeployment {namespace}/{name} names SLOPolicy {ref}, which is "
+                "not in the files given: add its file (the demand counts the requests its "
+                "objectives count)"
+            )
+        try:
+            group = demand.demand_rule_group(namespace, name, md.spec, policy.spec)
+        except RulesError as error:
+            raise InputError(f"{path}: {error}") from None
+        groups.append(group)
+        wrapped.append(
+            {
+                "apiVersion": "monitoring.coreos.com/v1",
+                "kind": "PrometheusRule",
+                "metadata": {
+                    "name": f"roost-demand-{name}",
+                    "namespace": namespace,
+                    "labels": {"app.kubernetes.io/managed-by": "roost"},
+                },
+                "spec": demand.rule_file([group]),
+            }
+        )
+    if not groups:
+        raise InputError(
+            "no ModelDeployment with autoscaling.metric: Demand in "
+            + ", ".join(args.files)
+            + ": the demand rules are for those"
+        )
+    outputs = wrapped if args.prometheus_rule else [demand.rule_file(groups)]
+    if args.output == "json":
+        print(json.dumps(outputs[0] if len(outputs) == 1 else outputs, indent=2))
+    else:
+        print(yaml.safe_dump_all(outputs, sort_keys=False, width=1000), end="")
+    return 0
 
 
 def _adapter_rules(args: argparse.Namespace) -> int:
+    from roost.api.modeldeployment import DEMAND_METRIC
     from roost.capacity import adapter_rules
     from roost.capacity.hpa import DEFAULT_INFLIGHT_METRIC, DEFAULT_RECOMMENDED_REPLICAS_METRIC
 
@@ -344,7 +449,11 @@ def _adapter_rules(args: argparse.Namespace) -> int:
     try:
         config = adapter_rules.prometheus_adapter_config(
             inflight_metrics=inflight,
-            external_metrics=[DEFAULT_RECOMMENDED_REPLICAS_METRIC, *(args.external_metric or [])],
+            external_metrics=[
+                DEFAULT_RECOMMENDED_REPLICAS_METRIC,
+                DEMAND_METRIC,
+                *(args.external_metric or []),
+            ],
             namespace_label=args.namespace_label or adapter_rules.DEFAULT_NAMESPACE_LABEL,
             pod_label=args.pod_label or adapter_rules.DEFAULT_POD_LABEL,
         )
@@ -491,6 +600,7 @@ def _replay_settings(args: argparse.Namespace) -> Any:
         wait_budget=durations.parse_seconds(wait) if isinstance(wait, str) else wait,
         slo=args.slo,
         burst_factor=pick(args.burst_factor, "burst_factor", 1.0),
+        demand=str(pick(args.metric, "metric", "InflightPerPod")) == "Demand",
         declared_cv=None if autoscaling is None else autoscaling.service_time_cv,
         declared_service_time=declared_time,
         min_replicas=pick(args.min_replicas, "min_replicas", 1),
@@ -1216,13 +1326,15 @@ def _parser(prog: str = "roost") -> argparse.ArgumentParser:
 
     rules = commands.add_parser(
         "rules",
-        help="Prometheus recording rules and SLO burn alerts, or prometheus-adapter rules",
+        help="Prometheus recording rules and SLO burn alerts, prometheus-adapter rules, or "
+        "the demand's recording rules (--demand)",
     )
     rules.add_argument(
         "files",
         nargs="*",
         metavar="FILE",
-        help="an SLOPolicy YAML; with --prometheus-adapter, ModelDeployment YAMLs (any number)",
+        help="an SLOPolicy YAML; with --prometheus-adapter, ModelDeployment YAMLs (any "
+        "number); with --demand, ModelDeployment and SLOPolicy YAMLs",
     )
     rules.add_argument(
         "--selector-labels",
@@ -1247,6 +1359,18 @@ def _parser(prog: str = "roost") -> argparse.ArgumentParser:
         action="store_true",
         help="write prometheus-adapter's config for the metrics Roost's HPAs read (the "
         "in-flight Pods metric and the recommended-replicas External metric)",
+    )
+    rules.add_argument(
+        "--demand",
+        action="store_true",
+        help="record the demand the HPAs of autoscaling.metric: Demand read, for the "
+        "ModelDeployments in the files (with their SLOPolicies)",
+    )
+    rules.add_argument(
+        "-n",
+        "--namespace",
+        metavar="NS",
+        help="with --demand: the namespace of objects that name none",
     )
     rules.add_argument(
         "--inflight-metric",
@@ -1326,6 +1450,12 @@ def _parser(prog: str = "roost") -> argparse.ArgumentParser:
         "--slo", type=_duration, default=None, help="good within (default wait + 2 x service)"
     )
     replay.add_argument("--burst-factor", type=_number(low=1, high=100), default=None)
+    replay.add_argument(
+        "--metric",
+        choices=("InflightPerPod", "Demand"),
+        default=None,
+        help="what Roost's HPA scales on (default: the ModelDeployment's, else InflightPerPod)",
+    )
     replay.add_argument("--min-replicas", type=_integer(1, 10000), default=None)
     replay.add_argument("--max-replicas", type=_integer(1, 1000), default=None)
     replay.add_argument(

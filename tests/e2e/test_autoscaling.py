@@ -16,10 +16,14 @@ shortened through ``autoscaling.behavior``; the controller syncs every 5 s here.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import yaml
 from kubernetes import client
 from kubernetes.client import ApiClient
 
@@ -29,7 +33,7 @@ from harness.manifests import gateway_traffic
 from harness.metrics_adapter import MetricsAdapter
 from harness.operator_process import MakeOperator, OperatorProcess
 from harness.prometheus import PrometheusServer, ScrapeTarget
-from roost.capacity import PlanInputs, inflight_per_pod_target, plan_capacity
+from roost.capacity import PlanInputs, demand_rate_target, inflight_per_pod_target, plan_capacity
 
 GROUP, VERSION = "roost.dev", "v1alpha1"
 NAME = "scorer"
@@ -52,6 +56,12 @@ AUTOSCALING: dict[str, Any] = {
 }
 # What the HPA's target is: L_max(1)/1 for 4 slots, 100 ms, p99 wait <= 50 ms.
 TARGET = inflight_per_pod_target(
+    plan_capacity(
+        PlanInputs(arrival_rate=1, service_time=0.1, slots_per_replica=4, wait_budget=0.05)
+    )
+)
+# metric: Demand: the rate one pod carries under the same plan, / 1.1 (12.3 / 1.1 req/s).
+DEMAND_TARGET = demand_rate_target(
     plan_capacity(
         PlanInputs(arrival_rate=1, service_time=0.1, slots_per_replica=4, wait_budget=0.05)
     )
@@ -101,9 +111,10 @@ def create_model(
     *,
     autoscaling: dict[str, Any] = AUTOSCALING,
     latency: bool = False,
-) -> None:
+) -> list[dict[str, Any]]:
     """The HTTPRoute, an SLOPolicy (availability; ``latency``: and a latency objective,
-    whose histogram the service time is learned from) and the ModelDeployment."""
+    whose histogram the service time is learned from) and the ModelDeployment; returns
+    the SLOPolicy and the ModelDeployment as created."""
     custom = client.CustomObjectsApi(api)
     custom.create_namespaced_custom_object(
         "gateway.networking.k8s.io",
@@ -136,32 +147,18 @@ def create_model(
                 "latency": {"histogram": "model_request_duration_seconds", "threshold": "1s"},
             }
         )
-    custom.create_namespaced_custom_object(
-        GROUP,
-        VERSION,
-        namespace,
-        "slopolicies",
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "SLOPolicy",
-            "metadata": {"name": NAME},
-            "spec": {"objectives": objectives},
-        },
+    policy = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "SLOPolicy",
+        "metadata": {"name": NAME},
+        "spec": {"objectives": objectives},
+    }
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "slopolicies", policy)
+    md = manifests.model_deployment(
+        NAME, model, "v1", policy=NAME, traffic=gateway_traffic(NAME), autoscaling=autoscaling
     )
-    custom.create_namespaced_custom_object(
-        GROUP,
-        VERSION,
-        namespace,
-        "modeldeployments",
-        manifests.model_deployment(
-            NAME,
-            model,
-            "v1",
-            policy=NAME,
-            traffic=gateway_traffic(NAME),
-            autoscaling=autoscaling,
-        ),
-    )
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modeldeployments", md)
+    return [policy, md]
 
 
 class View:
@@ -407,3 +404,77 @@ def test_the_stable_hpa_floor_follows_the_plan_of_the_measured_rate(
     replanned = [e for e in view.events("ModelDeployment", NAME) if e.reason == "Replanned"]
     assert replanned, "no Replanned event"
     assert replanned[0].message.startswith("stable HPA floor 1 -> ")
+
+
+def test_a_demand_hpa_scales_on_the_request_rate_its_recording_rules_publish(
+    metrics_adapter: MetricsAdapter,
+    operator: OperatorProcess,
+    api_client: ApiClient,
+    namespace: str,
+    dataplane: Dataplane,
+    pod_exporter: PodInflightExporter,
+    load_generator: Any,
+    prometheus: PrometheusServer,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    """``metric: Demand``: the HPA reads ``roost:demand_rate``, which the rules of
+    ``roost rules --demand`` record from the request counter and the in-flight gauge;
+    without the rules the ModelDeployment says to load them."""
+    dataplane.stable.set_behaviour(LATENCY)
+    objects = create_model(
+        api_client, namespace, dataplane.model, autoscaling={**AUTOSCALING, "metric": "Demand"}
+    )
+    view = View(api_client, namespace)
+    load = load_generator(NAME, rps=LOW_RPS)
+
+    # No rules loaded: the adapter serves the metric's rule but Prometheus has no series.
+    missing = eventually(
+        lambda: view.condition("ScalingMetricAvailable"),
+        lambda c: c.get("status") == "False",
+        "ScalingMetricAvailable=False before the demand rules are loaded",
+    )
+    assert "roost rules --demand" in missing["message"], missing
+
+    manifest = tmp_path / "model.yaml"
+    for obj in objects:
+        obj["metadata"]["namespace"] = namespace
+    manifest.write_text(yaml.safe_dump_all(objects))
+    rules = tmp_path / "demand-rules.yaml"
+    rules.write_text(
+        subprocess.run(
+            [sys.executable, "-m", "roost", "rules", "--demand", str(manifest), "-o", "yaml"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    prometheus.add_rule_file(rules)
+    request.addfinalizer(lambda: prometheus.remove_rule_file(rules))
+
+    # Low traffic: the HPA reads the demand (2 req/s and its noise) and holds one pod.
+    eventually(view.scaling_active, lambda s: s == ("True", "ValidMetricFound"), "a valid metric")
+    hpa = view.hpa()
+    [metric] = hpa.spec.metrics
+    assert metric.external.metric.name == "roost:demand_rate"
+    assert metric.external.metric.selector.match_labels == {"model_deployment": NAME}
+    assert metric.external.target.average_value == f"{int(DEMAND_TARGET * 1000)}m"
+    assert view.replicas() == 1
+    eventually(
+        lambda: view.condition("ScalingMetricAvailable"),
+        lambda c: c.get("status") == "True",
+        "ScalingMetricAvailable=True once the rules record the demand",
+    )
+
+    # 25 req/s against 11.2 per pod: three pods, more while the rate climbs.
+    load.rps = HIGH_RPS
+    eventually(view.replicas, lambda n: n >= 3, "the HPA scaling the Deployment up")
+    rescales = view.events("HorizontalPodAutoscaler", f"{NAME}-stable")
+    assert any(
+        e.reason == "SuccessfulRescale" and "external metric roost:demand_rate" in (e.message or "")
+        for e in rescales
+    ), [(e.reason, e.message) for e in rescales]
+
+    # Traffic falls: once rate[1m] has followed, back to one pod.
+    load.rps = LOW_RPS
+    eventually(view.replicas, lambda n: n == 1, "the HPA scaling the Deployment down")

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from roost.cli import main
 from roost.replay.compare import Settings, model_of
@@ -128,3 +129,19 @@ def test_a_burst_factor_reserves_for_roost_only(
     assert names[1][0].endswith(", burstFactor 4")
     roost = [d["policies"][0]["replica_hours"] for d in (plain, reserve)]  # type: ignore[index]
     assert roost[1] > roost[0]
+
+
+def test_the_demand_metric_is_replayed_from_the_spec_or_the_flag(
+    capsys: pytest.CaptureFixture[str], trace: Path, tmp_path: Path
+) -> None:
+    example = yaml.safe_load((ROOT / "examples" / "modeldeployment.yaml").read_text())
+    example["spec"]["autoscaling"]["metric"] = "Demand"
+    md = tmp_path / "md.yaml"
+    md.write_text(yaml.safe_dump(example))
+    flags = ["--seeds", "1", "--cpu-target", "70"]
+    data = _replay(capsys, str(trace), "-f", str(md), *flags)
+    first = data["policies"][0]  # type: ignore[index]
+    assert first["policy"] == "Roost plan, demand HPA, serviceTimeCv 0.3"  # type: ignore[index]
+    data = _replay(capsys, str(trace), "-f", str(md), "--metric", "InflightPerPod", *flags)
+    first = data["policies"][0]  # type: ignore[index]
+    assert first["policy"] == "Roost plan, in-flight HPA, serviceTimeCv 0.3"  # type: ignore[index]

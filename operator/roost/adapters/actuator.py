@@ -13,8 +13,8 @@ from typing import Any
 
 from roost.adapters.kube import Kube
 from roost.adapters.traffic import Backends, TrafficProvider
-from roost.api.modeldeployment import ModelDeploymentSpec
-from roost.capacity.hpa import build_hpa_spec
+from roost.api.modeldeployment import DEMAND_METRIC, ModelDeploymentSpec, ScalingMetric
+from roost.capacity.hpa import HpaMetric, build_hpa_spec
 from roost.capacity.sizing import Sizing, scaling_behavior
 from roost.rollout.actions import (
     Action,
@@ -27,6 +27,7 @@ from roost.rollout.actions import (
     RetireStable,
     SetWeight,
 )
+from roost.slo import demand
 from roost.workloads import LABEL_ROLE, Owner, deployment, hpa, service
 
 EventSink = Callable[[EmitEvent], Awaitable[None]]
@@ -109,13 +110,33 @@ class Actuator:
         plan = split.canary if role == "canary" else split.stable
         if plan.replicas < 1:
             return None
+        target = {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": self.owner.deployment_name(rev),
+        }
+        if autoscaling.metric is ScalingMetric.DEMAND:
+            # The demand is the whole model's: this role answers its share of it.
+            if role == "canary":
+                share = (split.canary_weight or split.mirror) / 100
+            else:
+                share = 1 - split.canary_weight / 100
+            if share <= 0:
+                return None
+            return build_hpa_spec(
+                plan,
+                scale_target_ref=target,
+                metric=HpaMetric.DEMAND,
+                metric_name=DEMAND_METRIC,
+                metric_selector=demand.hpa_selector(self.owner.name),
+                max_replicas=autoscaling.max_replicas,
+                behavior=scaling_behavior(autoscaling),
+                share=share,
+                reserve=autoscaling.burst_factor,
+            )
         return build_hpa_spec(
             plan,
-            scale_target_ref={
-                "apiVersion": "apps/v1",
-                "kind": "Deployment",
-                "name": self.owner.deployment_name(rev),
-            },
+            scale_target_ref=target,
             metric_name=autoscaling.inflight_metric,
             max_replicas=autoscaling.max_replicas,
             behavior=scaling_behavior(autoscaling),

@@ -455,6 +455,19 @@ class ScaleDown(RoostModel):
     )
 
 
+DEMAND_METRIC = "roost:demand_rate"
+"""The series `roost rules --demand` records and an HPA of ``metric: Demand`` reads."""
+DEMAND_SCALE_DOWN_WINDOW_SECONDS = 120
+"""The scale-down window of ``metric: Demand`` unless the spec sets one (B2d)."""
+
+
+class ScalingMetric(StrEnum):
+    """What the HPA scales on (docs/capacity.md, "From plan to HPA")."""
+
+    INFLIGHT_PER_POD = "InflightPerPod"
+    DEMAND = "Demand"
+
+
 class AutoscalingBehavior(RoostModel):
     """The HPA's ``behavior``; every field defaults to Roost's (docs/capacity.md)."""
 
@@ -512,12 +525,22 @@ class Autoscaling(RoostModel):
         Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", max_length=200),
     ] = Field(
         default="model_inflight_requests",
-        description="Per-pod gauge of requests in flight; the HPA scales on it.",
+        description="Per-pod gauge of requests in flight; the HPA scales on it "
+        "(metric InflightPerPod), or counts the queued requests in the demand (Demand).",
+    )
+    metric: ScalingMetric = Field(
+        default=ScalingMetric.INFLIGHT_PER_POD,
+        description="What the HPA scales on. InflightPerPod: the in-flight gauge per pod "
+        "(a Pods metric) against what the plan carries per pod. Demand: the model's "
+        "request rate with headroom for its noise, its slope over a pod's start-up and "
+        "the queued requests (the External metric roost:demand_rate, recorded by the "
+        "Prometheus rules of `roost rules --demand`) against the rate the plan carries "
+        "per pod; its scale-down window defaults to 120s. docs/capacity.md compares them.",
     )
     behavior: AutoscalingBehavior | None = Field(
         default=None,
         description="How fast the HPA scales up and down; default 0 s window, +100 % or "
-        "+4 pods per 60 s up, 300 s window, -10 % per 60 s down.",
+        "+4 pods per 60 s up, 300 s window (120 s with metric Demand), -10 % per 60 s down.",
     )
 
     @model_validator(mode="after")

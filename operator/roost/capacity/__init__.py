@@ -16,6 +16,8 @@ from roost.capacity.hpa import (
     HpaMetric,
     ScalingBehavior,
     build_hpa_spec,
+    carried_rate_per_pod,
+    demand_rate_target,
     inflight_per_pod_target,
 )
 from roost.capacity.planner import (
@@ -41,6 +43,8 @@ __all__ = [
     "SplitPlan",
     "build_hpa_spec",
     "carried_load",
+    "carried_rate_per_pod",
+    "demand_rate_target",
     "erlang_b",
     "erlang_c",
     "inflight_per_pod_target",

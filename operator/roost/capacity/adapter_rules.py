@@ -18,7 +18,8 @@ new adapter setup:
   The adapter asks ``sum(...) by (pod)``: a pod whose server exports the gauge more
   than once (per model, per worker) has the sum in flight.
 - the recommended replica count (``External``, default
-  ``model_recommended_replicas``), scoped to the HPA's namespace by the ``namespace``
+  ``model_recommended_replicas``) and the demand (``roost:demand_rate``, recorded by
+  ``roost rules --demand``), each scoped to the HPA's namespace by the ``namespace``
   label and to the HPA's ``metric.selector`` by its labels. The adapter asks
   ``max(...)``, one value: the HPA adds up every value it gets, so two copies of the
   same published plan (two Prometheus replicas, two rule evaluations) must not
@@ -31,6 +32,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from roost.api.modeldeployment import DEMAND_METRIC
 from roost.capacity.hpa import DEFAULT_INFLIGHT_METRIC, DEFAULT_RECOMMENDED_REPLICAS_METRIC
 
 __all__ = [
@@ -84,7 +86,7 @@ def external_rule(metric: str, *, namespace_label: str) -> dict[str, Any]:
 def prometheus_adapter_config(
     *,
     inflight_metrics: Iterable[str] = (DEFAULT_INFLIGHT_METRIC,),
-    external_metrics: Iterable[str] = (DEFAULT_RECOMMENDED_REPLICAS_METRIC,),
+    external_metrics: Iterable[str] = (DEFAULT_RECOMMENDED_REPLICAS_METRIC, DEMAND_METRIC),
     namespace_label: str = DEFAULT_NAMESPACE_LABEL,
     pod_label: str = DEFAULT_POD_LABEL,
 ) -> dict[str, Any]:

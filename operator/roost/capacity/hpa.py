@@ -13,6 +13,12 @@ to HPA"):
   ``External`` metric that carries the planned replica count
   itself, with ``averageValue: "1"`` so that the HPA's ``ceil(value / 1)`` *is*
   the plan. Needs something to publish that metric.
+- **Demand** (:attr:`HpaMetric.DEMAND`, ``autoscaling.metric: Demand``): an
+  ``External`` metric of the model's demand in requests per second (the recording
+  rules of :mod:`roost.slo.demand`) with ``averageValue`` = the rate the plan carries
+  per replica / (1 + the HPA's tolerance) / the burst factor / the role's share of
+  the requests (:func:`demand_rate_target`), so that ``ceil(value / averageValue)``
+  is the replicas that carry the demand within the wait budget.
 
 Both get an explicit ``behavior`` block, so the HPA never falls back to the
 legacy path with its implicit limits (``normalizeDesiredReplicas`` in the HPA
@@ -31,14 +37,18 @@ from roost.capacity.planner import carried_load
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from roost.capacity.planner import CapacityPlan
+    from roost.capacity.planner import CapacityPlan, Carried
 
 __all__ = [
     "DEFAULT_INFLIGHT_METRIC",
     "DEFAULT_RECOMMENDED_REPLICAS_METRIC",
+    "HPA_TOLERANCE",
     "HpaMetric",
     "ScalingBehavior",
     "build_hpa_spec",
+    "carried_rate_per_pod",
+    "demand_rate_metric",
+    "demand_rate_target",
     "floor_and_target",
     "inflight_per_pod_target",
     "milli_quantity",
@@ -48,6 +58,9 @@ __all__ = [
 
 DEFAULT_INFLIGHT_METRIC = "model_inflight_requests"
 DEFAULT_RECOMMENDED_REPLICAS_METRIC = "model_recommended_replicas"
+HPA_TOLERANCE = 0.1
+"""The HPA controller's default tolerance: it rescales only when usage / target leaves
+[0.9, 1.1] (``--horizontal-pod-autoscaler-tolerance``)."""
 
 
 class HpaMetric(enum.StrEnum):
@@ -55,6 +68,7 @@ class HpaMetric(enum.StrEnum):
 
     INFLIGHT_PER_POD = "InflightPerPod"
     RECOMMENDED_REPLICAS = "RecommendedReplicas"
+    DEMAND = "Demand"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,15 +168,72 @@ def inflight_per_pod_target(plan: CapacityPlan) -> float:
     4.13 at 100 times case A's rate, both with K = 4; docs/references.md), which a gauge of busy
     slots alone never reaches by the 10 % the HPA's tolerance asks.
     """
+    replicas, carried = _carried(plan)
+    return carried.in_flight / replicas
+
+
+def _carried(plan: CapacityPlan) -> tuple[int, Carried]:
+    """The planned replicas (at least 1) and the most they carry within the wait budget."""
     replicas = max(1, plan.replicas)
-    carried = carried_load(
+    return replicas, carried_load(
         servers=replicas * plan.slots_per_replica,
         service_time=plan.service_time,
         wait_budget=plan.wait_budget,
         wait_percentile=plan.wait_percentile,
         service_cv=plan.service_cv,
     )
-    return carried.in_flight / replicas
+
+
+def carried_rate_per_pod(plan: CapacityPlan) -> float:
+    """Requests per second per replica at the most the planned replicas carry: λ_max(N*)/N*.
+
+    The rate counterpart of :func:`inflight_per_pod_target` (the same λ_max, without
+    Little's law's multiplication by the time in system). Per replica it grows with N
+    (economy of scale), so taking it at N* errs towards more replicas above the plan.
+    """
+    replicas, carried = _carried(plan)
+    return carried.arrival_rate / replicas
+
+
+def demand_rate_target(plan: CapacityPlan, *, share: float = 1.0, reserve: float = 1.0) -> float:
+    """The ``averageValue`` of a :attr:`HpaMetric.DEMAND` metric, in requests per second.
+
+    The HPA proposes ``ceil(demand / target)`` and acts only when the ratio leaves its
+    10 % tolerance, so the target is the carried rate per replica / 1.1 (it scales up
+    when the pods reach the plan's capacity, not 10 % past it), / ``reserve`` (the burst
+    factor held in advance), / ``share`` (the demand is the whole model's; this role
+    answers ``share`` of it: the canary its weight, the stable the rest).
+    """
+    if not (math.isfinite(share) and 0 < share <= 1):
+        raise ValueError(f"share must be in (0, 1], got {share!r}")
+    if not (math.isfinite(reserve) and reserve >= 1):
+        raise ValueError(f"reserve must be a finite number >= 1, got {reserve!r}")
+    return carried_rate_per_pod(plan) / (1 + HPA_TOLERANCE) / reserve / share
+
+
+def demand_rate_metric(
+    plan: CapacityPlan,
+    *,
+    metric_name: str,
+    selector: Mapping[str, str],
+    share: float = 1.0,
+    reserve: float = 1.0,
+) -> dict[str, Any]:
+    """An ``External`` metric entry: the demand ``metric_name`` of the series ``selector``
+    picks, against :func:`demand_rate_target` per replica."""
+    _check_metric_name(metric_name)
+    return {
+        "type": "External",
+        "external": {
+            "metric": {"name": metric_name, "selector": {"matchLabels": dict(selector)}},
+            "target": {
+                "type": "AverageValue",
+                "averageValue": milli_quantity(
+                    demand_rate_target(plan, share=share, reserve=reserve)
+                ),
+            },
+        },
+    }
 
 
 def milli_quantity(value: float) -> str:
@@ -226,6 +297,8 @@ def build_hpa_spec(
     metric_selector: Mapping[str, str] | None = None,
     max_replicas: int | None = None,
     behavior: ScalingBehavior | None = None,
+    share: float = 1.0,
+    reserve: float = 1.0,
 ) -> dict[str, Any]:
     """The ``spec`` of an autoscaling/v2 HorizontalPodAutoscaler that holds ``plan``.
 
@@ -238,7 +311,8 @@ def build_hpa_spec(
     - ``metrics`` holds one metric of the ``metric`` shape (see module docstring);
       ``metric_name`` defaults to ``model_inflight_requests`` or
       ``model_recommended_replicas``; ``metric_selector`` applies to the External
-      metric only.
+      metrics only. :attr:`HpaMetric.DEMAND` needs both, and takes ``share`` and
+      ``reserve`` (:func:`demand_rate_target`).
     - ``behavior`` is always written (defaults: :class:`ScalingBehavior`).
     """
     _check_scale_target_ref(scale_target_ref)
@@ -252,8 +326,14 @@ def build_hpa_spec(
         )
     if metric is HpaMetric.INFLIGHT_PER_POD:
         if metric_selector is not None:
-            raise ValueError("metric_selector applies only to HpaMetric.RECOMMENDED_REPLICAS")
+            raise ValueError("metric_selector applies only to the External metrics")
         entry = pods_inflight_metric(plan, metric_name=metric_name or DEFAULT_INFLIGHT_METRIC)
+    elif metric is HpaMetric.DEMAND:
+        if metric_name is None or not metric_selector:
+            raise ValueError("HpaMetric.DEMAND needs a metric_name and a metric_selector")
+        entry = demand_rate_metric(
+            plan, metric_name=metric_name, selector=metric_selector, share=share, reserve=reserve
+        )
     else:
         entry = recommended_replicas_metric(
             metric_name=metric_name or DEFAULT_RECOMMENDED_REPLICAS_METRIC,

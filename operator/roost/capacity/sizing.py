@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 from roost import durations
 from roost.api.modeldeployment import (
+    DEMAND_SCALE_DOWN_WINDOW_SECONDS,
     Autoscaling,
     CapacityStatus,
     ModelDeploymentSpec,
+    ScalingMetric,
     ServiceTimeStatus,
 )
 from roost.capacity.hpa import ScalingBehavior
@@ -60,16 +62,27 @@ def _finite(plan: CapacityPlan) -> float:
 
 
 def scaling_behavior(autoscaling: Autoscaling) -> ScalingBehavior:
-    """The HPA's ``behavior`` from ``autoscaling.behavior``; Roost's defaults without it."""
+    """The HPA's ``behavior`` from ``autoscaling.behavior``; Roost's defaults without it.
+
+    With ``metric: Demand`` the scale-down window is 120 s unless the spec sets one: the
+    demand already holds a surge's slope and backlog, and the default's 300 s kept a
+    peak's replicas for five minutes (B2d in docs/benchmarks.md)."""
+    window = None
+    if autoscaling.metric is ScalingMetric.DEMAND:
+        window = DEMAND_SCALE_DOWN_WINDOW_SECONDS
     if autoscaling.behavior is None:
-        return ScalingBehavior()
+        if window is None:
+            return ScalingBehavior()
+        return ScalingBehavior(scale_down_window_seconds=window)
     up, down = autoscaling.behavior.scale_up, autoscaling.behavior.scale_down
+    if window is None or "stabilization_window_seconds" in down.model_fields_set:
+        window = down.stabilization_window_seconds
     return ScalingBehavior(
         scale_up_window_seconds=up.stabilization_window_seconds,
         scale_up_percent=up.percent,
         scale_up_pods=up.pods,
         scale_up_period_seconds=up.period_seconds,
-        scale_down_window_seconds=down.stabilization_window_seconds,
+        scale_down_window_seconds=window,
         scale_down_percent=down.percent,
         scale_down_period_seconds=down.period_seconds,
     )

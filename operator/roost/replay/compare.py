@@ -5,9 +5,10 @@ The simulated server is the user's model: service times log-normal with the mean
 CV given, ``slots`` requests at once a pod, pods ready 45-75 s after they are created.
 Roost plans as the operator would with the ModelDeployment's autoscaling: the declared
 service time and CV, or (left out) the model's own, which the operator learns from the
-latency histogram; its wait budget; its burst factor. A request is good when answered
-within ``slo`` seconds, by default the wait budget plus twice the service time (what
-B2 uses). The static deployment holds the plan of the trace's busiest minute.
+latency histogram; its wait budget; its burst factor; its HPA metric (the in-flight
+gauge, or with ``metric: Demand`` the demand its recording rules publish). A request
+is good when answered within ``slo`` seconds, by default the wait budget plus twice
+the service time (what B2 uses). The static deployment holds the plan of the trace's busiest minute.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from roost.capacity.hpa import HpaMetric
 from roost.replay import policies
 from roost.replay.run import Outcome, interval, run
 from roost.replay.sim import Model, Policy
@@ -31,6 +33,7 @@ class Settings:
     wait_budget: float = 0.05
     slo: float | None = None  # default: wait_budget + 2 x service_time
     burst_factor: float = 1.0
+    demand: bool = False  # autoscaling.metric: Demand
     declared_cv: float | None = None  # autoscaling.serviceTimeCv; None: learned (the model's)
     declared_service_time: float | None = None  # autoscaling.serviceTime; None: learned
     min_replicas: int = 1
@@ -71,6 +74,7 @@ def _roost(settings: Settings, model: Model, *, reserve: bool = True) -> policie
     factor (the plans the static deployment and the starting replicas use)."""
     return policies.Roost(
         model,
+        metric=HpaMetric.DEMAND if settings.demand else HpaMetric.INFLIGHT_PER_POD,
         service_cv=settings.declared_cv if settings.declared_cv is not None else model.service_cv,
         burst_factor=settings.burst_factor if reserve else 1.0,
         wait_budget=settings.wait_budget,

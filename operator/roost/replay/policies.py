@@ -18,11 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from roost.replay import hpa
+from roost.replay.demand import DemandRule
 from roost.replay.sim import Model, Policy, Simulation
 
 __all__ = ["CpuHpa", "KedaRps", "Kpa", "Policy", "Roost", "Static", "roost_plan"]
+from roost.api.modeldeployment import DEMAND_METRIC, DEMAND_SCALE_DOWN_WINDOW_SECONDS
 from roost.capacity.hpa import HpaMetric, ScalingBehavior, build_hpa_spec
 from roost.capacity.planner import PlanInputs, plan_capacity
+from roost.slo.demand import hpa_selector
 
 SYNC = hpa.SYNC_SECONDS
 
@@ -203,6 +206,7 @@ class Roost:
     wait_budget: float | None = None  # autoscaling.waitBudget; None: from the SLO
     service_time: float | None = None  # autoscaling.serviceTime; None: the model's
     min_replicas: int = 1
+    demand: DemandRule | None = None  # metric: Demand, the recording rules' state
 
     def plan(self, arrival_rate: float) -> Any:
         """The plan of ``arrival_rate`` with this policy's settings."""
@@ -223,16 +227,25 @@ class Roost:
             cv += f", burstFactor {self.burst_factor:g}"
         if self.metric is HpaMetric.INFLIGHT_PER_POD:
             return f"Roost plan, in-flight HPA{cv}"
+        if self.metric is HpaMetric.DEMAND:
+            return f"Roost plan, demand HPA{cv}"
         return f"Roost plan, recommended-replicas HPA{cv}"
 
     def decide(self, now: float, sim: Simulation) -> int | None:
         if self.spec is None or now - self.planned_at >= self.replan:
             plan = self.plan(sim.rate(now))
+            demand = self.metric is HpaMetric.DEMAND
             self.spec = build_hpa_spec(
                 plan,
                 scale_target_ref={"apiVersion": "apps/v1", "kind": "Deployment", "name": "model"},
                 metric=self.metric,
-                behavior=ScalingBehavior(),
+                # What the operator writes for metric: Demand (capacity.sizing).
+                metric_name=DEMAND_METRIC if demand else None,
+                metric_selector=hpa_selector("model") if demand else None,
+                behavior=ScalingBehavior(scale_down_window_seconds=DEMAND_SCALE_DOWN_WINDOW_SECONDS)
+                if demand
+                else ScalingBehavior(),
+                reserve=self.burst_factor,
             )
             self.replicas = plan.replicas
             self.planned_at = now
@@ -247,6 +260,16 @@ class Roost:
             status = max(1, len(sim.live()))
             planned = hpa.external_average_value_replicas(1000 * self.replicas, 1000, status)
             return self.controller.reconcile(now, sim.spec_replicas, planned)
+        if self.metric is HpaMetric.DEMAND:
+            if self.demand is None:
+                self.demand = DemandRule(self.model.slots)
+            value = self.demand.value(now, sim)
+            target = self.spec["metrics"][0]["external"]["target"]["averageValue"]
+            status = max(1, len(sim.live()))
+            demanded = hpa.external_average_value_replicas(
+                math.floor(1000 * value), int(target.removesuffix("m")), status
+            )
+            return self.controller.reconcile(now, sim.spec_replicas, demanded)
         target = self.spec["metrics"][0]["pods"]["target"]["averageValue"]
         ready, missing, unready = _groups(sim, now, "inflight_sample")
         proposal = hpa.pods_metric_replicas(

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from roost.api.modeldeployment import DEMAND_METRIC
 from roost.api.status import Condition, ConditionStatus, new_condition
 from roost.rollout.actions import EmitEvent, EventType
 
@@ -137,13 +138,23 @@ def explain(reading: HpaReading, missing: Missing) -> str:
                 f"`kubectl get apiservice v1beta1.{api}` and the adapter's pods"
             )
         case Missing.METRIC_NOT_SERVED:
+            if metric == DEMAND_METRIC:  # the adapter lists only the series Prometheus has
+                return (
+                    f"{head}: the {api} API does not serve {metric}; load the recording "
+                    f"rules of `roost rules --demand` into Prometheus, and {HOW_TO}"
+                )
             return f"{head}: the {api} API does not serve {metric}; add its rule: {HOW_TO}"
         case Missing.NO_VALUES:
-            where = (
-                "the pods export no series of it with namespace and pod labels"
-                if reading.kind is MetricKind.PODS
-                else "Prometheus has no series of it in this namespace for the HPA's selector"
-            )
+            if reading.kind is MetricKind.PODS:
+                where = "the pods export no series of it with namespace and pod labels"
+            else:
+                where = "Prometheus has no series of it in this namespace for the HPA's selector"
+            if metric == DEMAND_METRIC:
+                return (
+                    f"{head}: the {api} API serves it, but {where}; load the recording rules "
+                    "of `roost rules --demand` into Prometheus (docs/install.md) and check "
+                    "that the model's request counter has series"
+                )
             return f"{head}: the {api} API serves it, but {where}; check Prometheus scrapes them"
         case Missing.UNREADABLE:
             return f"{head}"

@@ -275,16 +275,23 @@ def arrival_rate_query(
     the request counter of the first objective that counts requests (a ratio's total,
     a latency histogram's ``_count``). None when no objective does (quality only).
     The capacity plan's measured arrival rate."""
+    counter = request_counter(objectives)
+    if counter is None:
+        return None
+    return f"sum(rate({_scoped(counter, matchers).render()}[{window(seconds)}]))"
+
+
+def request_counter(objectives: Sequence[Objective]) -> Selector | None:
+    """The counter of the model's requests: the first objective's that counts them (a
+    ratio's total, a latency histogram's ``_count``); None when none does."""
     objective = next((o for o in objectives if o.ratio or o.latency), None)
     if objective is None:
         return None
     if objective.ratio is not None:
-        counter = selectors.parse(objective.ratio.total)
-    else:
-        assert objective.latency is not None
-        histogram = selectors.parse(objective.latency.histogram)
-        counter = histogram.with_metric(histogram.metric + "_count")
-    return f"sum(rate({_scoped(counter, matchers).render()}[{window(seconds)}]))"
+        return selectors.parse(objective.ratio.total)
+    assert objective.latency is not None
+    histogram = selectors.parse(objective.latency.histogram)
+    return histogram.with_metric(histogram.metric + "_count")
 
 
 SUM_LE = "sum"  # the le value service_time_query gives the histogram's _sum

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from roost.api.modeldeployment import DEMAND_METRIC
 from roost.capacity.adapter_rules import (
     AdapterRulesError,
     external_rule,
@@ -25,11 +26,12 @@ from roost.cli import main
 ROOT = Path(__file__).parents[3]
 
 
-def test_the_default_config_serves_both_metric_shapes_roost_writes() -> None:
+def test_the_default_config_serves_every_metric_shape_roost_writes() -> None:
     config = prometheus_adapter_config()
     assert [r["name"]["as"] for r in config["rules"]] == [DEFAULT_INFLIGHT_METRIC]
     assert [r["name"]["as"] for r in config["externalRules"]] == [
-        DEFAULT_RECOMMENDED_REPLICAS_METRIC
+        DEFAULT_RECOMMENDED_REPLICAS_METRIC,
+        DEMAND_METRIC,
     ]
 
 
@@ -134,6 +136,7 @@ def test_cli_adds_the_inflight_metric_of_each_modeldeployment(
     ]
     assert [r["name"]["as"] for r in config["externalRules"]] == [
         "model_recommended_replicas",
+        "roost:demand_rate",
         "roost:recommended_replicas",
     ]
 

@@ -287,3 +287,32 @@ def test_an_external_metric_hpa_is_read_and_a_resource_one_is_not_roosts() -> No
         is None
     )
     assert metric_path.reading("x", {"spec": {}, "status": {}}) is None
+
+
+def test_no_series_of_the_demand_points_at_its_recording_rules() -> None:
+    message = (
+        UNABLE + "unable to get external metric models/roost:demand_rate/&LabelSelector{...}: "
+        "no metrics returned from external metrics API"
+    )
+    reading = failing(message, kind=MetricKind.EXTERNAL, metric="roost:demand_rate")
+    health = assess([reading], previous=None, now=NOW, generation=1)
+    assert health.condition is not None
+    assert health.condition.reason == "NoMetricValues"
+    assert "load the recording rules of `roost rules --demand` into Prometheus" in (
+        health.condition.message
+    )
+
+
+def test_a_demand_the_adapter_does_not_list_points_at_its_recording_rules() -> None:
+    message = (
+        UNABLE + "unable to get external metric models/roost:demand_rate/&LabelSelector{...}: "
+        "unable to fetch metrics from external metrics API: the server could not find the "
+        "metric roost:demand_rate for )"
+    )
+    reading = failing(message, kind=MetricKind.EXTERNAL, metric="roost:demand_rate")
+    health = assess([reading], previous=None, now=NOW, generation=1)
+    assert health.condition is not None
+    assert health.condition.reason == "MetricNotServed"
+    assert "load the recording rules of `roost rules --demand` into Prometheus, and install" in (
+        health.condition.message
+    )
