@@ -466,7 +466,8 @@ def test_a_demand_hpa_scales_on_the_request_rate_its_recording_rules_publish(
         "ScalingMetricAvailable=True once the rules record the demand",
     )
 
-    # 25 req/s against 11.2 per pod: three pods, more while the rate climbs.
+    # 25 req/s against 11.2 per pod: three pods; more while the rate climbs, or while
+    # the one pod queues (serviceTime is declared: a queue reads as 40 req/s a pod).
     load.rps = HIGH_RPS
     eventually(view.replicas, lambda n: n >= 3, "the HPA scaling the Deployment up")
     rescales = view.events("HorizontalPodAutoscaler", f"{NAME}-stable")

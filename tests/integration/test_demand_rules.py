@@ -6,7 +6,8 @@ value is the formula's, computed here from the inputs, not read back from Promet
 
     demand = r + 2 sqrt(r / 60) + max(0, slope of rate[1m]) x 90 + backlog / 120
 
-with r raised, while requests queue, to the last scrape's rate plus the in-flight growth.
+with r raised, while requests queue, to the last scrape's rate (with a declared service
+time S, at least K/S per pod) plus the in-flight growth.
 """
 
 from __future__ import annotations
@@ -38,11 +39,19 @@ def noise(rate: float) -> float:
 
 @pytest.fixture
 def rules(tmp_path: Path) -> Path:
-    """The demand rules of examples/modeldeployment.yaml with ``metric: Demand``."""
+    """The demand rules of examples/modeldeployment.yaml with ``metric: Demand``, its
+    service time left to be learned (the rules then raise the rate by ``irate``)."""
+    return write_rules(tmp_path, declared=False)
+
+
+def write_rules(tmp_path: Path, *, declared: bool) -> Path:
     model = yaml.safe_load((REPO / "examples" / "modeldeployment.yaml").read_text())
     model["metadata"]["namespace"] = NAMESPACE
     model["spec"]["autoscaling"]["metric"] = "Demand"
     assert model["spec"]["autoscaling"]["slotsPerReplica"] == 4
+    assert model["spec"]["autoscaling"]["serviceTime"] == "50ms"
+    if not declared:
+        del model["spec"]["autoscaling"]["serviceTime"]
     (tmp_path / "md.yaml").write_text(yaml.safe_dump(model))
     done = subprocess.run(
         [
@@ -119,7 +128,7 @@ def test_a_growing_queue_raises_the_rate_and_is_drained_over_two_minutes(
     promtool_binary: str, rules: Path
 ) -> None:
     # Pod a's in-flight count grows by one per scrape: 36 at 8m, 32 beyond its 4 slots;
-    # arrivals are the 10 req/s served plus the growth, 1/15 req/s.
+    # arrivals are the 10 req/s counted over the last scrape plus the growth, 1/15 req/s.
     arrivals = 10 + 1 / 15
     promtool_test(
         promtool_binary,
@@ -131,6 +140,32 @@ def test_a_growing_queue_raises_the_rate_and_is_drained_over_two_minutes(
             sample("roost:demand_arrivals:rate", arrivals),
             sample("roost:demand_rate", arrivals + noise(arrivals) + 32 / 120),
         ],
+    )
+
+
+def test_with_a_declared_service_time_a_queue_raises_the_rate_to_what_full_pods_serve(
+    promtool_binary: str, tmp_path: Path
+) -> None:
+    # serviceTime 50ms, 4 slots: 80 req/s a full pod; two pods export the gauge and one
+    # queues, so the rate is raised to 160 req/s plus the growth (not to the 10 counted).
+    rules = write_rules(tmp_path, declared=True)
+    arrivals = 2 * 4 / 0.05 + 1 / 15
+    promtool_test(
+        promtool_binary,
+        rules,
+        {COUNTER: STEADY, GAUGE % "a": "4+1x40", GAUGE % "b": "2x40"},
+        [
+            sample("roost:demand_served:rate", 160),
+            sample("roost:demand_arrivals:rate", arrivals),
+            sample("roost:demand_rate", arrivals + noise(arrivals) + 32 / 120),
+        ],
+    )
+    # Without a queue the served floor is there but does not raise the rate.
+    promtool_test(
+        promtool_binary,
+        rules,
+        {COUNTER: STEADY, GAUGE % "a": "1x40", GAUGE % "b": "3x40"},
+        [sample("roost:demand_rate", 10 + noise(10))],
     )
 
 

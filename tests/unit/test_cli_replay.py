@@ -141,7 +141,7 @@ def test_the_demand_metric_is_replayed_from_the_spec_or_the_flag(
     flags = ["--seeds", "1", "--cpu-target", "70"]
     data = _replay(capsys, str(trace), "-f", str(md), *flags)
     first = data["policies"][0]  # type: ignore[index]
-    assert first["policy"] == "Roost plan, demand HPA, serviceTimeCv 0.3"  # type: ignore[index]
+    assert first["policy"] == "Roost plan, demand HPA, serviceTimeCv 0.3, serviceTime 50ms"  # type: ignore[index]
     data = _replay(capsys, str(trace), "-f", str(md), "--metric", "InflightPerPod", *flags)
     first = data["policies"][0]  # type: ignore[index]
-    assert first["policy"] == "Roost plan, in-flight HPA, serviceTimeCv 0.3"  # type: ignore[index]
+    assert first["policy"] == "Roost plan, in-flight HPA, serviceTimeCv 0.3, serviceTime 50ms"  # type: ignore[index]

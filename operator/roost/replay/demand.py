@@ -1,7 +1,8 @@
 """The recording rules of :mod:`roost.slo.demand` restated on the simulator's scrapes.
 
 Read at each HPA sync from the last scrape, term by term as the PromQL computes them:
-``rate[1m]`` and ``irate`` of the request counter (the simulator's counts arrivals),
+``rate[1m]`` and ``irate`` of the request counter (the simulator's counts arrivals;
+with a declared service time, at least K/S for each pod that exports the gauge),
 the in-flight gauge's sum and its excess over the slots per pod, ``deriv`` of the
 in-flight sum over 1 m and of ``rate[1m]`` over 2 m (least squares over the values
 seen at the syncs of the window). The rule's own evaluation cycle (its group's
@@ -49,6 +50,7 @@ class DemandRule:
     """``roost:demand_rate`` of one model, read once per HPA sync."""
 
     slots: int
+    service_time: float | None = None  # autoscaling.serviceTime when declared
     rates: deque[tuple[float, float]] = field(default_factory=deque)
     inflight: deque[tuple[float, float]] = field(default_factory=deque)
 
@@ -60,6 +62,8 @@ class DemandRule:
             (t0, c0), (t1, c1) = samples[-2], samples[-1]
             served = (c1 - c0) / (t1 - t0) if t1 > t0 else 0.0
         gauges = [p.inflight_sample for p in sim.live() if p.inflight_sample is not None]
+        if self.service_time is not None and gauges:  # at least K/S a pod, when declared
+            served = max(served, len(gauges) * self.slots / self.service_time)
         total = float(sum(gauges))
         backlog = float(sum(max(0, g - self.slots) for g in gauges))
         _window(self.rates, now, SLOPE_WINDOW_SECONDS).append((now, rate))

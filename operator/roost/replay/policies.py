@@ -225,6 +225,8 @@ class Roost:
         cv = "" if self.service_cv == 1.0 else f", serviceTimeCv {self.service_cv:g}"
         if self.burst_factor != 1.0:
             cv += f", burstFactor {self.burst_factor:g}"
+        if self.service_time is not None:
+            cv += f", serviceTime {1000 * self.service_time:g}ms"
         if self.metric is HpaMetric.INFLIGHT_PER_POD:
             return f"Roost plan, in-flight HPA{cv}"
         if self.metric is HpaMetric.DEMAND:
@@ -262,7 +264,7 @@ class Roost:
             return self.controller.reconcile(now, sim.spec_replicas, planned)
         if self.metric is HpaMetric.DEMAND:
             if self.demand is None:
-                self.demand = DemandRule(self.model.slots)
+                self.demand = DemandRule(self.model.slots, self.service_time)
             value = self.demand.value(now, sim)
             target = self.spec["metrics"][0]["external"]["target"]["averageValue"]
             status = max(1, len(sim.live()))

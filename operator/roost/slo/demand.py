@@ -9,7 +9,8 @@ like every query the operator asks) and its in-flight gauge (``autoscaling.infli
 
 - ``r``, the arrival rate: the counter's ``rate[1m]``; while requests queue (the
   in-flight gauge above ``slotsPerReplica`` in some pod), at least what was served over
-  the last scrape (``irate``) plus the growth of the in-flight total. Arrivals are
+  the last scrape (``irate``; with a declared ``serviceTime`` S, at least K/S per pod
+  exporting the gauge) plus the growth of the in-flight total. Arrivals are
   completions plus the growth of what is in flight; a one-minute rate lags a jump by up
   to a minute, a queue does not.
 - ``Z sqrt(r / 60 s)``: Z = 2 Poisson standard errors of a rate counted over a minute,
@@ -31,9 +32,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from roost import selectors
+from roost import durations, selectors
 from roost.api.base import DNS_LABEL_PATTERN
-from roost.api.modeldeployment import DEMAND_METRIC, ModelDeploymentSpec
+from roost.api.modeldeployment import DEMAND_METRIC, Autoscaling, ModelDeploymentSpec
 from roost.api.slopolicy import SLOPolicySpec
 from roost.slo import promql
 from roost.slo.recording import RecordingRule, RuleGroup, RulesError
@@ -60,7 +61,7 @@ DRAIN_SECONDS = 120.0  # the queued requests are drained over this long
 MODEL_DEPLOYMENT_LABEL = "model_deployment"
 
 RECORD_RATE = "roost:demand_requests:rate1m"
-RECORD_SERVED = "roost:demand_requests:irate"
+RECORD_SERVED = "roost:demand_served:rate"
 RECORD_INFLIGHT = "roost:demand_inflight:sum"
 RECORD_BACKLOG = "roost:demand_backlog:sum"
 RECORD_ARRIVALS = "roost:demand_arrivals:rate"
@@ -115,7 +116,7 @@ def demand_rule_group(
     rate_window = promql.window(RATE_WINDOW_SECONDS)
     rules = (
         RecordingRule(RECORD_RATE, f"sum(rate({requests}[{rate_window}]))", labels),
-        RecordingRule(RECORD_SERVED, f"sum(irate({requests}[{rate_window}]))", labels),
+        RecordingRule(RECORD_SERVED, _served(requests, gauge, autoscaling), labels),
         # No gauge is no queue: 0, so that the demand is the rate alone.
         RecordingRule(RECORD_INFLIGHT, f"sum({gauge}) or vector(0)", labels),
         RecordingRule(RECORD_BACKLOG, f"sum(clamp_min({gauge} - {slots}, 0)) or vector(0)", labels),
@@ -135,6 +136,18 @@ def demand_rule_group(
         ),
     )
     return RuleGroup(f"roost-demand-{namespace}-{name}", rules)
+
+
+def _served(requests: str, gauge: str, autoscaling: Autoscaling) -> str:
+    """What the pods served over the last scrape: the counter's ``irate``; with a declared
+    ``serviceTime`` S at least K/S for each series of the gauge (each pod, full), which
+    a queue says they are. A learned S is the operator's, which the rules do not have."""
+    irate = f"sum(irate({requests}[{promql.window(RATE_WINDOW_SECONDS)}]))"
+    if autoscaling.service_time is None:
+        return irate
+    seconds = durations.parse_seconds(autoscaling.service_time)
+    full = f"count({gauge}) * {_number(autoscaling.slots_per_replica / seconds)}"
+    return f"({irate} > {full}) or {full} or {irate}"
 
 
 def rule_file(groups: list[RuleGroup]) -> dict[str, Any]:

@@ -82,3 +82,16 @@ def test_a_rising_rate_adds_its_slope_times_the_lead() -> None:
             rate = sim.rate(15.0 * i, 60)
             assert value - rate - _noise(rate) > 0.05 * LEAD_SECONDS
     assert value == pytest.approx(20 + _noise(20))  # flat for over two minutes
+
+
+def test_with_a_declared_service_time_a_queue_raises_the_rate_to_what_full_pods_serve() -> None:
+    # As in the promtool test: 50 ms and 4 slots are 80 req/s a pod, two pods.
+    rule = DemandRule(slots=4, service_time=0.05)
+    sim = FakeSim()
+    value = 0.0
+    for i in range(33):
+        sim.counter_samples.append((15.0 * i, 150 * i))
+        sim.pods = _pods(4 + i, 2)
+        value = rule.value(15.0 * i, sim)  # type: ignore[arg-type]
+    arrivals = 160 + 1 / 15
+    assert value == pytest.approx(arrivals + _noise(arrivals) + 32 / DRAIN_SECONDS)
