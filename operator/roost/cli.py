@@ -247,16 +247,7 @@ def _cmd_rules(args: argparse.Namespace) -> int:
         raise InputError("--namespace: only with --demand")
     if args.prometheus_adapter:
         return _adapter_rules(args)
-    for flag, given in (
-        ("--inflight-metric", args.inflight_metric),
-        ("--external-metric", args.external_metric),
-        ("--namespace-label", args.namespace_label),
-        ("--pod-label", args.pod_label),
-        ("--configmap", args.configmap),
-        ("--helm-values", args.helm_values),
-    ):
-        if given:
-            raise InputError(f"{flag}: only with --prometheus-adapter")
+    _refuse(_adapter_flags(args), "only with --prometheus-adapter")
     if len(args.files) != 1:
         raise InputError(
             f"give one SLOPolicy file, got {len(args.files)} (several: one `roost rules` each; "
@@ -295,6 +286,25 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     else:
         print(yaml.safe_dump_all(outputs, sort_keys=False, width=1000), end="")
     return 0
+
+
+def _adapter_flags(args: argparse.Namespace) -> list[tuple[str, object]]:
+    """The flags of `roost rules --prometheus-adapter` alone, with what was given."""
+    return [
+        ("--inflight-metric", args.inflight_metric),
+        ("--external-metric", args.external_metric),
+        ("--namespace-label", args.namespace_label),
+        ("--pod-label", args.pod_label),
+        ("--configmap", args.configmap),
+        ("--helm-values", args.helm_values),
+    ]
+
+
+def _refuse(flags: list[tuple[str, object]], why: str) -> None:
+    """An InputError naming the first of ``flags`` that was given, and ``why`` not."""
+    for flag, given in flags:
+        if given:
+            raise InputError(f"{flag}: {why}")
 
 
 def _roost_objects(path: str) -> list[BaseModel]:
@@ -348,19 +358,15 @@ def _demand_rules(args: argparse.Namespace) -> int:
     from roost.slo import demand
     from roost.slo.recording import RulesError
 
-    for flag, given in (
-        ("--selector-labels", args.selector_labels),
-        ("--group-by", args.group_by),
-        ("--prometheus-adapter", args.prometheus_adapter),
-        ("--inflight-metric", args.inflight_metric),
-        ("--external-metric", args.external_metric),
-        ("--namespace-label", args.namespace_label),
-        ("--pod-label", args.pod_label),
-        ("--configmap", args.configmap),
-        ("--helm-values", args.helm_values),
-    ):
-        if given:
-            raise InputError(f"{flag}: not with --demand")
+    _refuse(
+        [
+            ("--selector-labels", args.selector_labels),
+            ("--group-by", args.group_by),
+            ("--prometheus-adapter", args.prometheus_adapter),
+            *_adapter_flags(args),
+        ],
+        "not with --demand",
+    )
     if not args.files:
         raise InputError("--demand: give the ModelDeployment files and their SLOPolicies")
     default_ns = args.namespace
@@ -435,13 +441,14 @@ def _adapter_rules(args: argparse.Namespace) -> int:
     from roost.capacity import adapter_rules
     from roost.capacity.hpa import DEFAULT_INFLIGHT_METRIC, DEFAULT_RECOMMENDED_REPLICAS_METRIC
 
-    for flag, given in (
-        ("--selector-labels", args.selector_labels),
-        ("--group-by", args.group_by),
-        ("--prometheus-rule", args.prometheus_rule),
-    ):
-        if given:
-            raise InputError(f"{flag}: not with --prometheus-adapter (SLO rules only)")
+    _refuse(
+        [
+            ("--selector-labels", args.selector_labels),
+            ("--group-by", args.group_by),
+            ("--prometheus-rule", args.prometheus_rule),
+        ],
+        "not with --prometheus-adapter (SLO rules only)",
+    )
     # The defaults always: a ModelDeployment not given here still finds its metric.
     inflight = [DEFAULT_INFLIGHT_METRIC, *(args.inflight_metric or [])]
     for path in args.files:
