@@ -93,6 +93,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.watching.client_timeout = 310
     settings.watching.connect_timeout = 30
     settings.posting.level = logging.WARNING
+    settings.peering.lifetime = config.peering_lifetime_seconds
     # kopf serves each object's watch events, and posts each object's Kubernetes events,
     # from a worker of its own, each with its own connection to the apiserver. Unbounded,
     # every object seen at start-up is a PATCH at once (kopf adding its finalizer) and a

@@ -4,7 +4,8 @@
 ``--prometheus-url``, ``--metrics-port``, ``--kubeconfig``, the namespaces), builds the
 settings and hands them to the handlers through kopf's memo; the others
 (``ROOST_IO_THREADS``, ``ROOST_PATCH_SLOTS``, ``ROOST_KOPF_WORKERS``,
-``ROOST_METRIC_GRACE_SECONDS``, ``ROOST_METRICS_ADDRESS``) are tuning knobs read from
+``ROOST_METRIC_GRACE_SECONDS``, ``ROOST_METRICS_ADDRESS``,
+``ROOST_PEERING_LIFETIME_SECONDS``) are tuning knobs read from
 the operator's environment (docs/operations.md). A bad value is a
 :class:`SettingsError` of one line: the variable, what it was, what to write.
 Pure: the environment is passed in.
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 
 from roost.capacity import learn
 from roost.rollout import metric_path
+
+MIN_PEERING_LIFETIME_SECONDS = 15  # kopf's keep-alive comes 5-10 s before the lifetime ends
 
 
 class SettingsError(ValueError):
@@ -65,6 +68,10 @@ class Settings:
     # The namespaces the Deployment watch lists (ROOST_WATCH_NAMESPACES, comma-separated);
     # none: all.
     watch_namespaces: tuple[str, ...] = ()
+    # How long a replica's peering record outranks the others after its last keep-alive
+    # (kopf's settings.peering.lifetime; keep-alives every lifetime - 5..10 s): how long
+    # a killed replica holds off the next. ROOST_PEERING_LIFETIME_SECONDS, whole seconds.
+    peering_lifetime_seconds: int = 60
     # The default Prometheus for ModelDeployments (ROOST_PROMETHEUS_URL,
     # roost run --prometheus-url).
     prometheus_url: str | None = None
@@ -97,6 +104,12 @@ class Settings:
                 ns for ns in environ.get("ROOST_WATCH_NAMESPACES", "").split(",") if ns
             ),
             prometheus_url=environ.get("ROOST_PROMETHEUS_URL") or None,
+            peering_lifetime_seconds=_count(
+                environ,
+                "ROOST_PEERING_LIFETIME_SECONDS",
+                defaults.peering_lifetime_seconds,
+                least=MIN_PEERING_LIFETIME_SECONDS,
+            ),
         )
 
 
@@ -116,17 +129,17 @@ def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _count(environ: Mapping[str, str], name: str, default: int) -> int:
+def _count(environ: Mapping[str, str], name: str, default: int, *, least: int = 1) -> int:
     text = environ.get(name)
     if text is None:
         return default
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if value < 1:
+        value = least - 1
+    if value < least:
         raise SettingsError(
-            f"{name}={text!r}: expected a whole number, 1 or more, e.g. {name}={default}"
+            f"{name}={text!r}: expected a whole number, {least} or more, e.g. {name}={default}"
         )
     return value
 

@@ -585,6 +585,7 @@ def test_a_person_scaling_the_canary_to_zero_is_undone_and_the_rollout_goes_on(
 
 
 PEERING = "roost"
+PEERING_LIFETIME = 20  # seconds; kopf's default 60 s only makes the test wait
 
 
 @pytest.fixture
@@ -616,6 +617,7 @@ def peers(
             name=f"roost-{role}-{namespace}",
             standalone=False,
             extra_args=("--tick", "2s", "--peering", PEERING, "--priority", str(priority)),
+            env={"ROOST_PEERING_LIFETIME_SECONDS": str(PEERING_LIFETIME)},
         )
         made.append(process)
     try:
@@ -626,6 +628,12 @@ def peers(
             while "Keep-alive in" not in process.log.read_text(errors="replace"):
                 assert time.monotonic() < deadline, f"{process.name}: no peering keep-alive"
                 time.sleep(0.5)
+        peering = client.CustomObjectsApi(api_client).get_namespaced_custom_object(
+            "kopf.dev", "v1", namespace, "kopfpeerings", PEERING
+        )
+        # Each keep-alive carries the lifetime ROOST_PEERING_LIFETIME_SECONDS set.
+        lifetimes = [peer["lifetime"] for peer in peering.get("status", {}).values() if peer]
+        assert lifetimes == [PEERING_LIFETIME] * 2, peering.get("status")
         yield made[0], made[1]
     finally:
         for process in reversed(made):  # the paused one first: no hand-over at the end
@@ -678,7 +686,7 @@ def test_two_peered_replicas_one_acts_and_the_other_takes_over_without_a_double_
     k8s.wait("the first step", lambda s: (record(s), s.get("currentStep") == 0)[1], 120)
     assert reconciles(high) > 0
     assert reconciles(low) == 0, "the paused peer acted"
-    high.kill()  # SIGKILL: its peering record stays until its lifetime (60 s) runs out
+    high.kill()  # SIGKILL: its peering record stays until its lifetime runs out
     killed = time.monotonic()
 
     def promoted(status: dict[str, Any]) -> bool:
@@ -699,7 +707,7 @@ def test_two_peered_replicas_one_acts_and_the_other_takes_over_without_a_double_
     print(
         f"\nFAULTS peering: the paused peer made 0 reconciles while the active one ran; "
         f"after SIGKILL of the active peer the other promoted the rollout "
-        f"{time.monotonic() - killed:.0f} s later (kopf peering lifetime 60 s); "
+        f"{time.monotonic() - killed:.0f} s later (peering lifetime {PEERING_LIFETIME} s); "
         f"steps seen {steps_seen}, StepAdvanced events {len(advanced)}"
     )
 

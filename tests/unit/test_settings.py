@@ -51,6 +51,7 @@ def test_the_defaults_are_the_operators() -> None:
         ("ROOST_WATCH_NAMESPACES", "", "watch_namespaces", ()),
         ("ROOST_PROMETHEUS_URL", "http://prom:9090", "prometheus_url", "http://prom:9090"),
         ("ROOST_PROMETHEUS_URL", "", "prometheus_url", None),
+        ("ROOST_PEERING_LIFETIME_SECONDS", "20", "peering_lifetime_seconds", 20),
     ],
 )
 def test_each_variable_overrides_its_setting_only(
@@ -102,6 +103,13 @@ def test_settings_are_frozen() -> None:
             "0 to 65535, e.g. ROOST_METRICS_PORT=8080",
         ),
         ("ROOST_METRICS_PORT", "70000", "ROOST_METRICS_PORT='70000'"),
+        (
+            "ROOST_PEERING_LIFETIME_SECONDS",
+            "10",
+            "ROOST_PEERING_LIFETIME_SECONDS='10': expected a whole number, 15 or more, "
+            "e.g. ROOST_PEERING_LIFETIME_SECONDS=60",
+        ),
+        ("ROOST_PEERING_LIFETIME_SECONDS", "1m", "e.g. ROOST_PEERING_LIFETIME_SECONDS=60"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable_and_what_to_write(
