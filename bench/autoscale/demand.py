@@ -54,6 +54,7 @@ their runs measured, under ``meta["parts"]``) and replaces those of the pairs ru
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import time
@@ -185,6 +186,15 @@ def make_policy(key: str, model: Model, peak_rate: float) -> policies.Policy:
         # The same with serviceTime declared (the model's mean): the rules then raise a
         # queued rate to K/S a pod.
         return policies.Roost(model, metric=HpaMetric.DEMAND, service_time=model.service_mean)
+    if kind == "window":
+        startup, times, at_once = window_arm(key)
+        arm = RemoveAtOnce if at_once else policies.Roost
+        return arm(
+            model,
+            metric=HpaMetric.DEMAND,
+            pod_startup=startup,
+            scale_down_window=times * startup,
+        )
     if kind == "roost-demand":
         # The operator as built: autoscaling.metric: Demand (roost.replay.demand).
         return policies.Roost(model, metric=HpaMetric.DEMAND, burst_factor=float(arg or 1))
@@ -192,8 +202,38 @@ def make_policy(key: str, model: Model, peak_rate: float) -> policies.Policy:
 
 
 def run_one(task: Task) -> dict[str, Any]:
-    """B2c's run (same model, trace, seeds and scoring) with the candidate's policies."""
-    return scaled.run_one(task, make_policy)
+    """B2c's run (same model, trace, seeds and scoring) with the candidate's policies;
+    a ``window:`` arm's pods start in 0.75-1.25 x its podStartup."""
+    startup = None
+    if task[2].startswith("window:"):
+        seconds = window_arm(task[2])[0]
+        startup = (0.75 * seconds, 1.25 * seconds)
+    return scaled.run_one(task, make_policy, startup)
+
+
+def _is_window(key: str) -> bool:
+    try:
+        window_arm(key)
+    except ValueError:
+        return False
+    return key.startswith("window:")
+
+
+def window_arm(key: str) -> tuple[float, float, bool]:
+    """``window:T:k[:all]``: (podStartup T s, the window in T, remove at once)."""
+    _, startup, times, *rest = key.split(":")
+    if rest not in ([], ["all"]):
+        raise ValueError(f"{key}: expected window:T:k or window:T:k:all")
+    return float(startup), float(times), rest == ["all"]
+
+
+@dataclass
+class RemoveAtOnce(policies.Roost):
+    """Roost's demand HPA that removes every unneeded pod once its window has passed
+    (scaleDown percent 100) instead of 10 % a minute."""
+
+    def behavior(self) -> ScalingBehavior:
+        return dataclasses.replace(super().behavior(), scale_down_percent=100)
 
 
 def section(data: dict[str, Any], _img: Path) -> list[str]:
@@ -201,8 +241,12 @@ def section(data: dict[str, Any], _img: Path) -> list[str]:
     groups: dict[tuple[int, str], dict[str, list[dict[str, Any]]]] = defaultdict(
         lambda: defaultdict(list)
     )
+    windows: dict[tuple[int, str], dict[str, list[dict[str, Any]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     for row in rows:
-        groups[(row["scale"], row["trace"])][row["policy"]].append(row)
+        into = windows if row["policy"].startswith("window:") else groups
+        into[(row["scale"], row["trace"])][row["policy"]].append(row)
     paragraphs = (__doc__ or "").split("\n\n")
     lines = [
         "## B2d a rate-driven HPA mapping, simulated, then built as metric: Demand (issue 22)",
@@ -242,6 +286,36 @@ def section(data: dict[str, Any], _img: Path) -> list[str]:
                 f"| {share[0]:.2f} % ± {share[1]:.2f} |"
             )
     lines.append("")
+    if windows:
+        lines += _window_table(windows)
+    return lines
+
+
+def _window_table(groups: dict[tuple[int, str], dict[str, list[dict[str, Any]]]]) -> list[str]:
+    """The scale-down window of the demand HPA: 1, 2 and 4 x podStartup (and 5 at 100x),
+    with pods that start in 0.75-1.25 x podStartup; "at once" drops scaleDown's 10 % a
+    minute."""
+    lines = [
+        "The demand HPA's scale-down window (Roost's demand HPA as built, no reserve; the "
+        "window in multiples of podStartup T, the simulated pods starting in 0.75-1.25 T; "
+        '"at once": scaleDown percent 100 instead of 10 a minute; 2 T is the default):',
+        "",
+        "| trace | scale | T | window | replica-hours | SLO-violation minutes | attainment |",
+        "|---|---:|---:|---|---:|---:|---:|",
+    ]
+    for (scale, trace), arms in sorted(groups.items()):
+        for key, group in sorted(arms.items(), key=lambda kv: window_arm(kv[0])):
+            startup, times, at_once = window_arm(key)
+            hours = interval([float(r["replica_hours"]) for r in group])
+            minutes = interval([float(r["violation_minutes"]) for r in group])
+            share = interval([100 * float(r["attainment"]) for r in group])
+            lines.append(
+                f"| {trace} | {scale}x | {startup:g} s | {times:g} T"
+                f"{', at once' if at_once else ''} "
+                f"| {hours[0]:.2f} ± {hours[1]:.2f} | {minutes[0]:.1f} ± {minutes[1]:.1f} "
+                f"| {share[0]:.2f} % ± {share[1]:.2f} |"
+            )
+    lines.append("")
     return lines
 
 
@@ -255,9 +329,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     scales = [int(s) for s in args.scales.split(",")]
     keys = args.policies.split(",")
-    unknown = sorted(set(keys) - set(POLICIES))
+    unknown = sorted(k for k in keys if k not in POLICIES and not _is_window(k))
     if unknown:
-        parser.error(f"--policies: unknown {unknown}; known: {', '.join(POLICIES)}")
+        parser.error(
+            f"--policies: unknown {unknown}; known: {', '.join(POLICIES)}, window:T:k[:all]"
+        )
     started = time.monotonic()
     todo = [
         (scale, trace, key, seed)

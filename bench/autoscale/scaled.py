@@ -17,6 +17,7 @@ minutes, attainment and the share of the run spent at maxReplicas.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from collections import defaultdict
@@ -79,11 +80,18 @@ def at_max(trajectory: list[tuple[float, int]], maximum: int, end: float) -> flo
 MakePolicy = Callable[[str, Model, float], policies.Policy]
 
 
-def run_one(task: Task, make_policy: MakePolicy = replay.make_policy) -> dict[str, Any]:
+def run_one(
+    task: Task,
+    make_policy: MakePolicy = replay.make_policy,
+    startup: tuple[float, float] | None = None,
+) -> dict[str, Any]:
     """One seeded run of ``task``; ``make_policy`` builds the policy from its key
-    (B2d passes its own, which adds the candidate's keys)."""
+    (B2d passes its own, which adds the candidate's keys); ``startup``, when given, is
+    the range a new pod's start-up is drawn from (default the model's 45-75 s)."""
     scale, trace, key, seed = task
     model = Model(routing="least-request", max_replicas=60 * scale)
+    if startup is not None:
+        model = dataclasses.replace(model, startup_seconds=startup)
     rng = np.random.default_rng([seed, 7])
     rate = scale * TRACES[trace](rng)
     arrivals = traces.arrivals(rng, rate)
@@ -99,6 +107,7 @@ def run_one(task: Task, make_policy: MakePolicy = replay.make_policy) -> dict[st
         "seed": seed,
         "peak_rate": float(rate.max()),
         "max_replicas": model.max_replicas,
+        "startup_seconds": list(model.startup_seconds),
         "requests": outcome.requests,
         "replica_hours": outcome.replica_hours,
         "violation_minutes": outcome.violation_minutes,

@@ -600,6 +600,7 @@ def _replay_settings(args: argparse.Namespace) -> Any:
         return default if value is None else value
 
     wait = pick(args.wait_budget, "wait_budget", 0.05)
+    startup = pick(args.pod_startup, "pod_startup", 60.0)
     return Settings(
         service_time=service_time,
         service_cv=args.service_time_cv,
@@ -607,6 +608,7 @@ def _replay_settings(args: argparse.Namespace) -> Any:
         wait_budget=durations.parse_seconds(wait) if isinstance(wait, str) else wait,
         slo=args.slo,
         burst_factor=pick(args.burst_factor, "burst_factor", 1.0),
+        pod_startup=durations.parse_seconds(startup) if isinstance(startup, str) else startup,
         demand=str(pick(args.metric, "metric", "InflightPerPod")) == "Demand",
         declared_cv=None if autoscaling is None else autoscaling.service_time_cv,
         declared_service_time=declared_time,
@@ -659,7 +661,7 @@ def _cmd_capacity_replay(args: argparse.Namespace) -> int:
             "slots_per_replica": settings.slots,
             "slo": settings.slo_seconds,
             "routing": settings.routing,
-            "startup_seconds": [45, 75],
+            "startup_seconds": list(compare.model_of(settings).startup_seconds),
             "seeds": args.seeds,
         },
         "policies": [
@@ -685,7 +687,8 @@ def _cmd_capacity_replay(args: argparse.Namespace) -> int:
             f"Trace: {t['seconds']:,} s, {t['requests']:,} requests, mean "
             f"{t['mean_rate']:.3g} req/s, busiest minute {t['peak_minute_rate']:.3g} req/s",
             f"Model: service {m['service_time'] * 1000:.3g} ms (CV {m['service_time_cv']:g}), "
-            f"{m['slots_per_replica']} slots a pod, pods ready 45-75 s after creation, "
+            f"{m['slots_per_replica']} slots a pod, pods ready "
+            f"{m['startup_seconds'][0]:g}-{m['startup_seconds'][1]:g} s after creation, "
             f"{m['routing']} routing; a request is good within {m['slo'] * 1000:.3g} ms; "
             f"{m['seeds']} seed(s), ± the 95 % interval",
             "",
@@ -1457,6 +1460,13 @@ def _parser(prog: str = "roost") -> argparse.ArgumentParser:
         "--slo", type=_duration, default=None, help="good within (default wait + 2 x service)"
     )
     replay.add_argument("--burst-factor", type=_number(low=1, high=100), default=None)
+    replay.add_argument(
+        "--pod-startup",
+        type=_duration,
+        default=None,
+        help="creation to Ready of a new pod; the simulated ones take 0.75-1.25 x this "
+        "(default: the ModelDeployment's podStartup, 60s)",
+    )
     replay.add_argument(
         "--metric",
         choices=("InflightPerPod", "Demand"),

@@ -145,3 +145,26 @@ def test_the_demand_metric_is_replayed_from_the_spec_or_the_flag(
     data = _replay(capsys, str(trace), "-f", str(md), "--metric", "InflightPerPod", *flags)
     first = data["policies"][0]  # type: ignore[index]
     assert first["policy"] == "Roost plan, in-flight HPA, serviceTimeCv 0.3, serviceTime 50ms"  # type: ignore[index]
+
+
+def test_pod_startup_from_the_spec_or_the_flag_sets_how_long_simulated_pods_start(
+    capsys: pytest.CaptureFixture[str], trace: Path, tmp_path: Path
+) -> None:
+    example = yaml.safe_load((ROOT / "examples" / "modeldeployment.yaml").read_text())
+    example["spec"]["autoscaling"].update(metric="Demand", podStartup="2m")
+    md = tmp_path / "md.yaml"
+    md.write_text(yaml.safe_dump(example))
+    flags = ["--seeds", "1", "--cpu-target", "70"]
+    data = _replay(capsys, str(trace), "-f", str(md), *flags)
+    assert data["model"]["startup_seconds"] == [90, 150]  # type: ignore[index]
+    slow = data["policies"]  # type: ignore[index]
+    data = _replay(capsys, str(trace), "-f", str(md), "--pod-startup", "20s", *flags)
+    assert data["model"]["startup_seconds"] == [15, 25]  # type: ignore[index]
+    fast = data["policies"]  # type: ignore[index]
+    # The CPU HPA's pods meet the surge sooner when they start in 15-25 s, and Roost's
+    # demand HPA keeps an idle pod for 20 s instead of 120 s.
+    assert fast[1]["attainment"] > slow[1]["attainment"]  # type: ignore[index]
+    assert fast[0]["replica_hours"] < slow[0]["replica_hours"]  # type: ignore[index]
+    text = [str(trace), "--service-time", "80ms", "--pod-startup", "20s", *flags]
+    assert main(["capacity", "replay", *text, "-o", "text"]) == 0
+    assert "pods ready 15-25 s after creation" in capsys.readouterr().out

@@ -457,8 +457,6 @@ class ScaleDown(RoostModel):
 
 DEMAND_METRIC = "roost:demand_rate"
 """The series `roost rules --demand` records and an HPA of ``metric: Demand`` reads."""
-DEMAND_SCALE_DOWN_WINDOW_SECONDS = 120
-"""The scale-down window of ``metric: Demand`` unless the spec sets one (B2d)."""
 
 
 class ScalingMetric(StrEnum):
@@ -528,6 +526,14 @@ class Autoscaling(RoostModel):
         description="Per-pod gauge of requests in flight; the HPA scales on it "
         "(metric InflightPerPod), or counts the queued requests in the demand (Demand).",
     )
+    pod_startup: Duration = Field(
+        default="60s",
+        description="How long a new replica takes from its creation to Ready (scheduling, "
+        "image pull, model load, warm-up). With metric Demand the HPA keeps a replica "
+        "it no longer needs for twice this long before removing it (what starting it "
+        "again would cost; at most 1h), and the demand looks this far ahead (plus 30s "
+        "for the metric path) along the rate's slope.",
+    )
     metric: ScalingMetric = Field(
         default=ScalingMetric.INFLIGHT_PER_POD,
         description="What the HPA scales on. InflightPerPod: the in-flight gauge per pod "
@@ -535,12 +541,14 @@ class Autoscaling(RoostModel):
         "request rate with headroom for its noise, its slope over a pod's start-up and "
         "the queued requests (the External metric roost:demand_rate, recorded by the "
         "Prometheus rules of `roost rules --demand`) against the rate the plan carries "
-        "per pod; its scale-down window defaults to 120s. docs/capacity.md compares them.",
+        "per pod; its scale-down window defaults to twice podStartup. docs/capacity.md "
+        "compares them.",
     )
     behavior: AutoscalingBehavior | None = Field(
         default=None,
         description="How fast the HPA scales up and down; default 0 s window, +100 % or "
-        "+4 pods per 60 s up, 300 s window (120 s with metric Demand), -10 % per 60 s down.",
+        "+4 pods per 60 s up, 300 s window (2 x podStartup with metric Demand), -10 % per 60 s "
+        "down.",
     )
 
     @model_validator(mode="after")

@@ -10,11 +10,11 @@ declared service time and CV or those learned from the latency histogram
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from roost import durations
 from roost.api.modeldeployment import (
-    DEMAND_SCALE_DOWN_WINDOW_SECONDS,
     Autoscaling,
     CapacityStatus,
     ModelDeploymentSpec,
@@ -25,6 +25,9 @@ from roost.capacity.hpa import ScalingBehavior
 from roost.capacity.learn import Learned, rounded
 from roost.capacity.planner import CapacityPlan, PlanInputs
 from roost.capacity.traffic_split import SplitPlan, plan_traffic_split
+
+MAX_WINDOW_SECONDS = 3600  # autoscaling/v2's stabilizationWindowSeconds limit
+DEMAND_WINDOW_STARTUPS = 2.0  # metric Demand's scale-down window, in podStartups
 
 # Planned with until the spec declares or Roost learns better (autoscaling.serviceTime).
 DEFAULT_SERVICE_SECONDS = 0.1
@@ -64,12 +67,18 @@ def _finite(plan: CapacityPlan) -> float:
 def scaling_behavior(autoscaling: Autoscaling) -> ScalingBehavior:
     """The HPA's ``behavior`` from ``autoscaling.behavior``; Roost's defaults without it.
 
-    With ``metric: Demand`` the scale-down window is 120 s unless the spec sets one: the
-    demand already holds a surge's slope and backlog, and the default's 300 s kept a
-    peak's replicas for five minutes (B2d in docs/benchmarks.md)."""
+    With ``metric: Demand`` the scale-down window is twice ``podStartup`` (at most the
+    API's 3600 s) unless the spec sets one: a replica the demand no longer needs is kept
+    for as long as needing it again would cost. Removed and then needed, it costs a new
+    replica's start-up and, for as long, a replica's capacity missing while requests
+    queue: 2 x podStartup replica-seconds when a missing replica-second is priced as a
+    running one. Keeping an idle replica for its replacement cost is ski rental's
+    break-even (Karlin et al., 1988): on each idle spell it spends at most twice what a
+    policy that knew when the replica would be needed again would spend. B2d in
+    docs/benchmarks.md measures 1, 2 and 4 x podStartup."""
     window = None
     if autoscaling.metric is ScalingMetric.DEMAND:
-        window = DEMAND_SCALE_DOWN_WINDOW_SECONDS
+        window = demand_scale_down_window(autoscaling)
     if autoscaling.behavior is None:
         if window is None:
             return ScalingBehavior()
@@ -86,6 +95,12 @@ def scaling_behavior(autoscaling: Autoscaling) -> ScalingBehavior:
         scale_down_percent=down.percent,
         scale_down_period_seconds=down.period_seconds,
     )
+
+
+def demand_scale_down_window(autoscaling: Autoscaling) -> int:
+    """Twice ``podStartup`` in whole seconds, at most the HPA's 3600 s window."""
+    startup = durations.parse_seconds(autoscaling.pod_startup)
+    return min(MAX_WINDOW_SECONDS, math.ceil(DEMAND_WINDOW_STARTUPS * startup))
 
 
 def service_time(autoscaling: Autoscaling, learned: Learned | None = None) -> ServiceTimeStatus:

@@ -51,6 +51,7 @@ class DemandRule:
 
     slots: int
     service_time: float | None = None  # autoscaling.serviceTime when declared
+    lead: float = LEAD_SECONDS  # roost.slo.demand.lead_seconds: podStartup + the lag
     rates: deque[tuple[float, float]] = field(default_factory=deque)
     inflight: deque[tuple[float, float]] = field(default_factory=deque)
 
@@ -76,7 +77,7 @@ class DemandRule:
         return (
             arrivals
             + Z * math.sqrt(max(arrivals, 0.0) / RATE_WINDOW_SECONDS)
-            + (max(0.0, slope) * LEAD_SECONDS if slope is not None else 0.0)
+            + (max(0.0, slope) * self.lead if slope is not None else 0.0)
             + backlog / DRAIN_SECONDS
         )
 

@@ -22,10 +22,17 @@ from roost.replay.demand import DemandRule
 from roost.replay.sim import Model, Policy, Simulation
 
 __all__ = ["CpuHpa", "KedaRps", "Kpa", "Policy", "Roost", "Static", "roost_plan"]
-from roost.api.modeldeployment import DEMAND_METRIC, DEMAND_SCALE_DOWN_WINDOW_SECONDS
+from roost.api.modeldeployment import (
+    DEMAND_METRIC,
+    Autoscaling,
+    AutoscalingBehavior,
+    ScaleDown,
+    ScalingMetric,
+)
 from roost.capacity.hpa import HpaMetric, ScalingBehavior, build_hpa_spec
 from roost.capacity.planner import PlanInputs, plan_capacity
-from roost.slo.demand import hpa_selector
+from roost.capacity.sizing import scaling_behavior
+from roost.slo.demand import hpa_selector, lead_seconds
 
 SYNC = hpa.SYNC_SECONDS
 
@@ -206,6 +213,11 @@ class Roost:
     wait_budget: float | None = None  # autoscaling.waitBudget; None: from the SLO
     service_time: float | None = None  # autoscaling.serviceTime; None: the model's
     min_replicas: int = 1
+    pod_startup: float = 60.0
+    """``autoscaling.podStartup``: with metric Demand the scale-down window and the
+    demand's lead (the simulated pods' start-up is the model's)."""
+    scale_down_window: float | None = None
+    """``behavior.scaleDown.stabilizationWindowSeconds``; None: what the operator writes."""
     demand: DemandRule | None = None  # metric: Demand, the recording rules' state
 
     def plan(self, arrival_rate: float) -> Any:
@@ -233,6 +245,25 @@ class Roost:
             return f"Roost plan, demand HPA{cv}"
         return f"Roost plan, recommended-replicas HPA{cv}"
 
+    def behavior(self) -> ScalingBehavior:
+        """What the operator writes for this metric (capacity.sizing), or the window set."""
+        behavior = None
+        if self.scale_down_window is not None:
+            window = int(self.scale_down_window)
+            behavior = AutoscalingBehavior(
+                scale_down=ScaleDown(stabilization_window_seconds=window)
+            )
+        return scaling_behavior(self.autoscaling(behavior))
+
+    def autoscaling(self, behavior: AutoscalingBehavior | None = None) -> Autoscaling:
+        """The ``autoscaling`` block whose metric, podStartup and behavior this policy has."""
+        demand = self.metric is HpaMetric.DEMAND
+        return Autoscaling(
+            metric=ScalingMetric.DEMAND if demand else ScalingMetric.INFLIGHT_PER_POD,
+            pod_startup=f"{self.pod_startup:g}s",
+            behavior=behavior,
+        )
+
     def decide(self, now: float, sim: Simulation) -> int | None:
         if self.spec is None or now - self.planned_at >= self.replan:
             plan = self.plan(sim.rate(now))
@@ -244,9 +275,7 @@ class Roost:
                 # What the operator writes for metric: Demand (capacity.sizing).
                 metric_name=DEMAND_METRIC if demand else None,
                 metric_selector=hpa_selector("model") if demand else None,
-                behavior=ScalingBehavior(scale_down_window_seconds=DEMAND_SCALE_DOWN_WINDOW_SECONDS)
-                if demand
-                else ScalingBehavior(),
+                behavior=self.behavior(),
                 reserve=self.burst_factor,
             )
             self.replicas = plan.replicas
@@ -264,7 +293,8 @@ class Roost:
             return self.controller.reconcile(now, sim.spec_replicas, planned)
         if self.metric is HpaMetric.DEMAND:
             if self.demand is None:
-                self.demand = DemandRule(self.model.slots, self.service_time)
+                lead = lead_seconds(self.autoscaling())
+                self.demand = DemandRule(self.model.slots, self.service_time, lead)
             value = self.demand.value(now, sim)
             target = self.spec["metrics"][0]["external"]["target"]["averageValue"]
             status = max(1, len(sim.live()))

@@ -5,7 +5,7 @@ Pure: a ModelDeployment and its SLOPolicy in, one rule group out. The group reco
 for the model's requests (the SLOPolicy's request counter, scoped by ``metrics.labels``
 like every query the operator asks) and its in-flight gauge (``autoscaling.inflightMetric``):
 
-    demand = r + Z sqrt(r / 60 s) + max(0, deriv(rate[1m] over 2m)) x 90 s + backlog / 120 s
+    demand = r + Z sqrt(r / 60 s) + max(0, deriv(rate[1m] over 2m)) x lead + backlog / 120 s
 
 - ``r``, the arrival rate: the counter's ``rate[1m]``; while requests queue (the
   in-flight gauge above ``slotsPerReplica`` in some pod), at least what was served over
@@ -15,9 +15,10 @@ like every query the operator asks) and its in-flight gauge (``autoscaling.infli
   to a minute, a queue does not.
 - ``Z sqrt(r / 60 s)``: Z = 2 Poisson standard errors of a rate counted over a minute,
   so that the noise of a low rate does not read as a surge or a fall.
-- the slope of ``rate[1m]`` (``deriv`` over 2 minutes, only upwards) times 90 s, a
-  pod's start-up (45-75 s) plus the metric path's lag: the rate the pods ordered now
-  will meet when they are Ready.
+- the slope of ``rate[1m]`` (``deriv`` over 2 minutes, only upwards) times the lead,
+  ``autoscaling.podStartup`` plus 30 s for the metric path (a scrape, the rule's
+  evaluation, the adapter and the HPA's sync): the rate the pods ordered now will
+  meet when they are Ready.
 - the queued requests (in flight beyond ``slotsPerReplica`` per pod) drained over 120 s.
 
 Every series carries ``namespace`` and ``model_deployment`` labels; the HPA selects
@@ -43,19 +44,22 @@ __all__ = [
     "DEMAND_METRIC",
     "DRAIN_SECONDS",
     "LEAD_SECONDS",
+    "METRIC_LAG_SECONDS",
     "MODEL_DEPLOYMENT_LABEL",
     "RATE_WINDOW_SECONDS",
     "SLOPE_WINDOW_SECONDS",
     "Z",
     "demand_rule_group",
     "hpa_selector",
+    "lead_seconds",
     "rule_file",
 ]
 
 RATE_WINDOW_SECONDS = 60.0  # rate[1m]
 Z = 2.0  # Poisson standard errors added to the measured rate
 SLOPE_WINDOW_SECONDS = 120.0  # deriv over 2m
-LEAD_SECONDS = 90.0  # a pod's start-up (45-75 s) and the metric path's lag
+METRIC_LAG_SECONDS = 30.0  # scrape 15 s, rule evaluation, adapter, HPA sync 15 s
+LEAD_SECONDS = 60.0 + METRIC_LAG_SECONDS  # the lead with podStartup's default, 60s
 DRAIN_SECONDS = 120.0  # the queued requests are drained over this long
 
 MODEL_DEPLOYMENT_LABEL = "model_deployment"
@@ -72,6 +76,12 @@ _NAME = re.compile(DNS_LABEL_PATTERN)
 def hpa_selector(name: str) -> dict[str, str]:
     """The ``metric.selector.matchLabels`` of the HPA of the ModelDeployment ``name``."""
     return {MODEL_DEPLOYMENT_LABEL: name}
+
+
+def lead_seconds(autoscaling: Autoscaling) -> float:
+    """How far ahead the demand looks along the rate's slope: ``podStartup`` plus the
+    metric path's lag."""
+    return durations.parse_seconds(autoscaling.pod_startup) + METRIC_LAG_SECONDS
 
 
 def demand_rule_group(
@@ -130,7 +140,7 @@ def demand_rule_group(
             DEMAND_METRIC,
             f"{arrivals} + {_number(Z)} * sqrt({arrivals} / {_number(RATE_WINDOW_SECONDS)})"
             f" + (clamp_min(deriv({rate}[{promql.window(SLOPE_WINDOW_SECONDS)}]), 0)"
-            f" * {_number(LEAD_SECONDS)} or {arrivals} * 0)"
+            f" * {_number(lead_seconds(autoscaling))} or {arrivals} * 0)"
             f" + {backlog} / {_number(DRAIN_SECONDS)}",
             labels,
         ),

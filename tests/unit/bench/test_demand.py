@@ -74,3 +74,23 @@ def test_a_queue_raises_the_demand_to_what_the_ready_pods_serve() -> None:
     # Two saturated pods serve 2 K / S = 80 req/s whatever the lagging counter says.
     assert high > low
     assert high >= math.ceil(2 * model.slots / model.service_mean / policy.target)
+
+
+def test_a_window_arm_sets_the_start_up_the_window_and_the_scale_down_rate() -> None:
+    assert demand.window_arm("window:150:2") == (150.0, 2.0, False)
+    assert demand.window_arm("window:60:1:all") == (60.0, 1.0, True)
+    policy = demand.make_policy("window:150:4", Model(), 100.0)
+    behavior = policy.behavior()  # type: ignore[union-attr]
+    assert (behavior.scale_down_window_seconds, behavior.scale_down_percent) == (600, 10)
+    at_once = demand.make_policy("window:60:2:all", Model(), 100.0)
+    behavior = at_once.behavior()  # type: ignore[union-attr]
+    assert (behavior.scale_down_window_seconds, behavior.scale_down_percent) == (120, 100)
+    for bad in ("window:60", "window:60:2:some", "window:x:2"):
+        try:
+            demand.window_arm(bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"{bad} was taken")
+    row = demand.run_one((1, "ramp", "window:30:2", 0))
+    assert row["startup_seconds"] == [22.5, 37.5]
+    assert demand.run_one((1, "ramp", "roost-demand", 0))["startup_seconds"] == [45.0, 75.0]

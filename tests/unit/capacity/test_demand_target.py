@@ -9,11 +9,7 @@ from typing import Any
 import pytest
 
 from roost.adapters.actuator import Actuator
-from roost.api.modeldeployment import (
-    DEMAND_METRIC,
-    DEMAND_SCALE_DOWN_WINDOW_SECONDS,
-    ModelDeploymentSpec,
-)
+from roost.api.modeldeployment import DEMAND_METRIC, ModelDeploymentSpec
 from roost.capacity.hpa import (
     HPA_TOLERANCE,
     HpaMetric,
@@ -124,22 +120,23 @@ def _spec(**autoscaling: Any) -> ModelDeploymentSpec:
     )
 
 
-def test_demand_scales_down_after_120s_unless_the_spec_says_otherwise() -> None:
-    default = _spec(metric="Demand").autoscaling
-    assert default is not None
-    assert scaling_behavior(default).scale_down_window_seconds == DEMAND_SCALE_DOWN_WINDOW_SECONDS
-    other = _spec(metric="Demand", behavior={"scaleDown": {"percent": 50}}).autoscaling
-    assert other is not None
-    assert scaling_behavior(other).scale_down_window_seconds == DEMAND_SCALE_DOWN_WINDOW_SECONDS
-    assert scaling_behavior(other).scale_down_percent == 50
-    kept = _spec(
-        metric="Demand", behavior={"scaleDown": {"stabilizationWindowSeconds": 300}}
-    ).autoscaling
-    assert kept is not None
-    assert scaling_behavior(kept).scale_down_window_seconds == 300
-    inflight = _spec().autoscaling
-    assert inflight is not None
-    assert scaling_behavior(inflight).scale_down_window_seconds == 300
+def test_demand_scales_down_after_twice_pod_startup_unless_the_spec_says_otherwise() -> None:
+    def window(**autoscaling: Any) -> int:
+        found = _spec(**autoscaling).autoscaling
+        assert found is not None
+        return scaling_behavior(found).scale_down_window_seconds
+
+    assert window(metric="Demand") == 120  # podStartup's default, 60s
+    assert window(metric="Demand", podStartup="2m30s") == 300
+    assert window(metric="Demand", podStartup="1250ms") == 3  # whole seconds, up
+    assert window(metric="Demand", podStartup="45m") == 3600  # the API's largest window
+    other = _spec(metric="Demand", podStartup="90s", behavior={"scaleDown": {"percent": 50}})
+    assert other.autoscaling is not None
+    assert scaling_behavior(other.autoscaling).scale_down_window_seconds == 180
+    assert scaling_behavior(other.autoscaling).scale_down_percent == 50
+    kept = {"scaleDown": {"stabilizationWindowSeconds": 300}}
+    assert window(metric="Demand", podStartup="90s", behavior=kept) == 300
+    assert window(podStartup="90s") == 300  # InflightPerPod keeps its window
 
 
 def _actuator(spec: ModelDeploymentSpec, mirror: int = 0) -> Actuator:

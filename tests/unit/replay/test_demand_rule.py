@@ -71,17 +71,21 @@ def test_a_growing_queue_raises_the_rate_and_is_drained_over_two_minutes() -> No
 
 
 def test_a_rising_rate_adds_its_slope_times_the_lead() -> None:
-    rule = DemandRule(slots=4)
-    sim = FakeSim(pods=_pods(1))
-    count, value = 0, 0.0
-    for i in range(40):
-        count += 150 if i <= 20 else 300  # 10 req/s, then 20 req/s
-        sim.counter_samples.append((15.0 * i, count))
-        value = rule.value(15.0 * i, sim)  # type: ignore[arg-type]
-        if i == 24:  # rate[1m] is climbing: the slope adds most of a minute's rise
-            rate = sim.rate(15.0 * i, 60)
-            assert value - rate - _noise(rate) > 0.05 * LEAD_SECONDS
-    assert value == pytest.approx(20 + _noise(20))  # flat for over two minutes
+    headroom = {}
+    for lead in (LEAD_SECONDS, 2 * LEAD_SECONDS):  # podStartup 60s and 150s
+        rule = DemandRule(slots=4, lead=lead)
+        sim = FakeSim(pods=_pods(1))
+        count, value = 0, 0.0
+        for i in range(40):
+            count += 150 if i <= 20 else 300  # 10 req/s, then 20 req/s
+            sim.counter_samples.append((15.0 * i, count))
+            value = rule.value(15.0 * i, sim)  # type: ignore[arg-type]
+            if i == 24:  # rate[1m] is climbing: the slope adds most of a minute's rise
+                rate = sim.rate(15.0 * i, 60)
+                headroom[lead] = value - rate - _noise(rate)
+                assert headroom[lead] > 0.05 * lead
+        assert value == pytest.approx(20 + _noise(20))  # flat for over two minutes
+    assert headroom[2 * LEAD_SECONDS] == pytest.approx(2 * headroom[LEAD_SECONDS])
 
 
 def test_with_a_declared_service_time_a_queue_raises_the_rate_to_what_full_pods_serve() -> None:

@@ -47,6 +47,14 @@ def test_the_group_records_the_demand_from_the_policys_counter_and_the_gauge() -
         assert term in final
 
 
+def test_the_slope_looks_ahead_by_the_pods_start_up_and_the_metric_lag() -> None:
+    policy = SLOPolicySpec.model_validate(POLICY["spec"])
+    for startup, lead in (("60s", "90"), ("2m", "150"), ("500ms", "30.5")):
+        group = demand.demand_rule_group("models", "m", _spec(podStartup=startup), policy)
+        final = group.to_dict()["rules"][-1]["expr"]
+        assert f"[2m]), 0) * {lead} or" in final, final
+
+
 def test_a_label_value_cannot_escape_its_string() -> None:
     spec = _spec()
     hostile = spec.model_copy(
