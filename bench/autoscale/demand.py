@@ -85,6 +85,8 @@ POLICIES = (
     "roost-demand",
     "roost-demand:1.5",
     "roost-demand-s",
+    "roost-demand-peak",
+    "roost-peak",
     "demand",
     "demand-no-slope",
     "demand-no-queue",
@@ -195,6 +197,11 @@ def make_policy(key: str, model: Model, peak_rate: float) -> policies.Policy:
             pod_startup=startup,
             scale_down_window=times * startup,
         )
+    if kind in ("roost-demand-peak", "roost-peak"):
+        # The reserve declared as a rate: arrivalRate at the trace's peak, which the
+        # plan (the HPA's floor and target) is made for instead of the measured rate.
+        metric = HpaMetric.DEMAND if kind == "roost-demand-peak" else HpaMetric.INFLIGHT_PER_POD
+        return policies.Roost(model, metric=metric, arrival_rate=peak_rate)
     if kind == "roost-demand":
         # The operator as built: autoscaling.metric: Demand (roost.replay.demand).
         return policies.Roost(model, metric=HpaMetric.DEMAND, burst_factor=float(arg or 1))

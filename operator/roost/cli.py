@@ -608,6 +608,7 @@ def _replay_settings(args: argparse.Namespace) -> Any:
         wait_budget=durations.parse_seconds(wait) if isinstance(wait, str) else wait,
         slo=args.slo,
         burst_factor=pick(args.burst_factor, "burst_factor", 1.0),
+        arrival_rate=pick(args.arrival_rate, "arrival_rate", None),
         pod_startup=durations.parse_seconds(startup) if isinstance(startup, str) else startup,
         demand=str(pick(args.metric, "metric", "InflightPerPod")) == "Demand",
         declared_cv=None if autoscaling is None else autoscaling.service_time_cv,
@@ -1460,6 +1461,13 @@ def _parser(prog: str = "roost") -> argparse.ArgumentParser:
         "--slo", type=_duration, default=None, help="good within (default wait + 2 x service)"
     )
     replay.add_argument("--burst-factor", type=_number(low=1, high=100), default=None)
+    replay.add_argument(
+        "--arrival-rate",
+        type=_number(low=0),
+        default=None,
+        help="plan Roost for this many requests per second instead of the measured rate "
+        "(default: the ModelDeployment's arrivalRate, else measured)",
+    )
     replay.add_argument(
         "--pod-startup",
         type=_duration,

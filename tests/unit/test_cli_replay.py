@@ -168,3 +168,23 @@ def test_pod_startup_from_the_spec_or_the_flag_sets_how_long_simulated_pods_star
     text = [str(trace), "--service-time", "80ms", "--pod-startup", "20s", *flags]
     assert main(["capacity", "replay", *text, "-o", "text"]) == 0
     assert "pods ready 15-25 s after creation" in capsys.readouterr().out
+
+
+def test_a_declared_arrival_rate_is_planned_for_from_the_spec_or_the_flag(
+    capsys: pytest.CaptureFixture[str], trace: Path, tmp_path: Path
+) -> None:
+    """autoscaling.arrivalRate replaces the measured rate in Roost's plan, as in the
+    operator: planned at the surge's 60 req/s, Roost meets it from the start."""
+    flags = ["--service-time", "100ms", "--slots-per-replica", "1", "--wait-budget", "50ms"]
+    flags += ["--seeds", "1", "--cpu-target", "70", "--metric", "Demand"]
+    measured = _replay(capsys, str(trace), *flags)["policies"][0]  # type: ignore[index]
+    declared = _replay(capsys, str(trace), *flags, "--arrival-rate", "60")["policies"][0]  # type: ignore[index]
+    assert declared["policy"].endswith(", arrivalRate 60")  # type: ignore[index]
+    assert declared["attainment"] > measured["attainment"]  # type: ignore[index]
+    assert declared["replica_hours"] > measured["replica_hours"]  # type: ignore[index]
+    example = yaml.safe_load((ROOT / "examples" / "modeldeployment.yaml").read_text())
+    example["spec"]["autoscaling"]["arrivalRate"] = 60
+    md = tmp_path / "md.yaml"
+    md.write_text(yaml.safe_dump(example))
+    data = _replay(capsys, str(trace), "-f", str(md), "--seeds", "1", "--cpu-target", "70")
+    assert data["policies"][0]["policy"].endswith(", arrivalRate 60")  # type: ignore[index]

@@ -6,8 +6,9 @@ CV given, ``slots`` requests at once a pod, pods ready 0.75-1.25 x ``pod_startup
 (45-75 s by default) after they are created.
 Roost plans as the operator would with the ModelDeployment's autoscaling: the declared
 service time and CV, or (left out) the model's own, which the operator learns from the
-latency histogram; its wait budget; its burst factor; its podStartup; its HPA metric (the in-flight
-gauge, or with ``metric: Demand`` the demand its recording rules publish). A request
+latency histogram; its wait budget; its burst factor; its declared arrival rate; its
+podStartup; its HPA metric (the in-flight gauge, or with ``metric: Demand`` the
+demand its recording rules publish). A request
 is good when answered within ``slo`` seconds, by default the wait budget plus twice
 the service time (what B2 uses). The static deployment holds the plan of the trace's busiest minute.
 """
@@ -34,6 +35,7 @@ class Settings:
     wait_budget: float = 0.05
     slo: float | None = None  # default: wait_budget + 2 x service_time
     burst_factor: float = 1.0
+    arrival_rate: float | None = None  # autoscaling.arrivalRate; None: the measured rate
     pod_startup: float = 60.0  # autoscaling.podStartup, seconds
     demand: bool = False  # autoscaling.metric: Demand
     declared_cv: float | None = None  # autoscaling.serviceTimeCv; None: learned (the model's)
@@ -80,6 +82,7 @@ def _roost(settings: Settings, model: Model, *, reserve: bool = True) -> policie
         metric=HpaMetric.DEMAND if settings.demand else HpaMetric.INFLIGHT_PER_POD,
         service_cv=settings.declared_cv if settings.declared_cv is not None else model.service_cv,
         burst_factor=settings.burst_factor if reserve else 1.0,
+        arrival_rate=settings.arrival_rate if reserve else None,
         pod_startup=settings.pod_startup,
         wait_budget=settings.wait_budget,
         service_time=settings.declared_service_time,

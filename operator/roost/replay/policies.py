@@ -213,6 +213,8 @@ class Roost:
     wait_budget: float | None = None  # autoscaling.waitBudget; None: from the SLO
     service_time: float | None = None  # autoscaling.serviceTime; None: the model's
     min_replicas: int = 1
+    arrival_rate: float | None = None
+    """``autoscaling.arrivalRate``: plan for this rate instead of the measured one."""
     pod_startup: float = 60.0
     """``autoscaling.podStartup``: with metric Demand the scale-down window and the
     demand's lead (the simulated pods' start-up is the model's)."""
@@ -239,6 +241,8 @@ class Roost:
             cv += f", burstFactor {self.burst_factor:g}"
         if self.service_time is not None:
             cv += f", serviceTime {1000 * self.service_time:g}ms"
+        if self.arrival_rate is not None:
+            cv += f", arrivalRate {self.arrival_rate:.4g}"
         if self.metric is HpaMetric.INFLIGHT_PER_POD:
             return f"Roost plan, in-flight HPA{cv}"
         if self.metric is HpaMetric.DEMAND:
@@ -266,7 +270,8 @@ class Roost:
 
     def decide(self, now: float, sim: Simulation) -> int | None:
         if self.spec is None or now - self.planned_at >= self.replan:
-            plan = self.plan(sim.rate(now))
+            declared = self.arrival_rate
+            plan = self.plan(declared if declared is not None else sim.rate(now))
             demand = self.metric is HpaMetric.DEMAND
             self.spec = build_hpa_spec(
                 plan,
