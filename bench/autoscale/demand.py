@@ -57,6 +57,7 @@ import argparse
 import dataclasses
 import json
 import math
+import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -94,6 +95,7 @@ POLICIES = (
     "demand:2",
     "static",
 )
+PEAK_ARMS = ("roost-demand-peak", "roost-peak")  # arrivalRate declared at the peak
 # The operator's rules' constants (roost.slo.demand), which this candidate chose.
 RATE_WINDOW = RATE_WINDOW_SECONDS  # rate[1m]
 SLOPE_WINDOW = SLOPE_WINDOW_SECONDS
@@ -197,7 +199,7 @@ def make_policy(key: str, model: Model, peak_rate: float) -> policies.Policy:
             pod_startup=startup,
             scale_down_window=times * startup,
         )
-    if kind in ("roost-demand-peak", "roost-peak"):
+    if kind in PEAK_ARMS:
         # The reserve declared as a rate: arrivalRate at the trace's peak, which the
         # plan (the HPA's floor and target) is made for instead of the measured rate.
         metric = HpaMetric.DEMAND if kind == "roost-demand-peak" else HpaMetric.INFLIGHT_PER_POD
@@ -288,7 +290,7 @@ def section(data: dict[str, Any], _img: Path) -> list[str]:
             minutes = interval([float(r["violation_minutes"]) for r in group])
             share = interval([100 * float(r["attainment"]) for r in group])
             lines.append(
-                f"| {trace} | {scale}x | {group[0]['name']} "
+                f"| {trace} | {scale}x | {_label(group)} "
                 f"| {hours[0]:.2f} ± {hours[1]:.2f} | {minutes[0]:.1f} ± {minutes[1]:.1f} "
                 f"| {share[0]:.2f} % ± {share[1]:.2f} |"
             )
@@ -296,6 +298,15 @@ def section(data: dict[str, Any], _img: Path) -> list[str]:
     if windows:
         lines += _window_table(windows)
     return lines
+
+
+def _label(group: list[dict[str, Any]]) -> str:
+    """The arm's name; an arrivalRate declared at each run's peak says so, since the
+    peak (and the name) differs by seed on some traces."""
+    name = str(group[0]["name"])
+    if group[0]["policy"] in PEAK_ARMS:
+        name = re.sub(r"arrivalRate [0-9.]+", "arrivalRate at the run's peak", name)
+    return name
 
 
 def _window_table(groups: dict[tuple[int, str], dict[str, list[dict[str, Any]]]]) -> list[str]:

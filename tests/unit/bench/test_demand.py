@@ -94,3 +94,13 @@ def test_a_window_arm_sets_the_start_up_the_window_and_the_scale_down_rate() -> 
     row = demand.run_one((1, "ramp", "window:30:2", 0))
     assert row["startup_seconds"] == [22.5, 37.5]
     assert demand.run_one((1, "ramp", "roost-demand", 0))["startup_seconds"] == [45.0, 75.0]
+
+
+def test_an_arm_planned_at_the_peak_is_labelled_by_it_not_by_one_seeds_rate() -> None:
+    rows = [
+        {"policy": "roost-peak", "name": "Roost plan, in-flight HPA, arrivalRate 642.1"},
+        {"policy": "roost-peak", "name": "Roost plan, in-flight HPA, arrivalRate 655.9"},
+    ]
+    assert demand._label(rows) == "Roost plan, in-flight HPA, arrivalRate at the run's peak"
+    plain = [{"policy": "roost-demand", "name": "Roost plan, demand HPA"}]
+    assert demand._label(plain) == "Roost plan, demand HPA"
