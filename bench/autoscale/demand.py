@@ -286,18 +286,23 @@ def section(data: dict[str, Any], _img: Path) -> list[str]:
     order = {k: i for i, k in enumerate(POLICIES)}
     for (scale, trace), arms in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         for _, group in sorted(arms.items(), key=lambda kv: order[kv[0]]):
-            hours = interval([float(r["replica_hours"]) for r in group])
-            minutes = interval([float(r["violation_minutes"]) for r in group])
-            share = interval([100 * float(r["attainment"]) for r in group])
-            lines.append(
-                f"| {trace} | {scale}x | {_label(group)} "
-                f"| {hours[0]:.2f} ± {hours[1]:.2f} | {minutes[0]:.1f} ± {minutes[1]:.1f} "
-                f"| {share[0]:.2f} % ± {share[1]:.2f} |"
-            )
+            lines.append(f"| {trace} | {scale}x | {_label(group)} | {_cells(group)} |")
     lines.append("")
     if windows:
         lines += _window_table(windows)
     return lines
+
+
+def _cells(group: list[dict[str, Any]]) -> str:
+    """Replica-hours, SLO-violation minutes and attainment over the seeds, each ± its
+    95 % interval, as table cells."""
+    hours = interval([float(r["replica_hours"]) for r in group])
+    minutes = interval([float(r["violation_minutes"]) for r in group])
+    share = interval([100 * float(r["attainment"]) for r in group])
+    return (
+        f"{hours[0]:.2f} ± {hours[1]:.2f} | {minutes[0]:.1f} ± {minutes[1]:.1f} "
+        f"| {share[0]:.2f} % ± {share[1]:.2f}"
+    )
 
 
 def _label(group: list[dict[str, Any]]) -> str:
@@ -324,15 +329,8 @@ def _window_table(groups: dict[tuple[int, str], dict[str, list[dict[str, Any]]]]
     for (scale, trace), arms in sorted(groups.items()):
         for key, group in sorted(arms.items(), key=lambda kv: window_arm(kv[0])):
             startup, times, at_once = window_arm(key)
-            hours = interval([float(r["replica_hours"]) for r in group])
-            minutes = interval([float(r["violation_minutes"]) for r in group])
-            share = interval([100 * float(r["attainment"]) for r in group])
-            lines.append(
-                f"| {trace} | {scale}x | {startup:g} s | {times:g} T"
-                f"{', at once' if at_once else ''} "
-                f"| {hours[0]:.2f} ± {hours[1]:.2f} | {minutes[0]:.1f} ± {minutes[1]:.1f} "
-                f"| {share[0]:.2f} % ± {share[1]:.2f} |"
-            )
+            window = f"{times:g} T{', at once' if at_once else ''}"
+            lines.append(f"| {trace} | {scale}x | {startup:g} s | {window} | {_cells(group)} |")
     lines.append("")
     return lines
 
